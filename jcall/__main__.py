@@ -1,0 +1,3 @@
+from jcall.cli import main
+
+main()

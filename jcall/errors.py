@@ -1,0 +1,66 @@
+"""jcall's typed errors. Each user-facing error carries its message and exit code;
+``cli`` is the one place that turns them into a line on stderr and a process status.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Distinct process exit statuses (documented in the README)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    AUTH_FAILED = 3
+    TLS_FAILED = 4
+    CONNECT_FAILED = 5
+    UNKNOWN_HOST = 6
+    NOT_FOUND = 7
+    REJECTED = 8
+    CALL_FAILED = 9
+    INCOMPATIBLE_PEER = 10
+
+
+class JcallError(Exception):
+    """An error reported to the user as one line, with its exit code."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, exit_code: ExitCode | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class ConfigError(JcallError):
+    exit_code = ExitCode.USAGE
+
+
+class LoginError(JcallError):
+    """Could not log in; the exit code says why (auth, TLS, connect, DNS)."""
+
+
+class CallError(JcallError):
+    exit_code = ExitCode.CALL_FAILED
+
+
+class ProtocolError(Exception):
+    """A message that the session state table does not allow.
+
+    ``condition`` is the XMPP stanza error condition the adapter answers with
+    (RFC 6120 section 8.3.3): ``bad-request`` or ``not-allowed``.
+    """
+
+    def __init__(self, message: str, condition: str = "bad-request") -> None:
+        super().__init__(message)
+        self.condition = condition
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something invalid; answer it with an error reply."""
+
+
+class LocalProtocolError(ProtocolError):
+    """jcall itself tried something the session does not allow (a bug)."""

@@ -1,0 +1,1 @@
+"""Pure signalling core: Gingle messages (XML <-> values) and the session state table."""

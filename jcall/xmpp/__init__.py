@@ -1,0 +1,1 @@
+"""The slixmpp adapter: login, presence and caps, Gingle iqs, and the ``-d`` stanza log."""

@@ -1,0 +1,307 @@
+"""The Gingle session table and its bookkeeping (gingle.md parts A and E)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jcall.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
+from jcall.signaling.events import (
+    CallAccepted,
+    EndCause,
+    IncomingCall,
+    RemoteCandidates,
+    SessionEnded,
+)
+from jcall.signaling.gingle import Candidate, MessageType, PayloadType, SessionMessage
+from jcall.signaling.session import (
+    REPLY_TIMEOUT_S,
+    TRANSITIONS,
+    Dialect,
+    Input,
+    Role,
+    Session,
+    SessionManager,
+    State,
+)
+
+CALLER, CALLEE = "alice@example.com/callA", "bob@example.com/callB"
+SID = "2398276180"
+PCMU = (PayloadType(0, "PCMU", 8000),)
+
+
+def cand(port: int, gen: int = 0, user: str = "ufrag") -> Candidate:
+    return Candidate(address="127.0.0.1", port=port, username=user, generation=gen)
+
+
+def msg(mtype: MessageType, **kw: object) -> SessionMessage:
+    return SessionMessage(type=mtype, sid=SID, initiator=CALLER, **kw)  # type: ignore[arg-type]
+
+
+def new(role: Role) -> Session:
+    peer = CALLEE if role is Role.INITIATOR else CALLER
+    return Session(role=role, sid=SID, initiator=CALLER, peer=peer)
+
+
+def reach(role: Role, state: State) -> Session:
+    s = new(role)
+    if role is Role.INITIATOR:
+        if state is not State.INIT:
+            s.initiate(PCMU, 0.0)
+        if state is State.ACTIVE:
+            s.receive(msg(MessageType.ACCEPT, description=PCMU), CALLEE, 0.0)
+        if state is State.ENDED:
+            s.terminate(0.0)
+    else:
+        if state is not State.INIT:
+            s.receive(msg(MessageType.INITIATE, description=PCMU, has_transport=True), CALLER, 0.0)
+        if state is State.ACTIVE:
+            s.accept(PCMU, 0.0)
+        if state is State.ENDED:
+            s.reject(0.0)
+    assert s.state is state
+    return s
+
+
+RECV_MESSAGES = {
+    Input.RECV_INITIATE: msg(MessageType.INITIATE, description=PCMU, has_transport=True),
+    Input.RECV_ACCEPT: msg(MessageType.ACCEPT, description=PCMU),
+    Input.RECV_REJECT: msg(MessageType.REJECT, reason="decline"),
+    Input.RECV_TERMINATE: msg(MessageType.TERMINATE),
+    Input.RECV_TRANSPORT_INFO: msg(MessageType.TRANSPORT_INFO, has_transport=True,
+                                   candidates=(cand(5000),)),
+    Input.RECV_CANDIDATES: msg(MessageType.CANDIDATES, candidates=(cand(5001),)),
+    Input.RECV_TRANSPORT_ACCEPT: msg(MessageType.TRANSPORT_ACCEPT, has_transport=True),
+    Input.RECV_INFO: msg(MessageType.INFO),
+}
+
+
+def apply(s: Session, inp: Input) -> None:
+    if inp in RECV_MESSAGES:
+        s.receive(RECV_MESSAGES[inp], s.peer, 1.0)
+    elif inp is Input.SEND_INITIATE:
+        s.initiate(PCMU, 1.0)
+    elif inp is Input.SEND_ACCEPT:
+        s.accept(PCMU, 1.0)
+    elif inp is Input.SEND_REJECT:
+        s.reject(1.0)
+    elif inp is Input.SEND_TERMINATE:
+        s.terminate(1.0)
+
+
+SWEEP = [i for i in Input if i is not Input.REPLY_FAILED]
+
+
+REACHABLE = [(Role.INITIATOR, st_) for st_ in State if st_ is not State.RECEIVED_INITIATE] + [
+    (Role.RESPONDER, st_) for st_ in State if st_ is not State.SENT_INITIATE]
+
+
+@pytest.mark.parametrize("role, state, inp",
+                         [(r, s, i) for (r, s), i in itertools.product(REACHABLE, SWEEP)])
+def test_every_state_and_input_follows_the_table(role: Role, state: State, inp: Input) -> None:
+    s = reach(role, state)
+    expected = TRANSITIONS.get((role, state, inp))
+    if inp is Input.SEND_TERMINATE and state is State.ENDED:
+        expected = State.ENDED  # hanging up twice is harmless
+    if expected is None:
+        error = RemoteProtocolError if inp.is_remote else LocalProtocolError
+        with pytest.raises(error) as info:
+            apply(s, inp)
+        assert info.value.condition == "not-allowed"
+        assert s.state is state
+    else:
+        apply(s, inp)
+        assert s.state is expected
+
+
+def test_sample_call_flow_initiator() -> None:
+    s = new(Role.INITIATOR)
+    s.add_local_candidates([cand(3773)], 0.0)  # gathered before the initiate is sent
+    s.initiate(PCMU, 0.0)
+    (initiate,) = s.outgoing()
+    assert initiate.message.type is MessageType.INITIATE
+    assert initiate.message.has_transport and initiate.message.description == PCMU
+    s.add_local_candidates([cand(3774)], 0.1)
+    assert s.outgoing() == []  # held until the initiate is acknowledged
+    s.handle_reply(initiate.tag, None, 0.2)
+    (info,) = s.outgoing()
+    assert info.message.type is MessageType.TRANSPORT_INFO
+    assert [c.port for c in info.message.candidates] == [3773, 3774]
+    s.receive(msg(MessageType.TRANSPORT_ACCEPT, has_transport=True), CALLEE, 0.3)
+    s.receive(msg(MessageType.TRANSPORT_INFO, has_transport=True, candidates=(cand(9),)),
+              CALLEE, 0.3)
+    s.receive(msg(MessageType.ACCEPT, description=PCMU), CALLEE, 0.4)
+    assert s.events() == [RemoteCandidates((cand(9),)), CallAccepted(PCMU)]
+    s.terminate(0.5)
+    (term,) = s.outgoing()
+    assert term.message.type is MessageType.TERMINATE and s.awaiting_replies
+    s.handle_reply(term.tag, None, 0.6)
+    assert not s.awaiting_replies
+    assert s.events() == [SessionEnded(EndCause.LOCAL_HANGUP, "success")]
+
+
+def test_responder_accepts_the_transport_and_sends_transport_info() -> None:
+    s = new(Role.RESPONDER)
+    s.receive(RECV_MESSAGES[Input.RECV_INITIATE], CALLER, 0.0)
+    (ta,) = s.outgoing()
+    assert ta.message.type is MessageType.TRANSPORT_ACCEPT and ta.to == CALLER
+    s.add_local_candidates([cand(1)], 0.0)  # a responder has nothing to wait for
+    (info,) = s.outgoing()
+    assert info.message.type is MessageType.TRANSPORT_INFO
+    assert s.events() == [IncomingCall(CALLER, PCMU)]
+
+
+def test_initiate_without_transport_is_compatibility_mode() -> None:
+    s = new(Role.RESPONDER)
+    s.receive(msg(MessageType.INITIATE, description=PCMU), CALLER, 0.0)
+    assert s.dialect is Dialect.COMPAT
+    assert s.outgoing() == []  # no transport-accept
+    s.add_local_candidates([cand(1)], 0.0)
+    (out,) = s.outgoing()
+    assert out.message.type is MessageType.CANDIDATES
+
+
+def test_candidates_before_transport_accept_switch_initiator_and_resend() -> None:
+    s = new(Role.INITIATOR)
+    s.initiate(PCMU, 0.0)
+    (initiate,) = s.outgoing()
+    s.handle_reply(initiate.tag, None, 0.0)
+    s.add_local_candidates([cand(1)], 0.0)
+    s.add_local_candidates([cand(2)], 0.0)
+    assert [o.message.type for o in s.outgoing()] == [MessageType.TRANSPORT_INFO] * 2
+    s.receive(msg(MessageType.CANDIDATES, candidates=(cand(7),)), CALLEE, 0.1)
+    (resent,) = s.outgoing()
+    assert resent.message.type is MessageType.CANDIDATES
+    assert [c.port for c in resent.message.candidates] == [1, 2]
+    s.add_local_candidates([cand(3)], 0.2)
+    assert s.outgoing()[0].message.type is MessageType.CANDIDATES
+
+
+def test_candidates_after_transport_accept_do_not_switch() -> None:
+    s = new(Role.INITIATOR)
+    s.initiate(PCMU, 0.0)
+    s.receive(RECV_MESSAGES[Input.RECV_TRANSPORT_ACCEPT], CALLEE, 0.0)
+    s.receive(msg(MessageType.CANDIDATES, candidates=(cand(7),)), CALLEE, 0.1)
+    assert s.dialect is Dialect.STANDARD
+
+
+def test_duplicate_and_stale_candidates_are_dropped() -> None:
+    s = reach(Role.INITIATOR, State.SENT_INITIATE)
+    s.events()
+    for c in (cand(1), cand(1), cand(2, gen=1), cand(3, gen=0)):
+        s.receive(msg(MessageType.CANDIDATES, candidates=(c,)), CALLEE, 0.0)
+    assert s.events() == [RemoteCandidates((cand(1),)), RemoteCandidates((cand(2, gen=1),))]
+
+
+def test_no_reply_to_initiate_ends_session_after_15_s() -> None:
+    s = reach(Role.INITIATOR, State.SENT_INITIATE)
+    s.outgoing()
+    assert s.get_timer() == REPLY_TIMEOUT_S
+    s.handle_timer(REPLY_TIMEOUT_S - 0.001)
+    assert s.state is State.SENT_INITIATE
+    s.handle_timer(REPLY_TIMEOUT_S)
+    assert s.state is State.ENDED
+    (ended,) = s.events()
+    assert isinstance(ended, SessionEnded) and ended.cause is EndCause.TIMEOUT
+    assert s.outgoing()[0].message.type is MessageType.TERMINATE
+
+
+def test_error_reply_to_initiate_ends_session() -> None:
+    s = new(Role.INITIATOR)
+    s.initiate(PCMU, 0.0)
+    (initiate,) = s.outgoing()
+    s.handle_reply(initiate.tag, "service-unavailable", 0.1)
+    (ended,) = s.events()
+    assert isinstance(ended, SessionEnded) and ended.cause is EndCause.ERROR_REPLY
+    assert "service-unavailable" in ended.detail
+
+
+def test_transport_info_errors_and_silence_are_ignored() -> None:
+    s = reach(Role.RESPONDER, State.RECEIVED_INITIATE)
+    s.add_local_candidates([cand(1)], 0.0)
+    out = s.outgoing()
+    assert all(not o.needs_reply for o in out)  # transport-accept, transport-info
+    for o in out:
+        s.handle_reply(o.tag, "feature-not-implemented", 0.0)
+    s.handle_timer(100.0)
+    assert s.state is State.RECEIVED_INITIATE and s.get_timer() is None
+
+
+def test_message_from_another_resource_is_bad_request() -> None:
+    s = reach(Role.INITIATOR, State.SENT_INITIATE)
+    with pytest.raises(RemoteProtocolError) as info:
+        s.receive(msg(MessageType.TERMINATE), "mallory@example.com/x", 0.0)
+    assert info.value.condition == "bad-request"
+    assert s.state is State.SENT_INITIATE
+
+
+def test_redirect_is_not_implemented() -> None:
+    s = reach(Role.INITIATOR, State.SENT_INITIATE)
+    with pytest.raises(RemoteProtocolError) as info:
+        s.receive(msg(MessageType.REDIRECT), CALLEE, 0.0)
+    assert info.value.condition == "feature-not-implemented"
+
+
+def test_initiate_without_description_is_bad_request() -> None:
+    s = new(Role.RESPONDER)
+    with pytest.raises(RemoteProtocolError) as info:
+        s.receive(msg(MessageType.INITIATE, has_transport=True), CALLER, 0.0)
+    assert info.value.condition == "bad-request"
+
+
+def test_manager_routes_by_id_initiator_and_sender() -> None:
+    mgr = SessionManager(CALLEE)
+    with pytest.raises(RemoteProtocolError, match="unknown session"):
+        mgr.receive(msg(MessageType.TERMINATE), CALLER, 0.0)
+    with pytest.raises(RemoteProtocolError, match="initiator is not the sender"):
+        mgr.receive(RECV_MESSAGES[Input.RECV_INITIATE], "eve@example.com/x", 0.0)
+    assert mgr.sessions == {}
+    s = mgr.receive(RECV_MESSAGES[Input.RECV_INITIATE], CALLER, 0.0)
+    assert s.role is Role.RESPONDER and s.peer == CALLER
+    with pytest.raises(RemoteProtocolError) as info:
+        mgr.receive(msg(MessageType.TERMINATE), "alice@example.com/other", 0.0)
+    assert info.value.condition == "bad-request"
+    with pytest.raises(RemoteProtocolError) as info:
+        mgr.receive(RECV_MESSAGES[Input.RECV_INITIATE], CALLER, 0.0)
+    assert info.value.condition == "not-allowed"
+    s.reject(1.0)
+    mgr.prune()
+    assert mgr.sessions  # still awaiting the reject's reply
+    s.handle_reply(s.outgoing()[-1].tag, None, 1.1)
+    mgr.prune()
+    assert mgr.sessions == {}
+
+
+actions = st.lists(st.tuples(st.sampled_from([*SWEEP, "ack", "fail", "tick"]),
+                             st.floats(0, 1)), max_size=25)
+
+
+@given(st.sampled_from(list(Role)), actions)
+def test_random_sequences_keep_invariants(role: Role, steps: list[tuple[object, float]]) -> None:
+    s = new(role)
+    now = 0.0
+    for step, dt in steps:
+        now += dt * 10
+        before = s.state
+        try:
+            if step == "ack" or step == "fail":
+                for o in s.outgoing():
+                    s.handle_reply(o.tag, None if step == "ack" else "bad-request", now)
+            elif step == "tick":
+                s.handle_timer(now)
+            else:
+                assert isinstance(step, Input)
+                apply(s, step)
+        except ProtocolError:
+            assert s.state is before  # a refused input changes nothing
+        if before is State.ENDED:
+            assert s.state is State.ENDED  # ended is absorbing
+        for out in s.outgoing():
+            assert (out.message.sid, out.message.initiator, out.to) == (SID, CALLER, s.peer)
+        ends = [e for e in s.events() if isinstance(e, SessionEnded)]
+        assert len(ends) <= 1
+        if ends:
+            assert s.state is State.ENDED
