@@ -210,10 +210,12 @@ def parse_session(session: ET.Element) -> SessionMessage:
         description = tuple(parse_payload_type(p) for p in pts)
 
     transports = session.findall(_q(NS_P2P, "transport"))
-    candidates = [parse_candidate(c) for t in transports for c in t.findall(_q(NS_P2P, "candidate"))]
+    wrapped = [c for t in transports for c in t.findall(_q(NS_P2P, "candidate"))]
+    candidates = [parse_candidate(c) for c in wrapped]
     candidates += [parse_candidate(c) for c in session.findall(_q(NS_SESSION, "candidate"))]
 
-    reason = _parse_reason(session) if mtype in (MessageType.TERMINATE, MessageType.REJECT) else None
+    ends = mtype in (MessageType.TERMINATE, MessageType.REJECT)
+    reason = _parse_reason(session) if ends else None
     return SessionMessage(
         type=mtype,
         sid=sid,

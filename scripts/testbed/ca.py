@@ -35,7 +35,8 @@ def make_ca(directory: Path, name: str = "jcall test CA") -> tuple[Path, Path]:
 def make_server_cert(directory: Path, domain: str) -> ServerCert:
     """A CA plus a leaf for ``domain`` (SAN: domain, localhost, 127.0.0.1)."""
     ca_cert, ca_key = make_ca(directory)
-    key, csr, cert = directory / f"{domain}.key", directory / f"{domain}.csr", directory / f"{domain}.crt"
+    key, csr = directory / f"{domain}.key", directory / f"{domain}.csr"
+    cert = directory / f"{domain}.crt"
     ext = directory / "san.ext"
     ext.write_text(
         f"subjectAltName=DNS:{domain},DNS:localhost,IP:127.0.0.1\n"

@@ -1,0 +1,57 @@
+"""Payload formats jcall offers and answers, by RTP/AVP name (RFC 3551 section 6).
+
+Negotiation (gingle.md A.7): the answer is the offered formats jcall supports, in the
+offerer's order; nothing in common means ``reject`` with ``incompatible-parameters``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..signaling.gingle import PayloadType
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    clockrate: int
+    channels: int = 1
+    static_pt: int | None = None
+
+    def matches(self, pt: PayloadType) -> bool:
+        if pt.name:
+            return (pt.name.upper() == self.name and (pt.clockrate or self.clockrate)
+                    == self.clockrate and pt.channels == self.channels)
+        # A nameless payload type is identified by its static number (RFC 3551 table 4).
+        return self.static_pt is not None and pt.id == self.static_pt
+
+
+L16_44100 = Format("L16", 44100, 1, 11)
+L16_44100_STEREO = Format("L16", 44100, 2, 10)
+L16_48000 = Format("L16", 48000)
+L16_16000 = Format("L16", 16000)
+L16_8000 = Format("L16", 8000)
+PCMU = Format("PCMU", 8000, 1, 0)
+PCMA = Format("PCMA", 8000, 1, 8)
+
+SUPPORTED = (L16_44100, L16_48000, L16_16000, L16_8000, L16_44100_STEREO, PCMU, PCMA)
+DYNAMIC_PT_START = 96
+
+
+def offer(formats: tuple[Format, ...] = SUPPORTED) -> tuple[PayloadType, ...]:
+    """Payload types for an initiate: static numbers where RFC 3551 has them, 96+ else."""
+    out: list[PayloadType] = []
+    dynamic = DYNAMIC_PT_START
+    for f in formats:
+        if f.static_pt is not None:
+            pt_id = f.static_pt
+        else:
+            pt_id, dynamic = dynamic, dynamic + 1
+        out.append(PayloadType(id=pt_id, name=f.name, clockrate=f.clockrate, channels=f.channels))
+    return tuple(out)
+
+
+def answer(offered: tuple[PayloadType, ...],
+           formats: tuple[Format, ...] = SUPPORTED) -> tuple[PayloadType, ...]:
+    """The offered payload types jcall supports, in the offerer's order."""
+    return tuple(pt for pt in offered if any(f.matches(pt) for f in formats))

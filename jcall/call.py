@@ -1,0 +1,228 @@
+"""A Call ties one Gingle session to its ICE transport and reports its progress.
+
+The session core is pure; this class is the glue that runs it: it sends what the
+session queues, feeds replies and timers back, hands remote candidates to aioice,
+and decides when the call is "in progress" (ICE connected **and** accepted, as in
+libjingle's ``call``). Status lines follow gingle.md part D.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ExitCode
+from .signaling.events import (
+    CallAccepted,
+    EndCause,
+    Event,
+    IncomingCall,
+    RemoteCandidates,
+    SessionEnded,
+)
+from .signaling.gingle import PayloadType, Reason, session_element
+from .signaling.session import Role, Session
+from .transport.ice import IceTransport
+from .transport.p2p import GoogleIceError
+
+if TYPE_CHECKING:
+    from .console import Console
+    from .xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+TERMINATE_ACK_WAIT_S = 2.0  # how long a hang-up waits for the peer's ack
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    ice_timeout: float = 30.0  # from accept to a connected ICE path
+
+
+class Call:
+    """One call, either direction."""
+
+    def __init__(self, *, session: Session, transport: IceTransport, client: XmppClient,
+                 console: Console, settings: CallSettings,
+                 on_incoming: Callable[[Call], None] | None = None) -> None:
+        self.session = session
+        self.transport = transport
+        self.client = client
+        self.console = console
+        self.settings = settings
+        self.on_incoming = on_incoming
+        self.accepted = False
+        self.in_progress = asyncio.Event()
+        self.finished: asyncio.Future[ExitCode] = asyncio.get_running_loop().create_future()
+        self._result = ExitCode.OK
+        self._timer: asyncio.TimerHandle | None = None
+        self._ice_deadline: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self._replied = asyncio.Event()  # set whenever a reply arrives
+        transport.connected.add_done_callback(self._on_ice)
+
+    @property
+    def peer(self) -> str:
+        return self.session.peer
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- running the session ------------------------------------------------------------
+    def pump(self) -> None:
+        """Send what the session queued and act on its events, until both are empty."""
+        while True:
+            outgoing, events = self.session.outgoing(), self.session.events()
+            if not outgoing and not events:
+                break
+            for out in outgoing:
+                reply = self.client.send_session(out.to, session_element(out.message))
+                reply.add_done_callback(functools.partial(self._on_reply, out.tag))
+            for event in events:
+                self._handle(event)
+        self._schedule_timer()
+
+    def _on_reply(self, tag: int, fut: asyncio.Future[str | None]) -> None:
+        error = fut.result()
+        if error == "cancelled":
+            return
+        self.session.handle_reply(tag, error, self.now())
+        self._replied.set()
+        self.pump()
+
+    def _schedule_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        when = self.session.get_timer()
+        if when is not None:
+            self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.session.handle_timer(self.now())
+        self.pump()
+
+    def _handle(self, event: Event) -> None:
+        match event:
+            case IncomingCall(peer=peer):
+                self.console.status(f"Incoming call from '{peer}'")
+                if self.on_incoming is not None:
+                    self.on_incoming(self)
+            case RemoteCandidates(candidates=cands):
+                try:
+                    self.transport.add_remote(cands)
+                except GoogleIceError as exc:
+                    self.fail(f"call failed: {exc}, which jcall does not support",
+                              ExitCode.INCOMPATIBLE_PEER, Reason.INCOMPATIBLE_PARAMETERS)
+            case CallAccepted():
+                if self.session.role is Role.INITIATOR:
+                    self.console.status("call answered")
+                self._on_accepted()
+            case SessionEnded() as ended:
+                self._on_ended(ended)
+
+    # -- local decisions ------------------------------------------------------------------
+    def accept(self, payloads: tuple[PayloadType, ...]) -> None:
+        self.session.accept(payloads, self.now())
+        self._on_accepted()
+        self.pump()
+
+    def reject(self, reason: str = Reason.DECLINE) -> None:
+        self.session.reject(self.now(), reason)
+        self.pump()
+
+    def hangup(self, reason: str = Reason.SUCCESS) -> None:
+        self.session.terminate(self.now(), reason)
+        self.pump()
+
+    def fail(self, message: str, code: ExitCode, reason: str = Reason.GENERAL_ERROR) -> None:
+        """End the call with an error line and exit code (terminating it if still up)."""
+        if self.finished.done() or self._closing:
+            return
+        self.console.error(message)
+        self._result = code
+        if self.session.ended:
+            self.spawn(self._close())
+        else:
+            self.hangup(reason)
+
+    # -- progress -------------------------------------------------------------------------
+    def _on_accepted(self) -> None:
+        self.accepted = True
+        loop = asyncio.get_running_loop()
+        if not self.transport.connected.done():
+            self._ice_deadline = loop.call_later(self.settings.ice_timeout, self._ice_timed_out)
+        self._check_progress()
+
+    def _ice_timed_out(self) -> None:
+        self.fail(f"call failed: no ICE path to '{self.peer}' within "
+                  f"{self.settings.ice_timeout:g} s", ExitCode.CALL_FAILED)
+
+    def _on_ice(self, fut: asyncio.Future[None]) -> None:
+        if fut.cancelled():
+            return
+        if fut.exception() is not None:
+            self.fail(f"call failed: {fut.exception()}", ExitCode.CALL_FAILED)
+            return
+        log.info("ICE connected: %s", self.transport.selected)
+        self._check_progress()
+
+    def _check_progress(self) -> None:
+        connected = self.transport.connected.done() and not self.transport.connected.cancelled() \
+            and self.transport.connected.exception() is None
+        if self.accepted and connected and not self.in_progress.is_set() and not self.session.ended:
+            if self._ice_deadline is not None:
+                self._ice_deadline.cancel()
+            self.in_progress.set()
+            self.console.status("call in progress")
+
+    # -- the end --------------------------------------------------------------------------
+    def _on_ended(self, ended: SessionEnded) -> None:
+        match ended.cause:
+            case EndCause.REMOTE_HANGUP:
+                self.console.status("other side hung up")
+            case EndCause.REMOTE_REJECT:
+                self.console.status("call not answered")
+                self._result = ExitCode.REJECTED
+            case EndCause.TIMEOUT | EndCause.ERROR_REPLY:
+                self._failed_signalling(ended)
+        self.spawn(self._close())
+
+    def _failed_signalling(self, ended: SessionEnded) -> None:
+        if self._result is not ExitCode.OK:
+            return  # already explained
+        if "service-unavailable" in ended.detail or "recipient-unavailable" in ended.detail:
+            self.console.error(f"call failed: could not reach '{self.peer}' ({ended.detail})")
+        else:
+            self.console.error(f"call failed: {ended.detail}")
+        self._result = ExitCode.CALL_FAILED
+
+    async def _close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        for handle in (self._ice_deadline, self._timer):
+            if handle is not None:
+                handle.cancel()
+        deadline = self.now() + TERMINATE_ACK_WAIT_S
+        while self.session.awaiting_replies and self.now() < deadline:
+            self._replied.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replied.wait(), deadline - self.now())
+        with contextlib.suppress(Exception):
+            await self.transport.close()
+        self.console.status("call destroyed")
+        if not self.finished.done():
+            self.finished.set_result(self._result)

@@ -1,0 +1,226 @@
+"""The phone: one logged-in account placing or answering calls (``dial``/``listen``).
+
+Orchestration only: the XMPP adapter delivers parsed session messages, the pure
+:class:`SessionManager` routes them, and each :class:`Call` runs one session with its
+ICE transport. Exit codes are decided here and raised/returned to ``cli``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .audio import formats
+from .call import Call, CallSettings
+from .console import Console
+from .errors import CallError, ExitCode
+from .signaling.gingle import Reason, SessionMessage
+from .signaling.session import Session, SessionManager
+from .transport.ice import IceServers, IceTransport
+from .xmpp.client import XmppClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PhoneSettings:
+    call: CallSettings = field(default_factory=CallSettings)
+    host_addresses: list[str] | None = None
+    ice_servers: IceServers | None = None  # None: ask the server (XEP-0215)
+    presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
+
+
+class Phone:
+    def __init__(self, client: XmppClient, console: Console, settings: PhoneSettings) -> None:
+        self.client = client
+        self.console = console
+        self.settings = settings
+        self.manager: SessionManager | None = None
+        self.servers = IceServers()
+        self.calls: dict[Session, Call] = {}
+        self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._incoming: asyncio.Queue[Call] = asyncio.Queue()
+        self._answer: Callable[[Call], None] | None = None
+        client.on_session = self._on_session
+        client.on_lost = self._on_lost
+
+    async def start(self) -> None:
+        await self.client.login()
+        self.manager = SessionManager(self.client.jid)
+        if self.settings.ice_servers is not None:
+            self.servers = self.settings.ice_servers
+        else:
+            self.servers = await self.client.ice_servers()
+        if self.servers.any:
+            log.info("ICE servers: %s", self.servers)
+
+    def _on_lost(self, reason: str) -> None:
+        self.console.error(f"logged out... {reason}")
+        if not self.lost.done():
+            self.lost.set_result(reason)
+        for call in list(self.calls.values()):
+            call.fail("call failed: connection to the server lost", ExitCode.CONNECT_FAILED)
+
+    def _transport(self, controlling: bool) -> IceTransport:
+        return IceTransport(controlling=controlling, servers=self.servers,
+                            host_addresses=self.settings.host_addresses)
+
+    def _track(self, call: Call) -> None:
+        self.calls[call.session] = call
+
+        def forget(_: object) -> None:
+            self.calls.pop(call.session, None)
+            if self.manager is not None:
+                self.manager.prune()
+
+        call.finished.add_done_callback(forget)
+
+    # -- incoming -----------------------------------------------------------------------
+    def _on_session(self, msg: SessionMessage, sender: str) -> Callable[[], None] | None:
+        assert self.manager is not None
+        session = self.manager.receive(msg, sender, asyncio.get_running_loop().time())
+        call = self.calls.get(session)
+        if call is None:
+            call = Call(session=session, transport=self._transport(controlling=False),
+                        client=self.client, console=self.console, settings=self.settings.call,
+                        on_incoming=self._ring)
+            self._track(call)
+        return call.pump
+
+    def _ring(self, call: Call) -> None:
+        others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
+        if others or self._answer is None:
+            self.console.status(f"Rejected call from '{call.peer}': busy")
+            call.reject(Reason.RECIPIENT_BUSY)
+            return
+        call.spawn(self._gather_and_send(call))
+        self._answer(call)
+
+    async def _gather_and_send(self, call: Call) -> None:
+        candidates = await call.transport.gather()
+        call.session.add_local_candidates(candidates, call.now())
+        call.pump()
+
+    # -- dial -----------------------------------------------------------------------------
+    async def resolve(self, target: str) -> str:
+        """A full JID as given, or the best callable resource of a bare JID."""
+        if "/" in target:
+            return target
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.presence_wait
+        while (best := self.client.contacts.best(target)) is None:
+            if loop.time() >= deadline or self.lost.done():
+                raise CallError(f"Could not find online friend '{target}'", ExitCode.NOT_FOUND)
+            await asyncio.sleep(0.05)
+        self.console.status(f"Found online friend '{best}'")
+        return best
+
+    async def dial(self, target: str, duration: float | None,
+                   hangup: asyncio.Event) -> ExitCode:
+        assert self.manager is not None
+        peer = await self.resolve(target)
+        transport = self._transport(controlling=True)
+        candidates = await transport.gather()
+        session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)))
+        call = Call(session=session, transport=transport, client=self.client,
+                    console=self.console, settings=self.settings.call)
+        self._track(call)
+        session.add_local_candidates(candidates, call.now())  # held until the ack
+        session.initiate(formats.offer(), call.now())
+        self.console.status("calling...")
+        call.pump()
+        return await self._run(call, duration, hangup)
+
+    async def _run(self, call: Call, duration: float | None, hangup: asyncio.Event) -> ExitCode:
+        """Wait for the call to end, hanging up on request or after ``duration``."""
+        stop = asyncio.ensure_future(hangup.wait())
+        timer: asyncio.Future[None] | None = None
+        try:
+            if duration is not None:
+                timer = asyncio.ensure_future(self._after_progress(call, duration))
+            waiters: set[asyncio.Future[Any]] = {stop, call.finished}
+            if timer is not None:
+                waiters.add(timer)
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if call.finished not in done:
+                call.hangup()
+            return await call.finished
+        finally:
+            for fut in (stop, timer):
+                if fut is not None:
+                    fut.cancel()
+
+    @staticmethod
+    async def _after_progress(call: Call, duration: float) -> None:
+        await call.in_progress.wait()
+        await asyncio.sleep(duration)
+
+    # -- listen ---------------------------------------------------------------------------
+    async def listen(self, *, auto_accept: bool, reject: bool, once: bool,
+                     hangup: asyncio.Event) -> ExitCode:
+        """Answer calls until ``hangup`` (Ctrl-C), or after one call with ``once``."""
+        self._answer = lambda call: call.spawn(self._decide(call, auto_accept, reject))
+        result = ExitCode.OK
+        stop = asyncio.ensure_future(hangup.wait())
+        try:
+            while True:
+                get = asyncio.ensure_future(self._incoming.get())
+                waiters: set[asyncio.Future[Any]] = {get, stop, self.lost}
+                done, _ = await asyncio.wait(waiters,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if get not in done:
+                    get.cancel()
+                    return ExitCode.CONNECT_FAILED if self.lost.done() else result
+                call = get.result()
+                result = await self._run(call, None, hangup)
+                if once or stop.done():
+                    return result
+        finally:
+            stop.cancel()
+            self._answer = None
+
+    async def _decide(self, call: Call, auto_accept: bool, reject: bool) -> None:
+        self._incoming.put_nowait(call)
+        payloads = formats.answer(call.session.payloads)
+        if not payloads:
+            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
+            call.reject(Reason.INCOMPATIBLE_PARAMETERS)
+            return
+        if reject:
+            call.reject()
+            return
+        if not auto_accept:
+            if not self.console.interactive:
+                self.console.error("Rejected: not a terminal to ask on (use -a to accept calls)")
+                call.reject()
+                return
+            accept = await self._ask(call)
+            if call.session.ended:
+                return
+            if not accept:
+                call.reject()
+                return
+        call.accept(payloads)
+
+    async def _ask(self, call: Call) -> bool:
+        question = asyncio.ensure_future(
+            self.console.confirm(f"Incoming call from '{call.peer}' — accept?"))
+        waiters: set[asyncio.Future[Any]] = {question, call.finished}
+        done, _ = await asyncio.wait(waiters,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if question not in done:
+            question.cancel()
+            self.console.status("")
+            return False
+        return question.result()
+
+    async def stop(self) -> None:
+        for call in list(self.calls.values()):
+            if not call.finished.done():
+                call.hangup()
+                await asyncio.wait({call.finished}, timeout=3.0)
+        await self.client.logout()

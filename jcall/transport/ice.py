@@ -1,0 +1,180 @@
+"""The aioice adapter: gather, trickle remote candidates in, connect within a bound.
+
+aioice facts this module is built around (shared/reference/infrastructure.md):
+``connect()`` needs the remote ufrag/pwd before it starts and has no overall timeout;
+gathering waits for STUN/TURN answers before returning anything; host addresses
+cannot be chosen. So jcall starts ``connect()`` once the first remote candidate has
+told it the credentials, bounds the wait itself, and may pin host addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aioice
+from aioice import ice as aioice_ice
+from aioice.candidate import candidate_foundation
+
+from ..signaling.gingle import Candidate
+from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
+
+log = logging.getLogger(__name__)
+
+UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
+PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _random(n: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+@dataclass(frozen=True)
+class IceServers:
+    """STUN/TURN servers (from XEP-0215 discovery or the command line)."""
+
+    stun: tuple[str, int] | None = None
+    turn: tuple[str, int] | None = None
+    turn_username: str | None = None
+    turn_password: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.stun is not None or self.turn is not None
+
+
+class _Connection(aioice.Connection):
+    """aioice with a choice of host addresses and a bounded gathering wait."""
+
+    def __init__(self, *, host_addresses: list[str] | None, gather_timeout: int,
+                 controlling: bool, servers: IceServers, use_ipv6: bool,
+                 credentials: IceCredentials) -> None:
+        super().__init__(
+            ice_controlling=controlling, components=1,
+            stun_server=servers.stun, turn_server=servers.turn,
+            turn_username=servers.turn_username, turn_password=servers.turn_password,
+            use_ipv6=use_ipv6,
+            local_username=credentials.ufrag, local_password=credentials.pwd,
+        )
+        self._jcall_hosts = host_addresses
+        self._jcall_gather_timeout = gather_timeout
+
+    async def gather_candidates(self) -> None:
+        # Same steps as aioice's own, but with our addresses and timeout.
+        if self._local_candidates_start:
+            return
+        self._local_candidates_start = True
+        addresses = self._jcall_hosts
+        if addresses is None:
+            addresses = aioice_ice.get_host_addresses(use_ipv4=self._use_ipv4,
+                                                      use_ipv6=self._use_ipv6)
+        for component in sorted(self._components):
+            self._local_candidates += await self.get_component_candidates(
+                component=component, addresses=addresses, timeout=self._jcall_gather_timeout)
+        self._local_candidates_end = True
+
+
+class IceTransport:
+    """One ICE media stream (a single RTP component) of a call."""
+
+    def __init__(self, *, controlling: bool, servers: IceServers = IceServers(),
+                 host_addresses: list[str] | None = None, use_ipv6: bool = False,
+                 gather_timeout: int = 2) -> None:
+        self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
+        self._conn = _Connection(
+            host_addresses=host_addresses, gather_timeout=gather_timeout,
+            controlling=controlling, servers=servers, use_ipv6=use_ipv6,
+            credentials=self.credentials)
+        self._gathered = False
+        self._remote: IceCredentials | None = None
+        self._feed: asyncio.Task[None] | None = None
+        self._connect: asyncio.Task[None] | None = None
+        self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def gather(self) -> list[Candidate]:
+        """Gather local candidates and return them as p2p candidates."""
+        await self._conn.gather_candidates()
+        self._gathered = True
+        hosts: list[str] = []
+        out = []
+        for c in self._conn.local_candidates:
+            base = c.related_address or c.host
+            if base not in hosts:
+                hosts.append(base)
+            out.append(to_gingle(c.host, c.port, c.type, self.credentials, hosts.index(base)))
+        self._maybe_connect()
+        return out
+
+    def add_remote(self, candidates: Iterable[Candidate]) -> None:
+        """Feed the peer's candidates; raises GoogleIceError for Google ICE peers."""
+        mine = [c for c in candidates if usable(c)]
+        if not mine:
+            return
+        creds = remote_credentials(mine, self._remote)
+        assert creds is not None  # mine is not empty
+        self._remote = creds
+        self._conn.remote_username = creds.ufrag
+        self._conn.remote_password = creds.pwd
+        previous = self._feed
+        self._feed = asyncio.create_task(self._add(previous, mine))
+        self._maybe_connect()
+
+    async def _add(self, previous: asyncio.Task[None] | None, cands: list[Candidate]) -> None:
+        if previous is not None:
+            await previous  # keep the peer's order
+        for cand in cands:
+            spec = to_ice(cand)
+            await self._conn.add_remote_candidate(aioice.Candidate(
+                foundation=candidate_foundation(spec.type, "udp", spec.host),
+                component=1, transport="udp", priority=spec.priority,
+                host=spec.host, port=spec.port, type=spec.type))
+
+    def _maybe_connect(self) -> None:
+        if self._connect is None and self._gathered and self._remote is not None:
+            self._connect = asyncio.create_task(self._run_connect())
+
+    async def _run_connect(self) -> None:
+        if self._feed is not None:
+            await self._feed
+        try:
+            await self._conn.connect()
+        except Exception as exc:  # aioice raises ConnectionError, sometimes others
+            if not self.connected.done():
+                self.connected.set_exception(ConnectionError(f"ICE failed: {exc}"))
+            return
+        if not self.connected.done():
+            self.connected.set_result(None)
+
+    @property
+    def selected(self) -> str:
+        """``local -> remote`` of the nominated pair, for status and logs."""
+        pairs = getattr(self._conn, "_nominated", {})
+        pair = pairs.get(1)
+        if pair is None:
+            return "none"
+        local, remote = pair.local_candidate, pair.remote_candidate
+        return f"{local.host}:{local.port} ({local.type}) -> {remote.host}:{remote.port} " \
+               f"({remote.type})"
+
+    async def send(self, data: bytes) -> None:
+        await self._conn.send(data)
+
+    async def recv(self) -> bytes:
+        data: bytes = await self._conn.recv()
+        return data
+
+    async def close(self) -> None:
+        for task in (self._connect, self._feed):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if not self.connected.done():
+            self.connected.cancel()
+        await self._conn.close()

@@ -1,0 +1,344 @@
+"""slixmpp adapter: login with verified STARTTLS, presence with voice caps, disco,
+XEP-0215 STUN/TURN discovery, and Gingle ``<iq>`` in and out.
+
+Everything slixmpp-specific stays here; the rest of jcall sees parsed
+:class:`~jcall.signaling.gingle.SessionMessage` values, plain JID strings and futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from ..console import Console
+from ..errors import ExitCode, LoginError, RemoteProtocolError
+from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
+from ..transport.ice import IceServers
+from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts
+from .debuglog import DebugLog, Direction
+
+log = logging.getLogger(__name__)
+
+NS_CAPS = "http://jabber.org/protocol/caps"
+GOOGLE_CAPS_NODE = "http://www.google.com/xmpp/client/caps"
+CAPS_VERSION = "1.0"
+NS_EXTDISCO = "urn:xmpp:extdisco:2"
+FEATURES = (VOICE_FEATURE, "http://www.google.com/xmpp/protocol/session",
+            "http://jabber.org/protocol/disco#info")
+IQ_HANDLER_TIMEOUT_S = 60  # slixmpp's own bound; the session enforces the 15 s one
+NOT_AUTHORIZED = "User is not authorized (Check your username and password)"
+
+
+@dataclass(frozen=True)
+class LoginSettings:
+    jid: str
+    password: str
+    server: tuple[str, int] | None = None
+    ca_file: Path | None = None
+    timeout: float = 20.0
+
+
+SessionHandler = Callable[[SessionMessage, str], Callable[[], None] | None]
+
+
+class _Stream(slixmpp.ClientXMPP):
+    """ClientXMPP that shows raw traffic to a tap and refuses to log in without TLS."""
+
+    def __init__(self, jid: str, password: str,
+                 tap: Callable[[Direction, str], None] | None) -> None:
+        super().__init__(jid, password)
+        self._tap = tap
+        self._recv_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def send_raw(self, data: str | bytes) -> None:
+        if self._tap is not None:
+            self._tap(Direction.SEND, data if isinstance(data, str) else data.decode(
+                "utf-8", errors="replace"))
+        super().send_raw(data)
+
+    def data_received(self, data: bytes | str) -> None:
+        if self._tap is not None:
+            self._tap(Direction.RECV, data if isinstance(data, str)
+                      else self._recv_decoder.decode(data))
+        super().data_received(data)
+
+    async def _handle_stream_features(self, features: Any) -> bool | None:
+        tls = self.transport is not None and self.transport.get_extra_info("ssl_object")
+        if not tls and "starttls" not in features["features"]:
+            self.event("jcall_no_tls")
+            return True  # stop processing: never authenticate in the clear
+        result: bool | None = await super()._handle_stream_features(features)
+        return result
+
+
+def _connect_failure(data: object, target: str) -> LoginError:
+    text = str(data)
+    if text.startswith("No DNS record"):
+        return LoginError(f"logged out... Socket error (unknown host: {target})",
+                          ExitCode.UNKNOWN_HOST)
+    reason = getattr(data, "strerror", None) or text
+    return LoginError(f"logged out... Socket error ({reason}: {target})",
+                      ExitCode.CONNECT_FAILED)
+
+
+def _tls_failure(data: object) -> LoginError:
+    detail = getattr(data, "verify_message", None) or getattr(data, "reason", None) or str(data)
+    return LoginError(f"logged out... TLS could not be negotiated (certificate not trusted: "
+                      f"{detail}; use --ca-file for a private CA)", ExitCode.TLS_FAILED)
+
+
+class XmppClient:
+    """One logged-in account."""
+
+    def __init__(self, settings: LoginSettings, console: Console, *, debug: bool = False) -> None:
+        self.settings = settings
+        self.console = console
+        self.contacts = Contacts()
+        self.on_session: SessionHandler | None = None
+        self.on_lost: Callable[[str], None] | None = None
+        self._logs = {d: DebugLog(d) for d in Direction} if debug else None
+        self._stream: _Stream | None = None
+        self._login: asyncio.Future[None] | None = None
+        self._logged_in = False
+        self._leaving = False
+
+    # -- debug log -----------------------------------------------------------------------
+    def _tap(self, direction: Direction, chunk: str) -> None:
+        if self._logs is not None:
+            self.console.debug(self._logs[direction].feed(chunk, time.localtime()))
+
+    # -- login -----------------------------------------------------------------------------
+    @property
+    def jid(self) -> str:
+        assert self._stream is not None
+        return str(self._stream.boundjid.full)
+
+    @property
+    def target(self) -> str:
+        if self.settings.server:
+            host, port = self.settings.server
+            return f"{host}:{port}"
+        return f"{self.settings.jid.split('@')[-1].split('/')[0]} (DNS SRV)"
+
+    async def login(self) -> None:
+        """Connect, STARTTLS with verification, authenticate, bind, announce voice."""
+        loop = asyncio.get_running_loop()
+        self._login = loop.create_future()
+        stream = _Stream(self.settings.jid, self.settings.password,
+                         self._tap if self._logs is not None else None)
+        self._stream = stream
+        stream.enable_direct_tls = False  # port 5222 speaks STARTTLS
+        stream.enable_plaintext = False
+        if self.settings.ca_file is not None:
+            stream.ca_certs = self.settings.ca_file
+        stream.register_plugin("xep_0030")
+        self._install_handlers(stream)
+        self.console.status("connecting...")
+        if self.settings.server:
+            stream.connect(*self.settings.server)
+        else:
+            stream.connect()
+        try:
+            await asyncio.wait_for(self._login, self.settings.timeout)
+        except TimeoutError:
+            self._abort()
+            raise LoginError(f"logged out... Socket error (timed out after "
+                             f"{self.settings.timeout:g} s: {self.target})",
+                             ExitCode.CONNECT_FAILED) from None
+        except LoginError:
+            self._abort()
+            raise
+        await self._announce()
+        self._logged_in = True
+        self.console.status("logged in...")
+
+    def _fail_login(self, error: LoginError) -> None:
+        if self._login is not None and not self._login.done():
+            self._login.set_exception(error)
+
+    def _abort(self) -> None:
+        if self._stream is not None:
+            self._stream.cancel_connection_attempt()
+            self._stream.abort()
+
+    def _install_handlers(self, s: _Stream) -> None:
+        s.add_event_handler("connected", lambda _: self.console.status("logging in..."))
+        s.add_event_handler("session_start", self._on_session_start)
+        s.add_event_handler("failed_all_auth", lambda _: self._fail_login(
+            LoginError(f"logged out... {NOT_AUTHORIZED}", ExitCode.AUTH_FAILED)))
+        s.add_event_handler("ssl_invalid_chain", lambda e: self._fail_login(_tls_failure(e)))
+        s.add_event_handler("jcall_no_tls", lambda _: self._fail_login(LoginError(
+            "logged out... TLS could not be negotiated (the server does not offer STARTTLS)",
+            ExitCode.TLS_FAILED)))
+        s.add_event_handler("connection_failed",
+                            lambda e: self._fail_login(_connect_failure(e, self.target)))
+        s.add_event_handler("stream_error", lambda e: self._fail_login(LoginError(
+            f"logged out... XMPP stream error ({e['condition']})", ExitCode.CONNECT_FAILED)))
+        s.add_event_handler("disconnected", self._on_disconnected)
+        s.add_event_handler("presence_available", self._on_presence)
+        s.add_event_handler("presence_unavailable", self._on_presence_gone)
+        s.register_handler(Callback(
+            "gingle", MatchXPath(f"{{{s.default_ns}}}iq/{{{NS_SESSION}}}session"),
+            self._on_gingle_iq))
+        disco = s["xep_0030"]
+        for node in (None, f"{GOOGLE_CAPS_NODE}#{CAPS_VERSION}", f"{GOOGLE_CAPS_NODE}#{VOICE_EXT}"):
+            disco.add_identity("client", "pc", "jcall", node=node)
+            for feature in FEATURES:
+                disco.add_feature(feature, node=node)
+
+    def _on_session_start(self, _: object) -> None:
+        if self._login is not None and not self._login.done():
+            self._login.set_result(None)
+
+    def _on_disconnected(self, reason: object) -> None:
+        if not self._logged_in:
+            self._fail_login(LoginError(f"logged out... Closed by server ({reason or 'no reason'})",
+                                        ExitCode.CONNECT_FAILED))
+        elif not self._leaving and self.on_lost is not None:
+            self.on_lost(str(reason or "Closed by </stream:stream>"))
+
+    async def _announce(self) -> None:
+        assert self._stream is not None
+        with contextlib.suppress(IqError, IqTimeout):
+            await self._stream.get_roster(timeout=5)
+        pres = self._stream.Presence()
+        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
+            "node": GOOGLE_CAPS_NODE, "ver": CAPS_VERSION, "ext": VOICE_EXT}))
+        pres.send()
+
+    async def logout(self) -> None:
+        if self._stream is None:
+            return
+        self._leaving = True
+        if self._logged_in:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._stream.disconnect(wait=1.0), 3.0)
+            self.console.status("logged out...")
+        self._abort()
+
+    # -- presence ------------------------------------------------------------------------
+    def _on_presence(self, pres: Any) -> None:
+        jid = str(pres["from"])
+        if self._stream is None or jid == self.jid:
+            return
+        caps = pres.xml.find(f"{{{NS_CAPS}}}c")
+        exts = (caps.get("ext") or "").split() if caps is not None else []
+        try:
+            priority = int(pres["priority"] or 0)
+        except ValueError:
+            priority = 0
+        change = self.contacts.available(jid, voice=VOICE_EXT in exts, priority=priority,
+                                         status=str(pres["status"]))
+        self._report(change, jid)
+
+    def _on_presence_gone(self, pres: Any) -> None:
+        jid = str(pres["from"])
+        self._report(self.contacts.unavailable(jid), jid)
+
+    def _report(self, change: Change | None, jid: str) -> None:
+        if change is Change.ADDED:
+            self.console.status(f"Adding to roster: {jid}")
+        elif change is Change.REMOVED:
+            self.console.status(f"Removing from roster: {jid}")
+
+    # -- STUN/TURN discovery ---------------------------------------------------------------
+    async def ice_servers(self, timeout: float = 2.0) -> IceServers:
+        """Ask the server for STUN/TURN services (XEP-0215 section 3); none on error."""
+        assert self._stream is not None
+        iq = self._stream.Iq(stype="get", sto=self._stream.boundjid.domain)
+        iq.xml.append(ET.Element(f"{{{NS_EXTDISCO}}}services"))
+        try:
+            result = await iq.send(timeout=timeout)  # type: ignore[no-untyped-call]
+        except (IqError, IqTimeout):
+            return IceServers()
+        return parse_services(result.xml)
+
+    # -- Gingle iqs ------------------------------------------------------------------------
+    def _on_gingle_iq(self, iq: Any) -> None:
+        if iq["type"] != "set":
+            if iq["type"] == "get":
+                self._reply_error(iq, "bad-request", "session messages are iq sets")
+            return
+        elem = iq.xml.find(f"{{{NS_SESSION}}}session")
+        try:
+            msg = parse_session(elem)
+        except GingleParseError as exc:
+            self._reply_error(iq, "bad-request", str(exc))
+            return
+        then = None
+        try:
+            if self.on_session is not None:
+                then = self.on_session(msg, str(iq["from"]))
+        except RemoteProtocolError as exc:
+            self._reply_error(iq, exc.condition, str(exc))
+            return
+        iq.reply().send()
+        if then is not None:
+            then()
+
+    def _reply_error(self, iq: Any, condition: str, text: str) -> None:
+        log.info("answering %s from %s with %s: %s", iq["id"], iq["from"], condition, text)
+        reply = iq.reply(clear=False)
+        reply["type"] = "error"
+        reply["error"]["type"] = "cancel" if condition == "feature-not-implemented" else "modify"
+        reply["error"]["condition"] = condition
+        reply["error"]["text"] = text
+        reply.send()
+
+    def send_session(self, to: str, element: ET.Element) -> asyncio.Future[str | None]:
+        """Send ``<iq type="set">`` with a ``<session>``; the future gives None for a
+        result, else the error condition (``timeout`` when slixmpp gave up)."""
+        assert self._stream is not None
+        iq = self._stream.Iq(stype="set", sto=to)
+        iq.xml.append(element)
+        sent = iq.send(timeout=IQ_HANDLER_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+
+        def finish(fut: asyncio.Future[Any]) -> None:
+            if done.done():
+                return
+            exc = fut.exception() if not fut.cancelled() else None
+            if fut.cancelled():
+                done.set_result("cancelled")
+            elif isinstance(exc, IqError):
+                done.set_result(str(exc.iq["error"]["condition"] or "undefined-condition"))
+            elif exc is not None:
+                done.set_result("timeout")
+            else:
+                done.set_result(None)
+
+        sent.add_done_callback(finish)
+        return done
+
+
+def parse_services(xml: ET.Element) -> IceServers:
+    """STUN and TURN (UDP) services from an XEP-0215 ``<services>`` answer."""
+    stun = turn = None
+    user = password = None
+    services = xml.find(f"{{{NS_EXTDISCO}}}services")
+    for svc in services if services is not None else []:
+        if svc.get("transport", "udp") != "udp" or not svc.get("host"):
+            continue
+        try:
+            addr = (svc.get("host", ""), int(svc.get("port", "3478")))
+        except ValueError:
+            continue
+        if svc.get("type") == "stun" and stun is None:
+            stun = addr
+        elif svc.get("type") == "turn" and turn is None:
+            turn, user, password = addr, svc.get("username"), svc.get("password")
+    return IceServers(stun=stun, turn=turn, turn_username=user, turn_password=password)
+

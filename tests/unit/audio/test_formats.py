@@ -1,0 +1,24 @@
+from jcall.audio.formats import PCMU, SUPPORTED, answer, offer
+from jcall.signaling.gingle import PayloadType
+
+
+def test_offer_uses_static_numbers_and_dynamic_ones_from_96() -> None:
+    ids = {(p.name, p.clockrate, p.channels): p.id for p in offer()}
+    assert ids[("L16", 44100, 1)] == 11
+    assert ids[("L16", 44100, 2)] == 10
+    assert ids[("PCMU", 8000, 1)] == 0 and ids[("PCMA", 8000, 1)] == 8
+    assert sorted(i for i in ids.values() if i >= 96) == [96, 97, 98]
+
+
+def test_answer_keeps_offerers_order_and_drops_unknown() -> None:
+    purple = (PayloadType(110, "speex", 16000), PayloadType(111, "speex", 8000),
+              PayloadType(0, "PCMU", 8000), PayloadType(8, "PCMA", 8000),
+              PayloadType(10, "L16", 44100, channels=2), PayloadType(106, "telephone-event", 8000))
+    assert [p.id for p in answer(purple)] == [0, 8, 10]
+
+
+def test_nameless_static_payload_type_is_matched_by_number() -> None:
+    assert answer((PayloadType(0),)) == (PayloadType(0),)
+    assert answer((PayloadType(96),)) == ()
+    assert answer((PayloadType(5, "plain", 44100),)) == ()
+    assert PCMU in SUPPORTED
