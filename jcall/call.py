@@ -116,10 +116,9 @@ class Call:
 
     def _handle(self, event: Event) -> None:
         match event:
-            case IncomingCall(peer=peer):
-                self.console.status(f"Incoming call from '{peer}'")
+            case IncomingCall():
                 if self.on_incoming is not None:
-                    self.on_incoming(self)
+                    self.on_incoming(self)  # it announces the call, or asks about it
             case RemoteCandidates(candidates=cands):
                 try:
                     self.transport.add_remote(cands)

@@ -94,6 +94,7 @@ class Phone:
     def _ring(self, call: Call) -> None:
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
         if others or self._answer is None:
+            self.console.status(f"Incoming call from '{call.peer}'")
             self.console.status(f"Rejected call from '{call.peer}': busy")
             call.reject(Reason.RECIPIENT_BUSY)
             return
@@ -187,9 +188,12 @@ class Phone:
         self._incoming.put_nowait(call)
         payloads = formats.answer(call.session.payloads)
         if not payloads:
+            self.console.status(f"Incoming call from '{call.peer}'")
             self.console.error(f"Rejected call from '{call.peer}': no codec in common")
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return
+        if auto_accept or reject or not self.console.interactive:
+            self.console.status(f"Incoming call from '{call.peer}'")
         if reject:
             call.reject()
             return

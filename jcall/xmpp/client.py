@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import ssl
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -205,6 +206,9 @@ class XmppClient:
 
     def _on_disconnected(self, reason: object) -> None:
         if not self._logged_in:
+            # A failed TLS handshake reaches us as the reason of the disconnect.
+            if isinstance(reason, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
+                self._fail_login(_tls_failure(reason))
             self._fail_login(LoginError(f"logged out... Closed by server ({reason or 'no reason'})",
                                         ExitCode.CONNECT_FAILED))
         elif not self._leaving and self.on_lost is not None:

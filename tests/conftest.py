@@ -1,0 +1,6 @@
+"""Make the testbed launchers in scripts/ importable from the tests."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))

@@ -1,0 +1,115 @@
+"""Run real ``jcall`` processes and watch their output as it comes."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Account:
+    jid: str
+    password: str
+
+
+@dataclass
+class JcallProcess:
+    name: str
+    popen: subprocess.Popen[bytes]
+    out_lines: list[str] = field(default_factory=list)
+    err_lines: list[str] = field(default_factory=list)
+    out_partial: str = ""  # a prompt waits on an unfinished line
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        assert self.popen.stdout is not None and self.popen.stderr is not None
+        for stream, sink in ((self.popen.stdout, self.out_lines),
+                             (self.popen.stderr, self.err_lines)):
+            threading.Thread(target=self._pump, args=(stream.fileno(), sink),
+                             daemon=True).start()
+
+    def _pump(self, fd: int, sink: list[str]) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        partial = ""
+        while chunk := os.read(fd, 65536):
+            partial += decoder.decode(chunk)
+            *lines, partial = partial.split("\n")
+            with self._cond:
+                sink.extend(lines)
+                if sink is self.out_lines:
+                    self.out_partial = partial
+                self._cond.notify_all()
+        with self._cond:
+            if partial:
+                sink.append(partial)
+            if sink is self.out_lines:
+                self.out_partial = ""
+            self._cond.notify_all()
+
+    def wait_for(self, line: str, timeout: float = 15.0) -> float:
+        """Block until stdout has ``line``; returns the monotonic time it was seen."""
+        return self._wait(lambda: line in self.out_lines, repr(line), timeout)
+
+    def wait_for_prompt(self, text: str, timeout: float = 15.0) -> float:
+        """Block until the unfinished last line of stdout contains ``text``."""
+        return self._wait(lambda: text in self.out_partial, f"prompt {text!r}", timeout)
+
+    def _wait(self, ready: Callable[[], bool], what: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0 or self.popen.poll() is not None:
+                    self._cond.wait(0.1)  # last output
+                    if ready():
+                        break
+                    raise AssertionError(f"{self.name}: no {what} in {self.out_lines} "
+                                         f"{self.out_partial!r}\nstderr: {self.err_lines[-20:]}")
+                self._cond.wait(min(left, 0.05))
+        return time.monotonic()
+
+    def interrupt(self) -> None:
+        self.popen.send_signal(signal.SIGINT)
+
+    def finish(self, timeout: float = 20.0) -> int:
+        try:
+            code = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+            raise AssertionError(f"{self.name} did not exit; stdout {self.out_lines}, "
+                                 f"stderr {self.err_lines[-20:]}") from None
+        time.sleep(0.05)  # let the reader threads drain
+        return code
+
+    @property
+    def out(self) -> str:
+        return "\n".join(self.out_lines)
+
+    @property
+    def err(self) -> str:
+        return "\n".join(self.err_lines)
+
+
+def start(name: str, account: Account, server: str, ca_file: Path | None, *args: str,
+          password: str | None = None, stdin: int | None = subprocess.DEVNULL,
+          extra_env: dict[str, str] | None = None) -> JcallProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
+    env["JCALL_PASSWORD"] = account.password if password is None else password
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "jcall", "--jid", account.jid, "--server", server]
+    if ca_file is not None:
+        cmd += ["--ca-file", str(ca_file)]
+    cmd += list(args)
+    popen = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env, start_new_session=True)
+    return JcallProcess(name, popen)

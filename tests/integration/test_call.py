@@ -1,0 +1,180 @@
+"""Two real jcall processes through a real Prosody: dial, answer, reject, hang up."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import time
+from pathlib import Path
+
+from jcall.errors import ExitCode
+
+from .jcallproc import Account, start
+
+HEADER = re.compile(r"^(SEND >{25}|RECV <{25}) : \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$")
+STANZA_TIMEOUT = 20.0
+
+
+def status(proc: object) -> list[str]:
+    """Call and connection status lines, without the roster's Adding/Removing lines."""
+    return [ln for ln in proc.out_lines  # type: ignore[attr-defined]
+            if not ln.startswith(("Adding to roster", "Removing from roster"))]
+
+
+def session_types(debug_log: str, direction: str) -> list[str]:
+    """Gingle message types in a -d log, in order, for one direction (SEND/RECV)."""
+    types, current = [], None
+    for line in debug_log.splitlines():
+        if HEADER.match(line):
+            current = line[:4]
+        elif current == direction and "http://www.google.com/session'" in line.replace('"', "'"):
+            m = re.search(r"type=['\"]([a-z-]+)['\"]", line)
+            if m and "<session" in line:
+                types.append(m.group(1))
+    return types
+
+
+def test_dial_accept_hang_up(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    bob = Account(accounts["bob"].jid + "/desk", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "-d", "listen", "-a", "--once")
+    callee.wait_for("logged in...")
+    caller = start("alice", accounts["alice"], server, ca_file, "-d", "dial", bob.jid,
+                   "--duration", "0.5")
+    assert caller.finish() == ExitCode.OK, caller.err[-3000:]
+    assert callee.finish() == ExitCode.OK, callee.err[-3000:]
+
+    assert caller.out_lines[:3] == ["connecting...", "logging in...", "logged in..."]
+    assert status(caller)[3:] == ["calling...", "call answered", "call in progress",
+                                  "call destroyed", "logged out..."]
+    assert status(callee)[3:] == [
+        f"Incoming call from '{caller_jid(callee.out)}'", "call in progress",
+        "other side hung up", "call destroyed", "logged out..."]
+
+    # The seed's message flow (gingle.md part B), seen from both ends.
+    sent, received = session_types(caller.err, "SEND"), session_types(caller.err, "RECV")
+    assert sent[0] == "initiate" and "transport-info" in sent and sent[-1] == "terminate"
+    assert received.index("transport-accept") < received.index("accept")
+    assert session_types(callee.err, "RECV")[0] == "initiate"
+    initiate = caller.err[caller.err.index('type="initiate"'):]
+    initiate = initiate[:initiate.index("</session>")]
+    assert "http://www.google.com/session/phone" in initiate
+    assert '<transport xmlns="http://www.google.com/transport/p2p"' in initiate
+
+    # Log format: libjingle headers, nothing but headers and indented XML, no secrets.
+    for line in caller.err_lines:
+        assert HEADER.match(line) or line.startswith(" "), line
+    assert "## TEXT REMOVED ##" in caller.err
+    auth = caller.err[caller.err.index("<auth "):]
+    assert auth.splitlines()[1].strip() == "## TEXT REMOVED ##"
+    assert accounts["alice"].password not in caller.err
+
+
+def caller_jid(out: str) -> str:
+    m = re.search(r"Incoming call from '([^']+)'", out)
+    assert m, out
+    return m.group(1)
+
+
+def test_dial_reject(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    carol = Account(accounts["carol"].jid + "/busy", accounts["carol"].password)
+    callee = start("carol", carol, server, ca_file, "listen", "--reject", "--once")
+    callee.wait_for("logged in...")
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", carol.jid)
+    assert caller.finish() == ExitCode.REJECTED, caller.err
+    assert callee.finish() == ExitCode.OK, callee.err
+    assert "call not answered" in caller.out_lines
+    assert "call in progress" not in caller.out_lines
+    assert status(caller)[-2:] == ["call destroyed", "logged out..."]
+
+
+def test_bare_jid_resolves_to_callable_resource(accounts: dict[str, Account], server: str,
+                                                ca_file: Path) -> None:
+    dave = Account(accounts["dave"].jid + "/phone", accounts["dave"].password)
+    callee = start("dave", dave, server, ca_file, "listen", "-a", "--once")
+    callee.wait_for("logged in...")
+    caller = start("erin", accounts["erin"], server, ca_file, "dial", accounts["dave"].jid,
+                   "--duration", "0.2")
+    assert caller.finish() == ExitCode.OK, caller.err
+    assert callee.finish() == ExitCode.OK, callee.err
+    assert f"Found online friend '{dave.jid}'" in caller.out_lines
+
+
+def test_dial_offline_bare_jid(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", accounts["carol"].jid)
+    assert caller.finish() == ExitCode.NOT_FOUND
+    assert caller.err_lines == [f"Could not find online friend '{accounts['carol'].jid}'"]
+    assert "logged out..." in caller.out_lines
+
+
+def test_dial_offline_full_jid(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    target = accounts["carol"].jid + "/gone"
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", target)
+    assert caller.finish() == ExitCode.CALL_FAILED
+    assert len(caller.err_lines) == 1, caller.err
+    assert caller.err_lines[0].startswith(f"call failed: could not reach '{target}'")
+
+
+def test_wrong_password(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    proc = start("alice", accounts["alice"], server, ca_file, "listen", password="wrong")
+    assert proc.finish() == ExitCode.AUTH_FAILED
+    assert proc.err_lines == [
+        "logged out... User is not authorized (Check your username and password)"]
+
+
+def test_untrusted_certificate(accounts: dict[str, Account], server: str) -> None:
+    proc = start("alice", accounts["alice"], server, None, "listen")
+    assert proc.finish() == ExitCode.TLS_FAILED
+    assert len(proc.err_lines) == 1, proc.err
+    assert proc.err_lines[0].startswith("logged out... TLS could not be negotiated")
+    assert "Traceback" not in proc.err
+
+
+def test_unreachable_server(accounts: dict[str, Account], ca_file: Path) -> None:
+    from testbed.ports import free_port
+
+    proc = start("alice", accounts["alice"], f"127.0.0.1:{free_port()}", ca_file, "listen")
+    assert proc.finish() == ExitCode.CONNECT_FAILED
+    assert len(proc.err_lines) == 1, proc.err
+    assert proc.err_lines[0].startswith("logged out... Socket error")
+
+
+def test_ctrl_c_hangs_up_and_listener_keeps_listening(
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    bob = Account(accounts["bob"].jid + "/sofa", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "listen", "-a")
+    callee.wait_for("logged in...")
+    for round_ in range(2):
+        caller = start("alice", accounts["alice"], server, ca_file, "dial", bob.jid)
+        caller.wait_for("call in progress")
+        caller.interrupt()
+        assert caller.finish() == ExitCode.OK, caller.err
+        assert status(caller)[-2:] == ["call destroyed", "logged out..."]
+        deadline = time.monotonic() + 5
+        while callee.out_lines.count("other side hung up") <= round_:
+            assert time.monotonic() < deadline, callee.out
+            time.sleep(0.05)
+    assert callee.popen.poll() is None  # still listening
+    callee.interrupt()
+    assert callee.finish() == ExitCode.OK
+    assert status(callee)[-1] == "logged out..."
+
+
+def test_prompt_on_a_terminal(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    carol = Account(accounts["carol"].jid + "/tty", accounts["carol"].password)
+    master, slave = pty.openpty()
+    try:
+        callee = start("carol", carol, server, ca_file, "listen", "--once", stdin=slave)
+        callee.wait_for("logged in...")
+        caller = start("alice", accounts["alice"], server, ca_file, "dial", carol.jid,
+                       "--duration", "0.2")
+        callee.wait_for_prompt("accept? [y/N] ", STANZA_TIMEOUT)
+        assert callee.out_partial == \
+            f"Incoming call from '{caller_jid(callee.out_partial)}' — accept? [y/N] "
+        os.write(master, b"y\n")
+        assert caller.finish() == ExitCode.OK, caller.err
+        assert callee.finish() == ExitCode.OK, callee.err
+        assert "call in progress" in caller.out_lines
+    finally:
+        os.close(master)
+        os.close(slave)
