@@ -70,14 +70,6 @@ class App:
             call=CallSettings(ice_timeout=self.ice_timeout),
             host_addresses=list(self.ice_addresses) or None))
         try:
-            login = asyncio.ensure_future(phone.start())
-            stop = asyncio.ensure_future(hangup.wait())
-            await asyncio.wait({login, stop}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            if not login.done():
-                login.cancel()
-                return ExitCode.OK
-            login.result()
             return await action(phone, hangup)
         except asyncio.CancelledError:
             return ExitCode.OK

@@ -39,8 +39,7 @@ class Phone:
         self.client = client
         self.console = console
         self.settings = settings
-        self.manager: SessionManager | None = None
-        self.servers = IceServers()
+        self._manager: SessionManager | None = None
         self.calls: dict[Session, Call] = {}
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._incoming: asyncio.Queue[Call] = asyncio.Queue()
@@ -48,15 +47,33 @@ class Phone:
         client.on_session = self._on_session
         client.on_lost = self._on_lost
 
-    async def start(self) -> None:
-        await self.client.login()
-        self.manager = SessionManager(self.client.jid)
-        if self.settings.ice_servers is not None:
-            self.servers = self.settings.ice_servers
-        else:
-            self.servers = await self.client.ice_servers()
+        client.discover = settings.ice_servers is None
+
+    @property
+    def manager(self) -> SessionManager:
+        if self._manager is None:  # the bound JID is known once a session can arrive
+            self._manager = SessionManager(self.client.jid)
+        return self._manager
+
+    @property
+    def servers(self) -> IceServers:
+        return self.settings.ice_servers or self.client.discovered
+
+    async def start(self, hangup: asyncio.Event) -> bool:
+        """Log in; False if the user gave up (Ctrl-C) before it completed."""
+        login = asyncio.ensure_future(self.client.login())
+        stop = asyncio.ensure_future(hangup.wait())
+        try:
+            await asyncio.wait({login, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not login.done():
+            login.cancel()
+            return False
+        login.result()
         if self.servers.any:
             log.info("ICE servers: %s", self.servers)
+        return True
 
     def _on_lost(self, reason: str) -> None:
         self.console.error(f"logged out... {reason}")
@@ -74,14 +91,12 @@ class Phone:
 
         def forget(_: object) -> None:
             self.calls.pop(call.session, None)
-            if self.manager is not None:
-                self.manager.prune()
+            self.manager.prune()
 
         call.finished.add_done_callback(forget)
 
     # -- incoming -----------------------------------------------------------------------
     def _on_session(self, msg: SessionMessage, sender: str) -> Callable[[], None] | None:
-        assert self.manager is not None
         session = self.manager.receive(msg, sender, asyncio.get_running_loop().time())
         call = self.calls.get(session)
         if call is None:
@@ -122,7 +137,8 @@ class Phone:
 
     async def dial(self, target: str, duration: float | None,
                    hangup: asyncio.Event) -> ExitCode:
-        assert self.manager is not None
+        if not await self.start(hangup):
+            return ExitCode.OK
         peer = await self.resolve(target)
         transport = self._transport(controlling=True)
         candidates = await transport.gather()
@@ -164,7 +180,10 @@ class Phone:
     async def listen(self, *, auto_accept: bool, reject: bool, once: bool,
                      hangup: asyncio.Event) -> ExitCode:
         """Answer calls until ``hangup`` (Ctrl-C), or after one call with ``once``."""
+        # Ready to answer before logging in: a call may arrive with our presence.
         self._answer = lambda call: call.spawn(self._decide(call, auto_accept, reject))
+        if not await self.start(hangup):
+            return ExitCode.OK
         result = ExitCode.OK
         stop = asyncio.ensure_future(hangup.wait())
         try:

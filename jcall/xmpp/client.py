@@ -110,6 +110,8 @@ class XmppClient:
         self.contacts = Contacts()
         self.on_session: SessionHandler | None = None
         self.on_lost: Callable[[str], None] | None = None
+        self.discovered = IceServers()  # from XEP-0215, filled in before presence
+        self.discover = True
         self._logs = {d: DebugLog(d) for d in Direction} if debug else None
         self._stream: _Stream | None = None
         self._login: asyncio.Future[None] | None = None
@@ -215,9 +217,13 @@ class XmppClient:
             self.on_lost(str(reason or "Closed by </stream:stream>"))
 
     async def _announce(self) -> None:
+        """Roster, STUN/TURN discovery, then presence: once others can see us calling
+        us is possible, so everything a call needs must be known by then."""
         assert self._stream is not None
         with contextlib.suppress(IqError, IqTimeout):
             await self._stream.get_roster(timeout=5)
+        if self.discover:
+            self.discovered = await self.ice_servers()
         pres = self._stream.Presence()
         pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
             "node": GOOGLE_CAPS_NODE, "ver": CAPS_VERSION, "ext": VOICE_EXT}))

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 @dataclass
 class Account:
     jid: str
@@ -105,6 +108,7 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
     env["JCALL_PASSWORD"] = account.password if password is None else password
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = str(REPO)  # this checkout's jcall, whatever pip installed
     env.update(extra_env or {})
     cmd = [sys.executable, "-m", "jcall", "--jid", account.jid, "--server", server]
     if ca_file is not None:

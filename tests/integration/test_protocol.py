@@ -1,0 +1,190 @@
+"""jcall against a hand-driven peer through the real Prosody: error replies, the
+compatibility dialect, Google ICE peers, silent peers and ICE failure (gingle.md A, E)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from jcall.errors import ExitCode
+from jcall.signaling.gingle import (
+    Candidate,
+    MessageType,
+    PayloadType,
+    SessionMessage,
+    session_element,
+)
+from jcall.transport.ice import IceTransport
+
+from .jcallproc import Account, JcallProcess, start
+from .rawpeer import RawPeer
+
+import xml.etree.ElementTree as ET  # noqa: I001
+
+PCMU = (PayloadType(0, "PCMU", 8000),)
+
+
+def xml(msg: SessionMessage) -> str:
+    return ET.tostring(session_element(msg), encoding="unicode")
+
+
+def session(peer: RawPeer, mtype: MessageType, sid: str = "4242", **kw: object) -> str:
+    return xml(SessionMessage(type=mtype, sid=sid, initiator=peer.jid, **kw))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def peer(accounts: dict[str, Account], server: str, ca_file: Path,
+               request: pytest.FixtureRequest) -> AsyncIterator[RawPeer]:
+    ignore = getattr(request, "param", frozenset())
+    raw = RawPeer(accounts["erin"].jid + "/raw", accounts["erin"].password, server, ca_file,
+                  ignore=ignore)
+    await raw.login()
+    yield raw
+    await raw.close()
+
+
+async def listening(accounts: dict[str, Account], server: str, ca_file: Path, resource: str,
+                    *args: str) -> tuple[JcallProcess, str]:
+    bob = Account(f"{accounts['bob'].jid}/{resource}", accounts["bob"].password)
+    proc = start("bob", bob, server, ca_file, "listen", *args)
+    await asyncio.to_thread(proc.wait_for, "logged in...")
+    return proc, bob.jid
+
+
+@pytest.mark.parametrize("peer", [frozenset({"transport-info", "transport-accept"})],
+                         indirect=True)
+async def test_error_replies_and_a_peer_that_ignores_transport_info(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    callee, jid = await listening(accounts, server, ca_file, "proto", "-a", "--once")
+    try:
+        bad_pt = session(peer, MessageType.INITIATE, description=(PayloadType(300),),
+                         has_transport=True)
+        assert await peer.send(jid, bad_pt) == "bad-request"
+        unknown = session(peer, MessageType.TERMINATE, sid="999")
+        assert await peer.send(jid, unknown) == "bad-request"
+        hello = session(peer, MessageType.INFO).replace('type="info"', 'type="hello"')
+        assert await peer.send(jid, hello) == "bad-request"
+
+        initiate = session(peer, MessageType.INITIATE, description=PCMU, has_transport=True)
+        assert await peer.send(jid, initiate) is None
+        first = await peer.next()
+        assert first.message.type is MessageType.TRANSPORT_ACCEPT and first.sender == jid
+        accept = await peer.next(skip=("transport-info",))
+        assert accept.message.type is MessageType.ACCEPT
+        assert accept.message.description == PCMU
+
+        # Only the responder accepts; an initiator's accept is not allowed now.
+        assert await peer.send(jid, session(peer, MessageType.ACCEPT, description=PCMU)) \
+            == "not-allowed"
+        assert await peer.send(jid, initiate) == "not-allowed"
+
+        # The session belongs to the peer's full JID, not to another resource.
+        other = RawPeer(accounts["erin"].jid + "/other", accounts["erin"].password, server,
+                        ca_file)
+        await other.login()
+        try:
+            forged = xml(SessionMessage(MessageType.TERMINATE, "4242", peer.jid))
+            assert await other.send(jid, forged) == "bad-request"
+        finally:
+            await other.close()
+
+        # transport-info and transport-accept went unanswered, yet the call is up.
+        await asyncio.sleep(0.3)
+        assert "call destroyed" not in callee.out_lines
+        assert await peer.send(jid, session(peer, MessageType.TERMINATE)) is None
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK
+        assert "other side hung up" in callee.out_lines
+    finally:
+        callee.popen.kill()
+
+
+async def test_initiate_without_transport_gets_candidates_and_connects(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    callee, jid = await listening(accounts, server, ca_file, "compat", "-a", "--once")
+    ice = IceTransport(controlling=True)
+    try:
+        mine = await ice.gather()
+        assert await peer.send(jid, session(peer, MessageType.INITIATE, description=PCMU)) is None
+        got: list[Candidate] = []
+        types = []
+        while not got or MessageType.ACCEPT not in types:
+            rx = await peer.next()
+            types.append(rx.message.type)
+            got += rx.message.candidates
+        assert MessageType.TRANSPORT_ACCEPT not in types
+        assert MessageType.TRANSPORT_INFO not in types
+        assert MessageType.CANDIDATES in types
+        ice.add_remote(got)
+        assert await peer.send(jid, session(peer, MessageType.CANDIDATES,
+                                            candidates=tuple(mine))) is None
+        await asyncio.wait_for(ice.connected, 10)
+        await asyncio.to_thread(callee.wait_for, "call in progress")
+        assert await peer.send(jid, session(peer, MessageType.TERMINATE)) is None
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK
+    finally:
+        callee.popen.kill()
+        await ice.close()
+
+
+async def test_google_ice_peer_is_reported_and_terminated(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    callee, jid = await listening(accounts, server, ca_file, "gice", "-a", "--once")
+    try:
+        assert await peer.send(jid, session(peer, MessageType.INITIATE, description=PCMU,
+                                            has_transport=True)) is None
+        google = (Candidate("127.0.0.1", 40000, "uloaCAVUNxLbDt4w", "yewpj2tpBCTP9C5u"),
+                  Candidate("127.0.0.1", 40001, "Xr9Ld2Q0aBfLmC3e", "qO2BFMXnYJtyZ7Hc",
+                            network=1))
+        assert await peer.send(jid, session(peer, MessageType.TRANSPORT_INFO,
+                                            has_transport=True, candidates=google)) is None, \
+            peer.last_error
+        end = await peer.next(skip=("transport-accept", "transport-info", "accept"))
+        assert end.message.type is MessageType.TERMINATE
+        assert end.message.reason == "incompatible-parameters"
+        assert await asyncio.to_thread(callee.finish) == ExitCode.INCOMPATIBLE_PEER
+        assert any("Google ICE" in line for line in callee.err_lines), callee.err
+    finally:
+        callee.popen.kill()
+
+
+@pytest.mark.parametrize("peer", [frozenset({"*"})], indirect=True)
+async def test_no_reply_to_initiate_ends_the_call(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", peer.jid)
+    try:
+        assert (await peer.next(timeout=15)).message.type is MessageType.INITIATE
+        assert await asyncio.to_thread(caller.finish, 30) == ExitCode.CALL_FAILED
+        assert caller.err_lines == ["call failed: no reply to initiate within 15 s"]
+        assert "call destroyed" in caller.out_lines
+    finally:
+        caller.popen.kill()
+
+
+async def test_no_ice_path_is_a_clear_failure(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    caller = start("alice", accounts["alice"], server, ca_file, "--ice-timeout", "1",
+                   "dial", peer.jid)
+    try:
+        initiate = await peer.next(timeout=15)
+        sid = initiate.message.sid
+        dead = (Candidate("127.0.0.1", 9, "deadbeefdeadbeef", "p" * 22),)
+
+        def reply(mtype: MessageType, **kw: object) -> str:
+            return xml(SessionMessage(mtype, sid, initiate.message.initiator, **kw))  # type: ignore[arg-type]
+
+        await peer.send(initiate.sender, reply(MessageType.TRANSPORT_ACCEPT, has_transport=True))
+        await peer.send(initiate.sender, reply(MessageType.TRANSPORT_INFO, has_transport=True,
+                                               candidates=dead))
+        await peer.send(initiate.sender, reply(MessageType.ACCEPT, description=PCMU))
+        end = await peer.next(timeout=10, skip=("transport-info",))
+        assert end.message.type is MessageType.TERMINATE
+        assert end.message.reason == "general-error"
+        assert await asyncio.to_thread(caller.finish) == ExitCode.CALL_FAILED
+        assert caller.err_lines == [f"call failed: no ICE path to '{peer.jid}' within 1 s"]
+        assert "call answered" in caller.out_lines
+        assert "call in progress" not in caller.out_lines
+    finally:
+        caller.popen.kill()
