@@ -4,6 +4,7 @@ compatibility dialect, Google ICE peers, silent peers and ICE failure (gingle.md
 from __future__ import annotations
 
 import asyncio
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,8 +22,6 @@ from jcall.transport.ice import IceTransport
 
 from .jcallproc import Account, JcallProcess, start
 from .rawpeer import RawPeer
-
-import xml.etree.ElementTree as ET  # noqa: I001
 
 PCMU = (PayloadType(0, "PCMU", 8000),)
 
