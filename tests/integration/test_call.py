@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import pty
 import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from jcall.errors import ExitCode
 
-from .jcallproc import Account, start
+from .jcallproc import REPO, Account, start
 
 HEADER = re.compile(r"^(SEND >{25}|RECV <{25}) : \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$")
 STANZA_TIMEOUT = 20.0
@@ -178,3 +183,26 @@ def test_prompt_on_a_terminal(accounts: dict[str, Account], server: str, ca_file
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_unknown_host(accounts: dict[str, Account], ca_file: Path) -> None:
+    """DNS fails inside an empty network namespace: no query leaves the machine."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 for a network namespace")
+    ns = f"jcall-nodns-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
+        env.update(JCALL_PASSWORD="x", PYTHONPATH=str(REPO))
+        for server in (["--server", "no-such-host.invalid"], []):
+            jid = "alice@no-such-domain.invalid" if not server else accounts["alice"].jid
+            proc = subprocess.run(
+                ["ip", "netns", "exec", ns, sys.executable, "-m", "jcall", "--jid", jid,
+                 *server, "--ca-file", str(ca_file), "listen"],
+                capture_output=True, text=True, env=env, timeout=30)
+            assert proc.returncode == ExitCode.UNKNOWN_HOST, proc.stderr
+            assert proc.stderr.startswith("logged out... Socket error (unknown host: ")
+            assert len(proc.stderr.splitlines()) == 1
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)

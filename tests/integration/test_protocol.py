@@ -187,3 +187,56 @@ async def test_no_ice_path_is_a_clear_failure(
         assert "call in progress" not in caller.out_lines
     finally:
         caller.popen.kill()
+
+
+async def test_disco_info_advertises_voice(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    callee, jid = await listening(accounts, server, ca_file, "disco", "-a")
+    try:
+        for node in (None, "http://www.google.com/xmpp/client/caps#voice-v1"):
+            iq = peer.stream.Iq(stype="get", sto=jid)
+            query = ET.SubElement(iq.xml, "{http://jabber.org/protocol/disco#info}query")
+            if node:
+                query.set("node", node)
+            result = await iq.send(timeout=10)
+            features = {f.get("var") for f in result.xml.iter(
+                "{http://jabber.org/protocol/disco#info}feature")}
+            assert "http://www.google.com/xmpp/protocol/voice/v1" in features
+    finally:
+        callee.interrupt()
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK
+
+
+async def test_initiator_switches_to_candidates_when_the_peer_does(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """A libpurple-like callee answers with 'candidates' and no transport-accept."""
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", peer.jid,
+                   "--duration", "0.2")
+    ice = IceTransport(controlling=False)
+    try:
+        initiate = await peer.next(timeout=15)
+        assert initiate.message.type is MessageType.INITIATE and initiate.message.has_transport
+        sent = await peer.next()
+        assert sent.message.type is MessageType.TRANSPORT_INFO
+        ice.add_remote(sent.message.candidates)
+        mine = await ice.gather()
+
+        def reply(mtype: MessageType, **kw: object) -> str:
+            return xml(SessionMessage(mtype, initiate.message.sid, initiate.message.initiator,
+                                      **kw))  # type: ignore[arg-type]
+
+        assert await peer.send(initiate.sender, reply(MessageType.CANDIDATES,
+                                                      candidates=tuple(mine))) is None
+        resent = await peer.next()
+        assert resent.message.type is MessageType.CANDIDATES  # re-sent in the peer's form
+        assert resent.message.candidates == sent.message.candidates
+        assert await peer.send(initiate.sender, reply(MessageType.ACCEPT,
+                                                      description=PCMU)) is None
+        await asyncio.wait_for(ice.connected, 10)
+        assert await asyncio.to_thread(caller.finish) == ExitCode.OK, caller.err
+        assert "call in progress" in caller.out_lines
+        end = await peer.next()
+        assert end.message.type is MessageType.TERMINATE
+    finally:
+        caller.popen.kill()
+        await ice.close()

@@ -1,0 +1,71 @@
+from pathlib import Path
+
+import pytest
+
+from jcall.config import parse_server, resolve_account
+from jcall.errors import ConfigError
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("example.com", ("example.com", 5222)),
+    ("example.com:5223", ("example.com", 5223)),
+    ("127.0.0.1:15222", ("127.0.0.1", 15222)),
+    ("[::1]:5222", ("::1", 5222)),
+    ("[::1]", ("::1", 5222)),
+])
+def test_parse_server(text: str, expected: tuple[str, int]) -> None:
+    assert parse_server(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", ":5222", "host:port", "host:0", "host:70000"])
+def test_parse_server_rejects(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_server(text)
+
+
+@pytest.fixture(autouse=True)
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JCALL_PASSWORD", raising=False)
+    monkeypatch.delenv("JCALL_JID", raising=False)
+    monkeypatch.setattr("jcall.config._interactive", lambda: False)
+
+
+def test_password_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('jid = "a@b.c"\npassword = "from-config"\nserver = "h:1"\n')
+    pwfile = tmp_path / "pw"
+    pwfile.write_text("from-file\n")
+    args = {"jid": None, "server": None, "ca_file": None, "config_file": cfg}
+    assert resolve_account(password_file=None, **args).password == "from-config"
+    assert resolve_account(password_file=pwfile, **args).password == "from-file"
+    monkeypatch.setenv("JCALL_PASSWORD", "from-env")
+    account = resolve_account(password_file=pwfile, **args)
+    assert account.password == "from-env"
+    assert account.jid == "a@b.c" and account.server == ("h", 1)
+
+
+def test_no_password_without_a_terminal_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="no password: set JCALL_PASSWORD"):
+        resolve_account(jid="a@b.c", server=None, ca_file=None, password_file=None,
+                        config_file=None)
+
+
+def test_missing_or_broken_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        resolve_account(jid="a@b.c", server=None, ca_file=None, password_file=None,
+                        config_file=tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("jid = ")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        resolve_account(jid=None, server=None, ca_file=None, password_file=None,
+                        config_file=bad)
+
+
+def test_missing_ca_file_and_bad_jid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JCALL_PASSWORD", "x")
+    with pytest.raises(ConfigError, match="CA file not found"):
+        resolve_account(jid="a@b.c", server=None, ca_file=tmp_path / "ca.pem",
+                        password_file=None, config_file=None)
+    with pytest.raises(ConfigError, match="invalid JID"):
+        resolve_account(jid="nobody", server=None, ca_file=None, password_file=None,
+                        config_file=None)
