@@ -1,0 +1,1 @@
+"""Pure RTP (RFC 3550): packets, packetizer, receive filter, jitter buffer, statistics."""
