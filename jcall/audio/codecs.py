@@ -20,9 +20,14 @@ ULAW_CLIP = 0x1FFF
 
 
 class Codec(Protocol):
-    name: str
-    clockrate: int
-    channels: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def clockrate(self) -> int: ...
+
+    @property
+    def channels(self) -> int: ...
 
     def encode(self, pcm: Pcm) -> bytes: ...
 
@@ -60,7 +65,8 @@ def ulaw_encode(x: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
     low = 0x0F - ((absno >> segno) & 0x0F)
     out = (high << 4) | low
     out = np.where(x >= 0, out | 0x80, out)
-    return out.astype(np.uint8)
+    encoded: npt.NDArray[np.uint8] = out.astype(np.uint8)
+    return encoded
 
 
 def _ulaw_expand_one(y: int) -> int:
