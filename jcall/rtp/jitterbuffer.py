@@ -1,0 +1,251 @@
+"""Adaptive jitter buffer with concealment and skew compensation. Pure: packets and
+their arrival times in, one frame of PCM per ``pop(now)`` out.
+
+Theory of operation
+-------------------
+*Slack* is the quantity everything turns on: for a packet arriving at ``a``, the time
+left until the ``pop`` that first needs one of its samples. The playout point advances
+by exactly one frame per ``pop`` (the sink's clock), so slack is known the moment a
+packet lands; it is how much later the packet could have come without a gap. Since
+pops take whole frames, slack moves in steps of a frame, whatever the stretching.
+
+* **Target.** The slack the buffer aims for is the 95th percentile of arrival jitter
+  (transit time minus its minimum over the last 2 s) plus a 3 ms safety margin,
+  within [``floor_s``, ``max_s``]. It starts at the floor (10 ms).
+* **Start.** Playout starts at the first ``pop`` at least target + 2 ms after the first
+  packet arrived: the initial delay from arrival to playout is under target plus a
+  frame (10 ms + 10 ms for L16 at 44.1 kHz).
+* **Adaptation.** Once 20 packets have come since the last adjustment, the second
+  smallest of their slacks decides (a single stray packet is not a trend). If the
+  frame-quantised slack is below target - 2 ms: *expand*, appending up to a quarter
+  frame of pitch-period substitution. If the continuous slack (to the packet's own
+  first sample, which also sees sub-frame offsets left by earlier stretching) exceeds
+  target + a frame + 4 ms (a frame is what quantisation alone explains): *accelerate*,
+  dropping up to a quarter frame at the quietest point with a short cross-fade, never
+  below target + a frame. This absorbs target changes and sender/receiver clock skew
+  (±1000 ppm is 1 ms/s) without letting delay grow, and leaves the audio untouched
+  when neither is needed (loopback output is sample-exact).
+* **Time.** ``pop(now)`` should get the time the frame is *due* (a sink's absolute
+  deadline, a device's output time), not when the call happened to run.
+* **Loss and lateness.** Missing samples are concealed (:mod:`jcall.audio.plc`); a
+  packet arriving after its samples were due is counted late and dropped.
+* **Pauses.** With nothing buffered for ``hold_s`` the buffer stops and waits for the
+  next packet as at the start; a timestamp jump beyond ``max_s`` also restarts it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..audio.plc import Concealer
+from ..seqnum import Unwrapper
+
+Pcm = npt.NDArray[np.int16]
+
+SAFETY_S = 0.003
+JITTER_WINDOW_S = 2.0  # the minimum transit is taken over this window
+JITTER_SAMPLES = 500  # the p95 is taken over this many recent packets
+DECISION_PACKETS = 20
+MIN_JITTER_SAMPLES = 20
+MARGIN_S = 0.002
+ACCELERATE_MARGIN_S = 0.004
+XFADE_S = 0.001
+
+
+@dataclass
+class JitterStats:
+    received: int = 0
+    duplicates: int = 0
+    late: int = 0
+    concealed_samples: int = 0
+    accelerated_samples: int = 0
+    expanded_samples: int = 0
+    underruns: int = 0  # pops that found nothing buffered while playing
+    restarts: int = 0
+
+
+class JitterBuffer:
+    def __init__(self, rate: int, channels: int, frame: int, *, floor_s: float = 0.010,
+                 max_s: float = 0.200, hold_s: float = 0.1) -> None:
+        self.rate, self.channels, self.frame = rate, channels, frame
+        self.floor_s, self.max_s, self.hold_s = floor_s, max_s, hold_s
+        self.target_s = floor_s
+        self.stats = JitterStats()
+        self._unwrap = Unwrapper(32)
+        self._starts: list[int] = []
+        self._chunks: dict[int, Pcm] = {}
+        self._play: int | None = None  # extended timestamp of the next sample to play
+        self._first_arrival = 0.0
+        self._next_pop: float | None = None  # when the next frame will be played
+        self._last_arrival = 0.0
+        self._concealer = Concealer(rate, channels)
+        self._transit_min: deque[tuple[float, float]] = deque()  # monotonic minimum
+        self._jitter: deque[float] = deque(maxlen=JITTER_SAMPLES)
+        # (frame-quantised, continuous) slack of the latest packets
+        self._slack: deque[tuple[float, float]] = deque(maxlen=DECISION_PACKETS)
+        self._pops = 0
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._play is not None
+
+    @property
+    def level_s(self) -> float:
+        """Audio buffered ahead of the playout point."""
+        if self._play is None or not self._starts:
+            return 0.0
+        last = self._starts[-1]
+        return max(0, last + len(self._chunks[last]) - self._play) / self.rate
+
+    @property
+    def delay_s(self) -> float:
+        """Designed delay from a packet's arrival to the end of its playout."""
+        return self.target_s + self.frame / self.rate
+
+    # -- input ----------------------------------------------------------------------------
+    def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
+        ext = self._unwrap.extend(timestamp)
+        n = len(pcm)
+        if n == 0:
+            return
+        self._track_jitter(ext, arrival)
+        if self._play is not None:
+            if ext + n <= self._play:
+                self.stats.late += 1
+                return
+            if ext - self._play > (self.max_s + self.hold_s) * self.rate:
+                self._stop()  # the sender jumped ahead: start over from this packet
+                self.stats.restarts += 1
+        if ext in self._chunks:
+            self.stats.duplicates += 1
+            return
+        bisect.insort(self._starts, ext)
+        self._chunks[ext] = pcm
+        self.stats.received += 1
+        if not self._starts[:-1] and self._play is None:
+            self._first_arrival = arrival
+        self._last_arrival = arrival
+        if self._play is not None and self._next_pop is not None:
+            ahead = max(0, ext - self._play)
+            due = self._next_pop - arrival
+            self._slack.append((due + (ahead // self.frame) * self.frame / self.rate,
+                                due + ahead / self.rate))
+
+    def _track_jitter(self, ext: int, arrival: float) -> None:
+        transit = arrival - ext / self.rate
+        while self._transit_min and self._transit_min[-1][1] >= transit:
+            self._transit_min.pop()
+        self._transit_min.append((arrival, transit))
+        while self._transit_min[0][0] < arrival - JITTER_WINDOW_S:
+            self._transit_min.popleft()
+        self._jitter.append(transit - self._transit_min[0][1])
+
+    # -- output ---------------------------------------------------------------------------
+    def pop(self, now: float) -> Pcm | None:
+        """The next frame to play at ``now``; None while waiting for the first packet."""
+        frame_s = self.frame / self.rate
+        if self._play is None:
+            if not self._starts or now < self._first_arrival + self.target_s + MARGIN_S:
+                return None
+            self._start(now)
+        self._pops += 1
+        self._update_target()
+        accelerate, expand = self._decide()
+        pcm = self._take(self.frame + accelerate - expand)
+        if accelerate:
+            pcm = _cut(pcm, accelerate, max(1, int(XFADE_S * self.rate)))
+            self.stats.accelerated_samples += accelerate
+        if expand:
+            pcm = np.concatenate([pcm, self._concealer.conceal(expand)])
+            self.stats.expanded_samples += expand
+        self._next_pop = now + frame_s
+        self._forget_played()
+        if not self._starts and now - self._last_arrival > self.hold_s:
+            self._stop()
+        return pcm
+
+    def _start(self, now: float) -> None:
+        self._play = self._starts[0]
+        self._next_pop = now
+        self._slack.clear()
+
+    def _stop(self) -> None:
+        self._play = None
+        self._next_pop = None
+        self._starts.clear()
+        self._chunks.clear()
+        self._slack.clear()
+        self._concealer = Concealer(self.rate, self.channels)
+
+    def _update_target(self) -> None:
+        if self._pops % 5 == 0 and len(self._jitter) >= MIN_JITTER_SAMPLES:
+            p95 = float(np.percentile(np.fromiter(self._jitter, float), 95))
+            self.target_s = min(self.max_s, max(self.floor_s, p95 + SAFETY_S))
+
+    def _decide(self) -> tuple[int, int]:
+        """(samples to drop, samples to add) in this pop."""
+        if len(self._slack) < DECISION_PACKETS:
+            return 0, 0
+        # The second smallest: one reordered or delayed packet is not a trend.
+        quantised = sorted(q for q, _ in self._slack)[1]
+        continuous = sorted(c for _, c in self._slack)[1]
+        frame_s = self.frame / self.rate
+        step = self.frame // 4
+        if quantised < self.target_s - MARGIN_S:
+            self._slack.clear()  # judge the effect on fresh packets
+            return 0, max(1, min(step, round((self.target_s - quantised) * self.rate)))
+        if continuous > self.target_s + frame_s + ACCELERATE_MARGIN_S:
+            ahead = int(self.level_s * self.rate) - self.frame
+            k = min(step, round((continuous - self.target_s - frame_s) * self.rate), ahead)
+            if k > 0:
+                self._slack.clear()
+                return k, 0
+        return 0, 0
+
+    def _take(self, n: int) -> Pcm:
+        """``n`` samples from the playout point on: real, pre-roll silence or concealed."""
+        assert self._play is not None
+        out = np.zeros((n, self.channels), dtype=np.int16)
+        pos, end = self._play, self._play + n
+        while pos < end:
+            i = bisect.bisect_right(self._starts, pos) - 1
+            if i >= 0 and pos < self._starts[i] + len(self._chunks[self._starts[i]]):
+                start = self._starts[i]
+                m = min(end, start + len(self._chunks[start])) - pos
+                seg = self._chunks[start][pos - start:pos - start + m]
+                out[pos - self._play:pos - self._play + m] = self._concealer.play(seg)
+            else:
+                nxt = self._starts[i + 1] if i + 1 < len(self._starts) else end
+                m = min(end, nxt) - pos
+                if i + 1 >= len(self._starts) and pos == self._play:
+                    self.stats.underruns += 1
+                out[pos - self._play:pos - self._play + m] = self._concealer.conceal(m)
+                self.stats.concealed_samples += m
+            pos += m
+        self._play = end
+        return out
+
+    def _forget_played(self) -> None:
+        assert self._play is not None
+        while self._starts and self._starts[0] + len(self._chunks[self._starts[0]]) <= self._play:
+            del self._chunks[self._starts.pop(0)]
+
+
+def _cut(pcm: Pcm, k: int, xf: int) -> Pcm:
+    """Remove ``k`` samples at the quietest point, cross-fading over ``xf`` samples."""
+    n = len(pcm)
+    xf = min(xf, (n - k) // 2)
+    mono = pcm.astype(np.float64).mean(axis=1)
+    energy = np.convolve(mono * mono, np.ones(k + xf), mode="valid")  # energy of pcm[c:c+k+xf]
+    lo, hi = xf, n - k - xf
+    c = lo + int(np.argmin(energy[lo:hi + 1])) if hi >= lo else max(0, (n - k) // 2)
+    ramp = np.linspace(0.0, 1.0, xf, endpoint=False)[:, None]
+    fade = pcm[c:c + xf] * (1.0 - ramp) + pcm[c + k:c + k + xf] * ramp
+    joined = np.clip(np.rint(fade), -32768, 32767).astype(np.int16)
+    return np.concatenate([pcm[:c], joined, pcm[c + k + xf:]])

@@ -1,0 +1,190 @@
+"""The jitter buffer replayed against arrival traces on a fake clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jcall.rtp.jitterbuffer import JitterBuffer
+from jcall.seqnum import uint32_add
+
+
+def voice(seconds: float, rate: int, seed: int = 1) -> np.ndarray:
+    """A voiced, speech-like test signal: harmonics of a wandering pitch, syllable
+    envelope, never exactly zero at the start."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 140 + 25 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    sig = sum(np.sin(k * phase) / k for k in range(1, 8))
+    env = 0.55 + 0.45 * np.sin(2 * np.pi * 3.1 * t + rng.uniform(0, 6)) ** 2
+    x = 9000 * sig * env + 300
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16).reshape(-1, 1)
+
+
+def replay(signal: np.ndarray, rate: int, frame: int, arrivals: list[float | None],
+           *, pop_period: float | None = None, pop_phase: float = 0.0037,
+           ts0: int = 123456, extra: list[tuple[float, int]] | None = None,
+           tail: float = 0.3, frames: int | None = None,
+           ) -> tuple[np.ndarray, JitterBuffer, list[float]]:
+    """Push packet i at arrivals[i] (None: lost), pop every pop_period (stopping after
+    ``frames`` frames were played, if given); returns the played audio, the buffer and
+    its level before each pop. ``FIRST_PLAY`` gets the time of the first played pop."""
+    jb = JitterBuffer(rate, 1, frame)
+    pop_period = pop_period or frame / rate
+    events: list[tuple[float, int, int]] = []
+    for i, a in enumerate(arrivals):
+        if a is not None:
+            events.append((a, 0, i))
+    for a, i in extra or []:
+        events.append((a, 0, i))
+    end = max(a for a in arrivals if a is not None) + tail
+    n_pops = int((end - pop_phase) / pop_period) + 1
+    events += [(pop_phase + j * pop_period, 1, j) for j in range(n_pops)]
+    events.sort()
+    out, levels = [], []
+    for t, kind, i in events:
+        if kind == 0:
+            jb.push(uint32_add(ts0, i * frame), signal[i * frame:(i + 1) * frame], t)
+        else:
+            levels.append(jb.level_s)
+            got = jb.pop(t)
+            if got is not None:
+                assert got.shape == (frame, 1)
+                if not out:
+                    FIRST_PLAY[0] = t
+                out.append(got)
+                if frames is not None and len(out) == frames:
+                    break
+    return np.concatenate(out), jb, levels
+
+
+FIRST_PLAY = [0.0]
+
+
+def aligned(out: np.ndarray, signal: np.ndarray) -> np.ndarray:
+    start = int(np.argmax(out[:, 0] != 0))
+    return out[start:start + len(signal)]
+
+
+def steady(n: int, frame_s: float, net: float = 0.0004) -> list[float | None]:
+    return [i * frame_s + frame_s + net for i in range(n)]
+
+
+RATE, FRAME = 44100, 441  # L16/44.1 kHz, 10 ms
+
+
+def test_steady_stream_is_played_sample_exactly() -> None:
+    sig = voice(3.0, RATE)
+    n = len(sig) // FRAME
+    out, jb, _ = replay(sig, RATE, FRAME, steady(n, FRAME / RATE), frames=n)
+    assert np.array_equal(aligned(out, sig[:n * FRAME]), sig[:n * FRAME])
+    s = jb.stats
+    assert (s.concealed_samples, s.accelerated_samples, s.expanded_samples, s.late) == (0, 0, 0, 0)
+    assert jb.target_s <= 0.040 and jb.delay_s <= 0.040
+
+
+def test_playout_starts_within_target_plus_a_frame_of_the_first_arrival() -> None:
+    sig = voice(1.0, RATE)
+    n = len(sig) // FRAME
+    frame_s = FRAME / RATE
+    replay(sig, RATE, FRAME, steady(n, frame_s), pop_phase=0.0031)
+    delay = FIRST_PLAY[0] - (frame_s + 0.0004)
+    assert 0.010 + 0.002 <= delay < 0.010 + 0.002 + frame_s
+    assert delay + frame_s <= 0.040  # arrival to the end of the packet's playout
+
+
+def test_reordered_duplicated_and_wrapping_stream_is_exact() -> None:
+    sig = voice(2.0, RATE)
+    n = len(sig) // FRAME
+    arrivals = steady(n, FRAME / RATE)
+    for i in range(5, n - 1, 40):  # a packet overtaken by its successor
+        arrivals[i] = arrivals[i + 1] + 0.0005  # type: ignore[operator]
+    dups = [(arrivals[i] + 0.002, i) for i in range(3, n, 11)]  # type: ignore[operator]
+    out, jb, _ = replay(sig, RATE, FRAME, arrivals, ts0=2**32 - 20 * FRAME, extra=dups,
+                        frames=n)
+    assert np.array_equal(aligned(out, sig[:n * FRAME]), sig[:n * FRAME])
+    assert jb.stats.duplicates == len(dups)
+    assert jb.stats.concealed_samples == 0
+
+
+def test_loss_is_concealed_better_than_silence() -> None:
+    rate, frame = 8000, 160
+    sig = voice(10.0, rate, seed=3)
+    n = len(sig) // frame
+    rng = np.random.default_rng(7)
+    lost = set(rng.choice(np.arange(10, n - 10), size=n // 20, replace=False).tolist())
+    arrivals = [None if i in lost else a for i, a in enumerate(steady(n, frame / rate))]
+    out, jb, _ = replay(sig, rate, frame, arrivals)
+    played = aligned(out, sig[:n * frame]).astype(float)[:, 0]
+    ref = sig[:n * frame].astype(float)[:, 0]
+    assert jb.stats.concealed_samples >= len(lost) * frame
+    idx = np.concatenate([np.arange(i * frame, (i + 1) * frame) for i in sorted(lost)])
+    err_plc = np.sum((played[idx] - ref[idx]) ** 2)
+    err_silence = np.sum(ref[idx] ** 2)
+    assert err_plc < 0.5 * err_silence  # pitch substitution beats inserting silence
+    # Away from the losses the audio is untouched.
+    ok = np.ones(len(ref), bool)
+    for i in lost:
+        ok[i * frame:(i + 2) * frame] = False
+    assert np.array_equal(played[ok], ref[ok])
+
+
+def test_late_packets_are_counted_and_concealed() -> None:
+    sig = voice(2.0, RATE)
+    n = len(sig) // FRAME
+    arrivals = steady(n, FRAME / RATE)
+    for i in (50, 120, 121):
+        arrivals[i] += 0.060  # far beyond the buffer's slack
+    _, jb, _ = replay(sig, RATE, FRAME, arrivals)
+    assert jb.stats.late == 3
+    assert jb.stats.concealed_samples >= 3 * FRAME
+
+
+def test_target_tracks_the_95th_percentile_of_jitter() -> None:
+    rate, frame = 8000, 160
+    sig = voice(20.0, rate)
+    n = len(sig) // frame
+    rng = np.random.default_rng(11)
+    jitter = rng.exponential(0.008, n)  # mean 8 ms, p95 ~24 ms
+    arrivals = [a + j for a, j in zip(steady(n, frame / rate), jitter, strict=True)]
+    _, jb, _ = replay(sig, rate, frame, arrivals)
+    p95 = float(np.percentile(jitter, 95))
+    assert p95 - 0.006 < jb.target_s < p95 + 0.012
+    assert jb.stats.late < 0.06 * n  # about the 5 % beyond the 95th percentile
+    assert jb.stats.expanded_samples > 0  # it grew from its 10 ms start
+
+
+def test_jitter_burst_then_calm_brings_delay_back_down() -> None:
+    rate, frame = 8000, 160
+    sig = voice(30.0, rate)
+    n = len(sig) // frame
+    rng = np.random.default_rng(5)
+    arrivals = steady(n, frame / rate)
+    for i in range(100, 400):  # 6 s of heavy jitter
+        arrivals[i] = arrivals[i] + float(rng.uniform(0, 0.05))  # type: ignore[operator]
+    _, jb, levels = replay(sig, rate, frame, arrivals)
+    assert max(levels) > 0.08  # it did buffer up for the burst
+    assert jb.target_s < 0.015  # ... and came back after 24 s of calm
+    # Slack rests in a one-frame band above target (plus the 4 ms accelerate margin);
+    # the level ahead of a pop adds the frame being taken.
+    assert max(levels[-100:]) <= jb.target_s + 2 * frame / rate + 0.004 + 1e-9
+
+
+@pytest.mark.parametrize("ppm", [1000, -1000])
+def test_clock_skew_is_absorbed_over_ten_minutes(ppm: int) -> None:
+    rate, frame = 8000, 160
+    frame_s = frame / rate
+    n = int(600 / frame_s)
+    sig = np.tile(voice(6.0, rate), (n * frame // (6 * rate) + 1, 1))[:n * frame]
+    # The sender's clock runs ppm fast (or slow) against the receiver's pops.
+    arrivals = [i * frame_s * (1 - ppm * 1e-6) + frame_s + 0.0004 for i in range(n)]
+    # Stop before the fast sender's stream runs out (it ends ~0.6 s early).
+    _, jb, levels = replay(sig, rate, frame, arrivals, frames=int(n * (1 - 1e-3)) - 5)
+    s = jb.stats
+    drift = abs(ppm) * 1e-6 * n * frame  # samples the clocks drift apart in 10 minutes
+    adjusted = s.accelerated_samples if ppm > 0 else s.expanded_samples
+    assert adjusted == pytest.approx(drift, rel=0.1)
+    assert max(levels[100:]) < 0.060  # the delay does not grow
+    assert s.underruns == 0 and s.late == 0
+    assert s.concealed_samples == 0
