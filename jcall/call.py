@@ -13,10 +13,14 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ExitCode
+from . import trace
+from .audio.endpoints import AudioSettings
+from .errors import ExitCode, JcallError
+from .media import DeviceOpener, MediaSession, stats_lines, write_stats
 from .signaling.events import (
     CallAccepted,
     EndCause,
@@ -42,6 +46,9 @@ TERMINATE_ACK_WAIT_S = 2.0  # how long a hang-up waits for the peer's ack
 @dataclass(frozen=True)
 class CallSettings:
     ice_timeout: float = 30.0  # from accept to a connected ICE path
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    stats_json: Path | None = None
+    open_devices: DeviceOpener | None = None
 
 
 class Call:
@@ -64,6 +71,7 @@ class Call:
         self._ice_deadline: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.media: MediaSession | None = None
         self._replied = asyncio.Event()  # set whenever a reply arrives
         transport.connected.add_done_callback(self._on_ice)
 
@@ -88,6 +96,7 @@ class Call:
                 break
             for out in outgoing:
                 reply = self.client.send_session(out.to, session_element(out.message))
+                trace.event(f"sent_{out.message.type}")
                 reply.add_done_callback(functools.partial(self._on_reply, out.tag))
             for event in events:
                 self._handle(event)
@@ -186,6 +195,21 @@ class Call:
                 self._ice_deadline.cancel()
             self.in_progress.set()
             self.console.status("call in progress")
+            self.spawn(self._start_media())
+
+    async def _start_media(self) -> None:
+        try:
+            media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
+                                 self.settings.open_devices)
+        except ValueError as exc:
+            self.fail(f"call failed: {exc}", ExitCode.CALL_FAILED,
+                      Reason.INCOMPATIBLE_PARAMETERS)
+            return
+        self.media = media
+        try:
+            await media.start()
+        except JcallError as exc:
+            self.fail(str(exc), exc.exit_code)
 
     # -- the end --------------------------------------------------------------------------
     def _on_ended(self, ended: SessionEnded) -> None:
@@ -220,6 +244,15 @@ class Call:
             self._replied.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._replied.wait(), deadline - self.now())
+        if self.media is not None:
+            stats = await self.media.stop()
+            for line in stats_lines(stats):
+                self.console.status(line)
+            if self.settings.stats_json is not None:
+                try:
+                    write_stats(self.settings.stats_json, stats)
+                except OSError as exc:
+                    self.console.error(f"cannot write {self.settings.stats_json}: {exc}")
         with contextlib.suppress(Exception):
             await self.transport.close()
         self.console.status("call destroyed")

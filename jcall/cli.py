@@ -15,10 +15,12 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .audio import device, formats
+from .audio.endpoints import AudioSettings
 from .call import CallSettings
 from .config import resolve_account
 from .console import Console
-from .errors import ExitCode, JcallError
+from .errors import ConfigError, ExitCode, JcallError
 from .phone import Phone, PhoneSettings
 from .xmpp.client import LoginSettings, XmppClient
 
@@ -37,6 +39,9 @@ class App:
     password_file: Path | None
     ice_addresses: tuple[str, ...]
     ice_timeout: float
+    audio: AudioSettings
+    codec: str | None
+    stats_json: Path | None
     console: Console
 
     def run(self, action: Action) -> None:
@@ -51,6 +56,11 @@ class App:
         sys.exit(int(code))
 
     async def _main(self, action: Action) -> ExitCode:
+        try:
+            preference = formats.prefer(self.codec)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        device.check(self.audio)  # before logging in: say now if there is no sound
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, config_file=self.config)
         loop = asyncio.get_running_loop()
@@ -67,8 +77,9 @@ class App:
         client = XmppClient(LoginSettings(account.jid, account.password, account.server,
                                           account.ca_file), self.console, debug=self.debug)
         phone = Phone(client, self.console, PhoneSettings(
-            call=CallSettings(ice_timeout=self.ice_timeout),
-            host_addresses=list(self.ice_addresses) or None))
+            call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
+                              stats_json=self.stats_json, open_devices=device.open_devices),
+            host_addresses=list(self.ice_addresses) or None, formats=preference))
         try:
             return await action(phone, hangup)
         except asyncio.CancelledError:
@@ -103,14 +114,42 @@ def _setup_logging() -> None:
               help="Use only this local address for host candidates (repeatable).")
 @click.option("--ice-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds from accept to a connected ICE path before giving up.")
+@click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
+              help="Write what the other side says to this WAV file instead of playing it.")
+@click.option("--tone", type=click.FloatRange(min=1, max=20000), metavar="HZ",
+              help="Send a sine tone instead of the microphone.")
+@click.option("--silence", is_flag=True, help="Send silence instead of the microphone.")
+@click.option("--discard", is_flag=True, help="Discard received audio instead of playing it.")
+@click.option("--input-device", metavar="INDEX|NAME", help="Microphone (see 'jcall devices').")
+@click.option("--output-device", metavar="INDEX|NAME", help="Speaker (see 'jcall devices').")
+@click.option("--codec", metavar="NAME[/RATE]",
+              help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA.")
+@click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Write the call statistics to FILE as JSON.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
          ca_file: Path | None, config: Path | None, password_file: Path | None,
-         ice_address: tuple[str, ...], ice_timeout: float) -> None:
+         ice_address: tuple[str, ...], ice_timeout: float, input_: Path | None,
+         output: Path | None, tone: float | None, silence: bool, discard: bool,
+         input_device: str | None, output_device: str | None, codec: str | None,
+         stats_json: Path | None) -> None:
     """Peer-to-peer voice calls over XMPP (Google session protocol)."""
     _setup_logging()
+    sources = [name for name, given in (("--input", input_), ("--tone", tone),
+                                        ("--silence", silence), ("--input-device", input_device))
+               if given]
+    if len(sources) > 1:
+        raise click.UsageError(f"{' and '.join(sources)} exclude each other")
+    sinks = [name for name, given in (("--output", output), ("--discard", discard),
+                                      ("--output-device", output_device)) if given]
+    if len(sinks) > 1:
+        raise click.UsageError(f"{' and '.join(sinks)} exclude each other")
+    audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
+                          output_device=output_device, silent=silence, mute_output=discard)
     ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, Console())
+                  ice_timeout, audio, codec, stats_json, Console())
 
 
 @main.command()
@@ -134,3 +173,16 @@ def listen(app: App, auto_accept: bool, reject: bool, once: bool) -> None:
 def dial(app: App, jid: str, duration: float | None) -> None:
     """Call JID (a full JID, or a bare one resolved to its best callable resource)."""
     app.run(lambda phone, hangup: phone.dial(jid, duration, hangup))
+
+
+@main.command()
+@click.pass_obj
+def devices(app: App) -> None:
+    """List sound devices (for --input-device/--output-device)."""
+    try:
+        lines = device.list_devices()
+    except JcallError as exc:
+        app.console.error(str(exc))
+        sys.exit(int(exc.exit_code))
+    for line in lines or ["no sound devices found"]:
+        app.console.status(line)

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     REJECTED = 8
     CALL_FAILED = 9
     INCOMPATIBLE_PEER = 10
+    AUDIO_DEVICE = 11
 
 
 class JcallError(Exception):

@@ -18,7 +18,7 @@ from .audio import formats
 from .call import Call, CallSettings
 from .console import Console
 from .errors import CallError, ExitCode
-from .signaling.gingle import Reason, SessionMessage
+from .signaling.gingle import PayloadType, Reason, SessionMessage
 from .signaling.session import Session, SessionManager
 from .transport.ice import IceServers, IceTransport
 from .xmpp.client import XmppClient
@@ -32,6 +32,7 @@ class PhoneSettings:
     host_addresses: list[str] | None = None
     ice_servers: IceServers | None = None  # None: ask the server (XEP-0215)
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
+    formats: tuple[formats.Format, ...] = formats.SUPPORTED  # in order of preference
 
 
 class Phone:
@@ -147,7 +148,7 @@ class Phone:
                     console=self.console, settings=self.settings.call)
         self._track(call)
         session.add_local_candidates(candidates, call.now())  # held until the ack
-        session.initiate(formats.offer(), call.now())
+        session.initiate(formats.offer(self.settings.formats), call.now())
         self.console.status("calling...")
         call.pump()
         return await self._run(call, duration, hangup)
@@ -205,7 +206,7 @@ class Phone:
 
     async def _decide(self, call: Call, auto_accept: bool, reject: bool) -> None:
         self._incoming.put_nowait(call)
-        payloads = formats.answer(call.session.payloads)
+        payloads = self._answer_payloads(call.session.payloads)
         if not payloads:
             self.console.status(f"Incoming call from '{call.peer}'")
             self.console.error(f"Rejected call from '{call.peer}': no codec in common")
@@ -228,6 +229,15 @@ class Phone:
                 call.reject()
                 return
         call.accept(payloads)
+
+    def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
+        """The offered payload types we support, in the offerer's order, except that a
+        format the user asked for (--codec) goes first."""
+        answer = formats.answer(offered)
+        preferred = self.settings.formats[0]
+        if self.settings.formats != formats.SUPPORTED:
+            answer = tuple(sorted(answer, key=lambda pt: not preferred.matches(pt)))
+        return answer
 
     async def _ask(self, call: Call) -> bool:
         question = asyncio.ensure_future(

@@ -55,3 +55,23 @@ def answer(offered: tuple[PayloadType, ...],
            formats: tuple[Format, ...] = SUPPORTED) -> tuple[PayloadType, ...]:
     """The offered payload types jcall supports, in the offerer's order."""
     return tuple(pt for pt in offered if any(f.matches(pt) for f in formats))
+
+
+def prefer(spec: str | None, formats: tuple[Format, ...] = SUPPORTED) -> tuple[Format, ...]:
+    """``formats`` with those matching ``NAME[/RATE]`` (e.g. ``PCMU``, ``L16/16000``) first.
+
+    Raises ValueError when nothing matches, naming what would.
+    """
+    if not spec:
+        return formats
+    name, _, rate = spec.partition("/")
+    try:
+        wanted_rate = int(rate) if rate else None
+    except ValueError:
+        raise ValueError(f"invalid codec {spec!r}: expected NAME[/RATE]") from None
+    first = tuple(f for f in formats if f.name == name.upper()
+                  and (wanted_rate is None or f.clockrate == wanted_rate))
+    if not first:
+        known = ", ".join(sorted({f"{f.name}/{f.clockrate}" for f in formats}))
+        raise ValueError(f"unknown codec {spec!r} (known: {known})")
+    return first + tuple(f for f in formats if f not in first)

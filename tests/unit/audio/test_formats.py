@@ -22,3 +22,18 @@ def test_nameless_static_payload_type_is_matched_by_number() -> None:
     assert answer((PayloadType(96),)) == ()
     assert answer((PayloadType(5, "plain", 44100),)) == ()
     assert PCMU in SUPPORTED
+
+
+def test_prefer_moves_matches_first() -> None:
+    import pytest
+
+    from jcall.audio.formats import PCMA, L16_16000, prefer
+
+    assert prefer("pcma")[0] == PCMA
+    assert prefer("L16/16000")[0] == L16_16000
+    assert prefer(None) == SUPPORTED
+    assert sorted(prefer("L16"), key=id) == sorted(SUPPORTED, key=id)
+    with pytest.raises(ValueError, match="unknown codec 'speex'"):
+        prefer("speex")
+    with pytest.raises(ValueError, match="NAME"):
+        prefer("L16/fast")

@@ -1,0 +1,201 @@
+"""Sound devices through sounddevice (PortAudio) callback streams: the only module that
+imports sounddevice, and only when a device is really used, so that signalling works
+on machines without PortAudio.
+
+Only copying happens in PortAudio's callback thread; blocks cross to asyncio with
+``call_soon_threadsafe``, where resampling and the jitter buffer live. Playback is
+driven by the device's clock: each callback asks asyncio to refill what it consumed
+(one block of prefill keeps the callback from waiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import ExitCode, JcallError
+from .convert import StreamResampler, channels
+from .endpoints import AudioSettings
+
+Pcm = npt.NDArray[np.int16]
+HINT = "use --input/--output FILE.wav, --tone HZ, --silence or --discard instead"
+
+
+class AudioDeviceError(JcallError):
+    exit_code = ExitCode.AUDIO_DEVICE
+
+
+def _sounddevice() -> Any:
+    try:
+        import sounddevice
+    except OSError:  # the module loads libportaudio at import time
+        raise AudioDeviceError(f"no sound: the PortAudio library is not installed "
+                               f"(apt-get install libportaudio2); {HINT}") from None
+    return sounddevice
+
+
+def list_devices() -> list[str]:
+    sd = _sounddevice()
+    lines = []
+    for i, dev in enumerate(sd.query_devices()):
+        api = sd.query_hostapis(dev["hostapi"])["name"]
+        lines.append(f"{i:3d} {dev['name']} ({api}): {dev['max_input_channels']} in, "
+                     f"{dev['max_output_channels']} out, {dev['default_samplerate']:g} Hz")
+    return lines
+
+
+def _resolve(spec: str | None, kind: str) -> int | None:
+    """A device index from an index or a name (substring); None for the default."""
+    sd = _sounddevice()
+    devices = sd.query_devices()
+    key = f"max_{kind}_channels"
+    if spec is None:
+        default = sd.default.device[0 if kind == "input" else 1]
+        if default is None or default < 0 or devices[default][key] < 1:
+            candidates = [i for i, d in enumerate(devices) if d[key] > 0]
+            if not candidates:
+                raise AudioDeviceError(f"no sound {kind} device found; {HINT}")
+            return int(candidates[0])
+        return None
+    if spec.isdigit():
+        index = int(spec)
+        if index >= len(devices) or devices[index][key] < 1:
+            raise AudioDeviceError(f"device {index} is not a sound {kind} device "
+                                   f"(see 'jcall devices')")
+        return index
+    matches = [i for i, d in enumerate(devices) if spec.lower() in d["name"].lower()
+               and d[key] > 0]
+    if not matches:
+        raise AudioDeviceError(f"no sound {kind} device matches {spec!r} (see 'jcall devices')")
+    return int(matches[0])
+
+
+def check(audio: AudioSettings) -> None:
+    """Fail early, before logging in, when the devices a call would use are missing."""
+    if audio.uses_input_device:
+        _resolve(audio.input_device, "input")
+    if audio.uses_output_device:
+        _resolve(audio.output_device, "output")
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.xruns = 0
+        self.callbacks = 0
+
+
+class DeviceCapture:
+    def __init__(self, spec: str | None, rate: int, nchannels: int) -> None:
+        sd = _sounddevice()
+        index = _resolve(spec, "input")
+        info = sd.query_devices(index, "input")
+        self.device_rate = int(info["default_samplerate"])
+        self.device_channels = min(nchannels, int(info["max_input_channels"]))
+        self.nchannels = nchannels
+        self.stats = _Stats()
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Pcm] = asyncio.Queue()
+        self._resample = StreamResampler(self.device_rate, rate, self.device_channels)
+        try:
+            self._stream = sd.InputStream(device=index, samplerate=self.device_rate,
+                                          channels=self.device_channels, dtype="int16",
+                                          latency="low", callback=self._callback)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot open the sound input: {exc}; {HINT}") from None
+
+    def _callback(self, indata: Pcm, frames: int, when: Any, status: Any) -> None:
+        self.stats.callbacks += 1
+        if status:
+            self.stats.xruns += 1
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, indata.copy())
+
+    async def read(self) -> Pcm:
+        block = await self._queue.get()
+        return channels(self._resample(block), self.nchannels)
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
+class DevicePlayback:
+    def __init__(self, spec: str | None, rate: int, nchannels: int) -> None:
+        sd = _sounddevice()
+        index = _resolve(spec, "output")
+        info = sd.query_devices(index, "output")
+        self.rate = rate
+        self.device_rate = int(info["default_samplerate"])
+        self.device_channels = min(max(nchannels, 1), int(info["max_output_channels"]))
+        self.stats = _Stats()
+        self._loop = asyncio.get_running_loop()
+        self._resample = StreamResampler(rate, self.device_rate, self.device_channels)
+        self._fifo: deque[Pcm] = deque()
+        self._lock = threading.Lock()
+        self._owed = 0.0  # codec samples requested but not yet pulled (fractions)
+        self._pull: Callable[[int, float], Pcm] | None = None
+        try:
+            self._stream = sd.OutputStream(device=index, samplerate=self.device_rate,
+                                           channels=self.device_channels, dtype="int16",
+                                           latency="low", callback=self._callback)
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot open the sound output: {exc}; {HINT}") from None
+
+    def start(self, pull: Callable[[int, float], Pcm]) -> None:
+        self._pull = pull
+        self._stream.start()
+
+    def _callback(self, outdata: Pcm, frames: int, when: Any, status: Any) -> None:
+        self.stats.callbacks += 1
+        if status:
+            self.stats.xruns += 1
+        filled = 0
+        with self._lock:
+            while filled < frames and self._fifo:
+                block = self._fifo[0]
+                take = min(frames - filled, len(block))
+                outdata[filled:filled + take] = block[:take]
+                if take == len(block):
+                    self._fifo.popleft()
+                else:
+                    self._fifo[0] = block[take:]
+                filled += take
+        outdata[filled:] = 0
+        self._loop.call_soon_threadsafe(self._refill, frames)
+
+    def _refill(self, frames: int) -> None:
+        if self._pull is None:
+            return
+        self._owed += frames * self.rate / self.device_rate
+        n = int(self._owed)
+        if n <= 0:
+            return
+        self._owed -= n
+        pcm = self._pull(n, self._loop.time())
+        block = self._resample(channels(pcm, self.device_channels))
+        with self._lock:
+            self._fifo.append(block)
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
+async def open_devices(audio: AudioSettings, rate: int,
+                       nchannels: int) -> tuple[DeviceCapture | None, DevicePlayback | None]:
+    capture = DeviceCapture(audio.input_device, rate, nchannels) \
+        if audio.uses_input_device else None
+    try:
+        playback = DevicePlayback(audio.output_device, rate, nchannels) \
+            if audio.uses_output_device else None
+    except AudioDeviceError:
+        if capture is not None:
+            capture.close()
+        raise
+    return capture, playback
