@@ -36,7 +36,7 @@ def launch(jid: str, password: str, server: Prosody, *args: str) -> subprocess.P
     env = dict(os.environ, JCALL_PASSWORD=password, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
     return subprocess.Popen(
         [sys.executable, "-m", "jcall", "--jid", jid, "--server", server.server,
-         "--ca-file", str(server.ca_file), *args],
+         "--ca-file", str(server.ca_file), "--silence", "--discard", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 

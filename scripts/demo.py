@@ -31,7 +31,8 @@ def jcall(name: str, jid: str, password: str, server: Prosody, *args: str,
           debug: bool) -> subprocess.Popen[str]:
     env = dict(os.environ, JCALL_PASSWORD=password, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "jcall", *(["-d"] if debug else []), "--jid", jid,
-           "--server", server.server, "--ca-file", str(server.ca_file), *args]
+           "--server", server.server, "--ca-file", str(server.ca_file), "--silence",
+           "--discard", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
     threading.Thread(target=relay, args=(name, proc.stdout, sys.stdout), daemon=True).start()

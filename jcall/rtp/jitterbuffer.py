@@ -185,7 +185,10 @@ class JitterBuffer:
 
     def _update_target(self) -> None:
         if self._pops % 5 == 0 and len(self._jitter) >= MIN_JITTER_SAMPLES:
-            p95 = float(np.percentile(np.fromiter(self._jitter, float), 95))
+            # Nearest rank on a sorted list: numpy's percentile costs 0.1 ms a call
+            # (and ~10 ms the first time), too much for the playout path.
+            ordered = sorted(self._jitter)
+            p95 = ordered[round(0.95 * (len(ordered) - 1))]
             self.target_s = min(self.max_s, max(self.floor_s, p95 + SAFETY_S))
 
     def _decide(self) -> tuple[int, int]:

@@ -103,7 +103,10 @@ class JcallProcess:
 
 def start(name: str, account: Account, server: str, ca_file: Path | None, *args: str,
           password: str | None = None, stdin: int | None = subprocess.DEVNULL,
-          extra_env: dict[str, str] | None = None) -> JcallProcess:
+          extra_env: dict[str, str] | None = None,
+          audio: tuple[str, ...] = ("--silence", "--discard")) -> JcallProcess:
+    """``args`` are group options then the command; ``audio`` (no sound card in CI)
+    is inserted before them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
     env["JCALL_PASSWORD"] = account.password if password is None else password
     env["PYTHONUNBUFFERED"] = "1"
@@ -112,7 +115,7 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
     cmd = [sys.executable, "-m", "jcall", "--jid", account.jid, "--server", server]
     if ca_file is not None:
         cmd += ["--ca-file", str(ca_file)]
-    cmd += list(args)
+    cmd += [*audio, *args]
     popen = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env, start_new_session=True)
     return JcallProcess(name, popen)

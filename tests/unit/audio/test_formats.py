@@ -27,7 +27,7 @@ def test_nameless_static_payload_type_is_matched_by_number() -> None:
 def test_prefer_moves_matches_first() -> None:
     import pytest
 
-    from jcall.audio.formats import PCMA, L16_16000, prefer
+    from jcall.audio.formats import L16_16000, PCMA, prefer
 
     assert prefer("pcma")[0] == PCMA
     assert prefer("L16/16000")[0] == L16_16000
