@@ -60,8 +60,15 @@ class Transport(Protocol):
     async def recv(self) -> bytes: ...
 
 
+class DeviceCounters(Protocol):
+    def as_dict(self) -> dict[str, int]: ...
+
+
 class Capture(Protocol):
     """A device source: chunks at the codec's rate as the device delivers them."""
+
+    @property
+    def stats(self) -> DeviceCounters: ...
 
     async def read(self) -> Pcm: ...
 
@@ -70,6 +77,9 @@ class Capture(Protocol):
 
 class Playback(Protocol):
     """A device sink: asks ``pull(n, due)`` for ``n`` samples due at ``due``."""
+
+    @property
+    def stats(self) -> DeviceCounters: ...
 
     def start(self, pull: Callable[[int, float], Pcm]) -> None: ...
 
@@ -260,7 +270,10 @@ class MediaSession:
     def stats(self) -> dict[str, Any]:
         j, r, f = self.jitter.stats, self.rstats, self.filter.counters
         ms = 1000.0 / self.rate
-        return {
+        devices = {name: dev.stats.as_dict() for name, dev in
+                   (("input_device", self._capture), ("output_device", self._playback))
+                   if dev is not None}
+        return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
             "sent": {"ssrc": self.packetizer.ssrc, "packets": self.sent.packets,

@@ -84,10 +84,31 @@ def check(audio: AudioSettings) -> None:
         _resolve(audio.output_device, "output")
 
 
-class _Stats:
-    def __init__(self) -> None:
-        self.xruns = 0
+STARTUP_S = 0.5  # xruns while streams settle are not counted
+
+
+class DeviceStats:
+    """Callback counts and over/underruns reported by PortAudio (after start-up)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
         self.callbacks = 0
+        self.frames = 0
+        self.xruns = 0
+        self.startup_xruns = 0
+
+    def count(self, frames: int, status: Any) -> None:
+        self.callbacks += 1
+        if status:
+            if self.frames < STARTUP_S * self.rate:
+                self.startup_xruns += 1
+            else:
+                self.xruns += 1
+        self.frames += frames
+
+    def as_dict(self) -> dict[str, int]:
+        return {"callbacks": self.callbacks, "xruns": self.xruns,
+                "startup_xruns": self.startup_xruns, "rate": self.rate}
 
 
 class DeviceCapture:
@@ -98,7 +119,7 @@ class DeviceCapture:
         self.device_rate = int(info["default_samplerate"])
         self.device_channels = min(nchannels, int(info["max_input_channels"]))
         self.nchannels = nchannels
-        self.stats = _Stats()
+        self.stats = DeviceStats(self.device_rate)
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Pcm] = asyncio.Queue()
         self._resample = StreamResampler(self.device_rate, rate, self.device_channels)
@@ -111,9 +132,7 @@ class DeviceCapture:
             raise AudioDeviceError(f"cannot open the sound input: {exc}; {HINT}") from None
 
     def _callback(self, indata: Pcm, frames: int, when: Any, status: Any) -> None:
-        self.stats.callbacks += 1
-        if status:
-            self.stats.xruns += 1
+        self.stats.count(frames, status)
         self._loop.call_soon_threadsafe(self._queue.put_nowait, indata.copy())
 
     async def read(self) -> Pcm:
@@ -133,7 +152,7 @@ class DevicePlayback:
         self.rate = rate
         self.device_rate = int(info["default_samplerate"])
         self.device_channels = min(max(nchannels, 1), int(info["max_output_channels"]))
-        self.stats = _Stats()
+        self.stats = DeviceStats(self.device_rate)
         self._loop = asyncio.get_running_loop()
         self._resample = StreamResampler(rate, self.device_rate, self.device_channels)
         self._fifo: deque[Pcm] = deque()
@@ -152,9 +171,7 @@ class DevicePlayback:
         self._stream.start()
 
     def _callback(self, outdata: Pcm, frames: int, when: Any, status: Any) -> None:
-        self.stats.callbacks += 1
-        if status:
-            self.stats.xruns += 1
+        self.stats.count(frames, status)
         filled = 0
         with self._lock:
             while filled < frames and self._fifo:

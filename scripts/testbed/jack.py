@@ -1,0 +1,58 @@
+"""A private JACK server with the dummy backend: real-time PortAudio callback streams
+without a sound card (shared/reference/infrastructure.md, "Audio devices")."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class JackServer:
+    name: str
+    rate: int = 48000
+    period: int = 960  # 20 ms
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment that points JACK clients (and PortAudio) at this server."""
+        return {"JACK_DEFAULT_SERVER": self.name, "JACK_NO_START_SERVER": "1"}
+
+    def start(self, timeout: float = 10.0) -> None:
+        if shutil.which("jackd") is None:
+            raise RuntimeError("jackd is not installed (apt-get install jackd2)")
+        self.process = subprocess.Popen(
+            ["jackd", "--no-realtime", "--name", self.name, "-d", "dummy",
+             "-r", str(self.rate), "-p", str(self.period), "-C", "2", "-P", "2"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        env = dict(os.environ, **self.env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if subprocess.run(["jack_lsp"], env=env, capture_output=True).returncode == 0:
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("jackd did not start")
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def __enter__(self) -> JackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

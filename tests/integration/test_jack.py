@@ -1,0 +1,138 @@
+"""Both ends of a call on real PortAudio callback streams (JACK dummy backend): a tone
+fed into each jcall's JACK input must come out of the other jcall's JACK output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jcall.errors import ExitCode
+
+from .jcallproc import Account, JcallProcess, start
+
+RATE = 48000
+TONES = (440.0, 1000.0)
+CALL_S = 5.0
+
+
+@pytest.fixture
+def jack_server() -> Iterator[object]:
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is not installed: run scripts/setup (apt-get install jackd2)")
+    from testbed.jack import JackServer
+
+    server = JackServer(f"jcall-test-{os.getpid()}", rate=RATE)
+    server.start()
+    old = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)  # for the JACK client of this test
+    yield server
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    server.stop()
+
+
+class Rig:
+    """Our own JACK client: two tone generators and two recorders."""
+
+    def __init__(self) -> None:
+        import jack
+
+        self.client = jack.Client("jcall-rig", no_start_server=True)
+        self.outs = [self.client.outports.register(f"tone_{i}") for i in range(2)]
+        self.ins = [self.client.inports.register(f"rec_{i}") for i in range(2)]
+        self.recorded: list[list[np.ndarray]] = [[], []]
+        self.phase = 0
+        self.lock = threading.Lock()
+        self.client.set_process_callback(self.process)
+        self.client.activate()
+
+    def process(self, frames: int) -> None:
+        t = (self.phase + np.arange(frames)) / RATE
+        for port, hz in zip(self.outs, TONES, strict=True):
+            port.get_array()[:] = 0.3 * np.sin(2 * np.pi * hz * t)
+        self.phase += frames
+        with self.lock:
+            for i, port in enumerate(self.ins):
+                self.recorded[i].append(port.get_array().copy())
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def level(x: np.ndarray, hz: float) -> float:
+    """Amplitude of the ``hz`` component (a single DFT bin over the whole signal)."""
+    t = np.arange(len(x)) / RATE
+    return float(2 * np.abs(np.dot(x, np.exp(-2j * np.pi * hz * t))) / len(x))
+
+
+def wait_ports(client: object, names: list[str], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        have = {p.name for p in client.get_ports()}  # type: ignore[attr-defined]
+        if all(n in have for n in names):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"JACK ports {names} did not appear")
+
+
+def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
+                                    accounts: dict[str, Account], server: str,
+                                    ca_file: Path) -> None:
+    env = jack_server.env  # type: ignore[attr-defined]
+    bob = Account(accounts["bob"].jid + "/jack", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "--stats-json", str(tmp_path / "b.json"),
+                   "listen", "-a", "--once", audio=(), extra_env=env)
+    callee.wait_for("logged in...")
+    rig = Rig()
+    caller: JcallProcess | None = None
+    try:
+        caller = start("alice", accounts["alice"], server, ca_file, "--stats-json",
+                       str(tmp_path / "a.json"), "dial", bob.jid, "--duration", str(CALL_S),
+                       audio=(), extra_env=env)
+        caller.wait_for("call in progress")
+        clients = ["PortAudio", "PortAudio-01"]
+        wait_ports(rig.client, [f"{c}:{d}_0" for c in clients for d in ("in", "out")])
+        for i, c in enumerate(clients):
+            for src in list(rig.client.get_all_connections(f"{c}:in_0")):
+                rig.client.disconnect(src, f"{c}:in_0")
+            rig.client.connect(rig.outs[i], f"{c}:in_0")  # tone i into client i
+            rig.client.connect(f"{c}:out_0", rig.ins[i])  # client i's speaker recorded
+        with rig.lock:
+            rig.recorded = [[], []]
+        assert caller.finish(30) == ExitCode.OK, caller.err
+        assert callee.finish(30) == ExitCode.OK, callee.err
+    finally:
+        rig.close()
+        for proc in (caller, callee):
+            if proc is not None and proc.popen.poll() is None:
+                proc.popen.kill()
+
+    for i in range(2):
+        heard = np.concatenate(rig.recorded[i])
+        assert len(heard) > RATE  # recorded for over a second of the call
+        mine, theirs = level(heard, TONES[i]), level(heard, TONES[1 - i])
+        print(f"speaker {i}: own tone {mine:.4f}, other tone {theirs:.4f}, {len(heard)} samples")
+        # Each speaker plays the tone fed into the other end's microphone.
+        assert theirs > 0.05, (i, mine, theirs)
+        assert mine < 0.1 * theirs, (i, mine, theirs)
+
+    for name in ("a.json", "b.json"):
+        stats = json.loads((tmp_path / name).read_text())
+        print(name, {k: stats[k] for k in ("input_device", "output_device")}, stats["received"])
+        for dev in ("input_device", "output_device"):
+            assert stats[dev]["rate"] == RATE
+            assert stats[dev]["xruns"] == 0, stats
+            assert stats[dev]["callbacks"] >= CALL_S * RATE / 1024  # ran the whole call
+        assert stats["received"]["lost"] == 0
