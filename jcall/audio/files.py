@@ -64,7 +64,8 @@ class WavWriter:
         self._wav.setframerate(rate)
 
     def write(self, pcm: Pcm) -> None:
-        self._wav.writeframes(pcm.astype("<i2", copy=False).tobytes())
+        # writeframesraw: the header's lengths are fixed once, at close, not per write.
+        self._wav.writeframesraw(pcm.astype("<i2", copy=False).tobytes())
 
     def close(self) -> None:
         self._wav.close()

@@ -9,6 +9,8 @@ Pure: arrays in, arrays out. Also used by the jitter buffer to stretch audio
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import numpy.typing as npt
 
@@ -52,7 +54,9 @@ class Concealer:
     def __init__(self, rate: int, channels: int) -> None:
         self.rate = rate
         self.channels = channels
-        self._history = np.zeros((int(rate * MAX_PITCH_S * 3), channels))
+        self._history_len = int(rate * MAX_PITCH_S * 3)
+        self._recent: deque[Pcm] = deque()  # the last played chunks, not copied
+        self._recent_len = 0
         self._template: F64 | None = None  # one pitch period, when concealing
         self._phase = 0
         self._elapsed = 0  # samples concealed in this loss event
@@ -67,9 +71,9 @@ class Concealer:
 
     def _synth(self, n: int) -> F64:
         if self._template is None:
-            mono = self._history.mean(axis=1)
-            period = find_pitch(mono, self.rate)
-            self._template = self._history[-period:].copy()
+            history = self._history()
+            period = find_pitch(history.mean(axis=1), self.rate)
+            self._template = history[-period:].copy()
             self._phase = 0
             self._elapsed = 0
         period = len(self._template)
@@ -99,9 +103,17 @@ class Concealer:
         return out
 
     def remember(self, pcm: Pcm) -> None:
-        n = len(pcm)
-        if n >= len(self._history):
-            self._history = pcm[-len(self._history):].astype(np.float64)
-        elif n:
-            self._history = np.roll(self._history, -n, axis=0)
-            self._history[-n:] = pcm
+        if not len(pcm):
+            return
+        self._recent.append(pcm)
+        self._recent_len += len(pcm)
+        while self._recent_len - len(self._recent[0]) >= self._history_len:
+            self._recent_len -= len(self._recent.popleft())
+
+    def _history(self) -> F64:
+        """The last ``_history_len`` samples played, zero-padded at the start."""
+        out = np.zeros((self._history_len, self.channels))
+        if self._recent:
+            recent = np.concatenate(list(self._recent))[-self._history_len:]
+            out[len(out) - len(recent):] = recent
+        return out

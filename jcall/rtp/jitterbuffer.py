@@ -104,6 +104,11 @@ class JitterBuffer:
         return max(0, last + len(self._chunks[last]) - self._play) / self.rate
 
     @property
+    def start_delay_s(self) -> float:
+        """How long after the first packet's arrival playout may start."""
+        return self.target_s + MARGIN_S
+
+    @property
     def delay_s(self) -> float:
         """Designed delay from a packet's arrival to the end of its playout."""
         return self.target_s + self.frame / self.rate
@@ -151,7 +156,8 @@ class JitterBuffer:
         """The next frame to play at ``now``; None while waiting for the first packet."""
         frame_s = self.frame / self.rate
         if self._play is None:
-            if not self._starts or now < self._first_arrival + self.target_s + MARGIN_S:
+            # (a microsecond of tolerance for callers that computed `now` from a rate)
+            if not self._starts or now < self._first_arrival + self.start_delay_s - 1e-6:
                 return None
             self._start(now)
         self._pops += 1

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import string
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import aioice
 from aioice import ice as aioice_ice
@@ -36,6 +38,19 @@ def _random(n: int) -> str:
 
 
 @dataclass(frozen=True)
+class DirectPath:
+    """The nominated pair's own UDP socket (a duplicate descriptor), for a media thread
+    that sends and receives without the event loop. STUN that arrives on it goes back
+    to aioice through ``stun`` (call it on the event loop)."""
+
+    sock: socket.socket
+    remote: tuple[str, int]
+    stun: Callable[[bytes, tuple[str, int]], None]
+    pause: Callable[[], None]
+    resume: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class IceServers:
     """STUN/TURN servers (from XEP-0215 discovery or the command line)."""
 
@@ -50,7 +65,13 @@ class IceServers:
 
 
 class _Connection(aioice.Connection):
-    """aioice with a choice of host addresses and a bounded gathering wait."""
+    """aioice with a choice of host addresses, a bounded gathering wait, a signal the
+    moment a pair is nominated, and datagrams handed straight to a callback.
+
+    These override aioice internals (checked by the integration tests): ``connect()``
+    itself returns only at its next 20 ms check tick after nomination, and its receive
+    queue costs a task wake-up per datagram.
+    """
 
     def __init__(self, *, host_addresses: list[str] | None, gather_timeout: int,
                  controlling: bool, servers: IceServers, use_ipv6: bool,
@@ -64,6 +85,20 @@ class _Connection(aioice.Connection):
         )
         self._jcall_hosts = host_addresses
         self._jcall_gather_timeout = gather_timeout
+        self.jcall_nominated = asyncio.get_running_loop().create_future()
+        self.jcall_on_data: Callable[[bytes], None] | None = None
+
+    def _check_list_maybe_complete(self) -> bool:
+        done: bool = super()._check_list_maybe_complete()
+        if done and not self.jcall_nominated.done():
+            self.jcall_nominated.set_result(None)
+        return done
+
+    def data_received(self, data: bytes, component: int) -> None:
+        if self.jcall_on_data is not None:
+            self.jcall_on_data(data)
+        else:
+            super().data_received(data, component)
 
     async def gather_candidates(self) -> None:
         # Same steps as aioice's own, but with our addresses and timeout.
@@ -95,6 +130,8 @@ class IceTransport:
         self._remote: IceCredentials | None = None
         self._feed: asyncio.Task[None] | None = None
         self._connect: asyncio.Task[None] | None = None
+        self._connecting: asyncio.Future[None] | None = None
+        self._sending: set[asyncio.Future[None]] = set()
         self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def gather(self) -> list[Candidate]:
@@ -142,14 +179,17 @@ class IceTransport:
     async def _run_connect(self) -> None:
         if self._feed is not None:
             await self._feed
-        try:
-            await self._conn.connect()
-        except Exception as exc:  # aioice raises ConnectionError, sometimes others
+        connect = asyncio.ensure_future(self._conn.connect())
+        self._connecting = connect
+        await asyncio.wait({connect, self._conn.jcall_nominated},
+                           return_when=asyncio.FIRST_COMPLETED)
+        if self._conn.jcall_nominated.done():
             if not self.connected.done():
-                self.connected.set_exception(ConnectionError(f"ICE failed: {exc}"))
-            return
+                self.connected.set_result(None)
+            return  # aioice's connect() finishes by itself and starts consent checks
+        exc = connect.exception()
         if not self.connected.done():
-            self.connected.set_result(None)
+            self.connected.set_exception(ConnectionError(f"ICE failed: {exc}"))
 
     @property
     def selected(self) -> str:
@@ -162,6 +202,44 @@ class IceTransport:
         return f"{local.host}:{local.port} ({local.type}) -> {remote.host}:{remote.port} " \
                f"({remote.type})"
 
+    def send_now(self, data: bytes) -> None:
+        """Send on the nominated pair without a coroutine per datagram; a TURN relay
+        needs one (channel binding), so that case is scheduled."""
+        pair = self._conn._nominated.get(1)
+        if pair is None:
+            raise ConnectionError("not connected")
+        if pair.local_candidate.type == "relay":
+            fut = asyncio.ensure_future(pair.protocol.send_data(data, pair.remote_addr))
+            self._sending.add(fut)
+            fut.add_done_callback(self._sending.discard)
+        else:
+            pair.protocol.transport.sendto(data, pair.remote_addr)
+
+    def direct(self) -> DirectPath | None:
+        """The nominated pair's socket, unless it is a TURN relay (which needs aioice
+        to wrap every datagram)."""
+        pair = self._conn._nominated.get(1)
+        if pair is None or pair.local_candidate.type == "relay":
+            return None
+        transport: Any = pair.protocol.transport  # asyncio's selector datagram transport
+        sock = transport.get_extra_info("socket").dup()
+        sock.setblocking(False)
+        return DirectPath(sock=sock, remote=pair.remote_addr,
+                          stun=pair.protocol.datagram_received,
+                          pause=transport.pause_reading, resume=transport.resume_reading)
+
+    def set_receiver(self, callback: Callable[[bytes], None] | None) -> None:
+        """Deliver datagrams to ``callback`` as they arrive (None: back to the queue).
+        Datagrams queued before are delivered first."""
+        self._conn.jcall_on_data = callback
+        if callback is None:
+            return
+        queue = self._conn._queue
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is not None:
+                callback(item[0])
+
     async def send(self, data: bytes) -> None:
         await self._conn.send(data)
 
@@ -170,7 +248,8 @@ class IceTransport:
         return data
 
     async def close(self) -> None:
-        for task in (self._connect, self._feed):
+        self._conn.jcall_on_data = None
+        for task in (self._connect, self._feed, self._connecting, *self._sending):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
