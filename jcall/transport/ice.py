@@ -240,13 +240,6 @@ class IceTransport:
             if item is not None:
                 callback(item[0])
 
-    async def send(self, data: bytes) -> None:
-        await self._conn.send(data)
-
-    async def recv(self) -> bytes:
-        data: bytes = await self._conn.recv()
-        return data
-
     async def close(self) -> None:
         self._conn.jcall_on_data = None
         for task in (self._connect, self._feed, self._connecting, *self._sending):
