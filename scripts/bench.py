@@ -7,7 +7,9 @@ caller and the callee can be subtracted directly.
 * **setup** -- from the caller sending ``initiate`` to the callee's first audio frame
   played (the due time of the first playout frame that carried received audio); the
   callee auto-accepts. Also: caller process start -> "call in progress" (imports,
-  TLS login, presence, gathering, signalling, ICE), measured by this harness.
+  TLS login, presence, gathering, signalling, ICE) and "calling..." -> "call in
+  progress" (signalling and ICE), from the caller's status lines as this harness reads
+  them.
 * **mouth-to-ear** -- the caller sends a WAV file, the callee writes a WAV file; both
   are paced by absolute deadlines on CLOCK_MONOTONIC. Sample ``i`` of the input
   enters at ``source_start + i/rate`` (a frame is sent only once its last sample has
@@ -142,7 +144,7 @@ class Lab:
 def bench_setup(lab: Lab, calls: int) -> dict[str, list[float]]:
     callee, callee_trace = lab.proc("bob", ["--silence", "--discard", "listen", "-a"],
                                     "setup", trace=True)
-    setup, start_to_progress = [], []
+    setup, start_to_progress, calling_to_progress = [], [], []
     try:
         callee.wait_for("logged in...")
         for _ in range(calls):
@@ -157,10 +159,12 @@ def bench_setup(lab: Lab, calls: int) -> dict[str, list[float]]:
                       if e["event"] == "first_audio_played" and float(e["t"]) > t_init]  # type: ignore[arg-type]
             setup.append(1000 * (min(played) - t_init))
             start_to_progress.append(1000 * (progress - caller.started))
+            calling_to_progress.append(1000 * (progress - caller.lines["calling..."]))
     finally:
         callee.stop()
     return {"initiate -> first frame played at callee": setup,
-            "caller process start -> call in progress": start_to_progress}
+            "caller process start -> call in progress": start_to_progress,
+            "caller calling... -> call in progress": calling_to_progress}
 
 
 def bench_mouth_to_ear(lab: Lab, calls: int, codec: str) -> list[float]:

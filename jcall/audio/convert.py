@@ -1,7 +1,10 @@
 """Sample-rate and channel conversion between files/devices and the codec.
 
-Resampling uses python-soxr (libsoxr, "HQ" quality): a well-kept, widely used
-resampler with a streaming API, far better than anything hand-rolled here.
+Resampling uses python-soxr (libsoxr): a well-kept, widely used resampler with a
+streaming API, far better than anything hand-rolled here. Whole files use its "HQ"
+quality; live streams use "LQ", whose filter holds back 4.4 ms instead of 14 ms (48 to
+44.1 kHz, measured) -- latency a call pays in each direction -- and is still far more
+than voice needs.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class StreamResampler:
     def __init__(self, rate_in: int, rate_out: int, nchannels: int) -> None:
         self.identity = rate_in == rate_out
         self._stream = None if self.identity else soxr.ResampleStream(
-            rate_in, rate_out, nchannels, dtype="int16", quality="HQ")
+            rate_in, rate_out, nchannels, dtype="int16", quality="LQ")
 
     def __call__(self, pcm: Pcm) -> Pcm:
         if self._stream is None:
