@@ -43,7 +43,7 @@ def test_unreadable_inputs_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(JcallError, match="input file not found"):
         read_wav(tmp_path / "missing.wav")
     (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
-    with pytest.raises(JcallError, match="cannot read .* as a PCM WAV file"):
+    with pytest.raises(JcallError, match=r"cannot read .* as a PCM WAV file"):
         read_wav(tmp_path / "junk.wav")
 
 
