@@ -72,6 +72,7 @@ class Call:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self.media: MediaSession | None = None
+        self._media_start: asyncio.Future[None] | None = None
         self._replied = asyncio.Event()  # set whenever a reply arrives
         transport.connected.add_done_callback(self._on_ice)
 
@@ -195,7 +196,7 @@ class Call:
                 self._ice_deadline.cancel()
             self.in_progress.set()
             self.console.status("call in progress")
-            self.spawn(self._start_media())
+            self._media_start = asyncio.ensure_future(self._start_media())
 
     async def _start_media(self) -> None:
         try:
@@ -239,12 +240,10 @@ class Call:
         for handle in (self._ice_deadline, self._timer):
             if handle is not None:
                 handle.cancel()
-        deadline = self.now() + TERMINATE_ACK_WAIT_S
-        while self.session.awaiting_replies and self.now() < deadline:
-            self._replied.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._replied.wait(), deadline - self.now())
-        if self.media is not None:
+        if self._media_start is not None:  # let a start under way finish, then stop it
+            with contextlib.suppress(Exception):
+                await self._media_start
+        if self.media is not None:  # audio stops at once; the ack may take a while
             stats = await self.media.stop()
             for line in stats_lines(stats):
                 self.console.status(line)
@@ -253,6 +252,11 @@ class Call:
                     write_stats(self.settings.stats_json, stats)
                 except OSError as exc:
                     self.console.error(f"cannot write {self.settings.stats_json}: {exc}")
+        deadline = self.now() + TERMINATE_ACK_WAIT_S
+        while self.session.awaiting_replies and self.now() < deadline:
+            self._replied.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._replied.wait(), deadline - self.now())
         with contextlib.suppress(Exception):
             await self.transport.close()
         self.console.status("call destroyed")

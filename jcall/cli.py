@@ -61,6 +61,7 @@ class App:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         device.check(self.audio)  # before logging in: say now if there is no sound
+        self.audio.check_files()
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, config_file=self.config)
         loop = asyncio.get_running_loop()

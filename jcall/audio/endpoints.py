@@ -14,7 +14,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .files import WavWriter, load_for_codec, tone
+from ..errors import JcallError
+from .files import WavWriter, load_for_codec, read_wav, tone
 
 Pcm = npt.NDArray[np.int16]
 
@@ -28,6 +29,14 @@ class AudioSettings:
     output_device: str | None = None
     silent: bool = False  # send silence (no microphone)
     mute_output: bool = False  # discard received audio (no speaker)
+
+    def check_files(self) -> None:
+        """Fail before logging in, not once a call is up: the input must be a readable
+        WAV file and the output's folder must exist."""
+        if self.input is not None:
+            read_wav(self.input)
+        if self.output is not None and not self.output.resolve().parent.is_dir():
+            raise JcallError(f"cannot write {self.output}: no such folder")
 
     @property
     def uses_input_device(self) -> bool:

@@ -93,3 +93,12 @@ def test_no_sound_device_is_one_clear_line(accounts: dict[str, Account], server:
     assert len(proc.err_lines) == 1, proc.err
     assert "--input/--output" in proc.err_lines[0]
     assert proc.out_lines == []  # it did not even try to log in
+
+
+def test_missing_input_file_fails_before_login(tmp_path: Path, accounts: dict[str, Account],
+                                               server: str, ca_file: Path) -> None:
+    proc = start("alice", accounts["alice"], server, ca_file, "listen",
+                 audio=("--input", str(tmp_path / "nope.wav"), "--discard"))
+    assert proc.finish() == ExitCode.ERROR
+    assert proc.err_lines == [f"input file not found: {tmp_path / 'nope.wav'}"]
+    assert proc.out_lines == []
