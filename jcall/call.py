@@ -227,7 +227,7 @@ class Call:
     def _failed_signalling(self, ended: SessionEnded) -> None:
         if self._result is not ExitCode.OK:
             return  # already explained
-        if "service-unavailable" in ended.detail or "recipient-unavailable" in ended.detail:
+        if ended.reason in ("service-unavailable", "recipient-unavailable"):
             self.console.error(f"call failed: could not reach '{self.peer}' ({ended.detail})")
         else:
             self.console.error(f"call failed: {ended.detail}")

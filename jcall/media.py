@@ -347,7 +347,6 @@ class MediaSession:
             },
         }
 
-
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
         # Datagrams that came before the call was in progress wait in aioice's queue.

@@ -47,6 +47,9 @@ class CallAccepted:
 
 @dataclass(frozen=True)
 class SessionEnded:
+    """``reason``: the Gingle reason of a terminate/reject, or the XMPP error condition
+    of the reply that ended the session (ERROR_REPLY)."""
+
     cause: EndCause
     reason: str | None = None
     detail: str = ""

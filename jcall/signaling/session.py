@@ -324,7 +324,8 @@ class Session:
                           self.sid, error, tag)
             return
         if error is not None:
-            self._fail(EndCause.ERROR_REPLY, f"{pending.type} answered with '{error}'")
+            self._fail(EndCause.ERROR_REPLY, f"{pending.type} answered with '{error}'",
+                       condition=error)
             return
         if pending.type is MessageType.INITIATE and not self._initiate_acked:
             self._initiate_acked = True
@@ -343,7 +344,9 @@ class Session:
             self._fail(EndCause.TIMEOUT, f"no reply to {pending.type} within "
                        f"{REPLY_TIMEOUT_S:g} s", now=now)
 
-    def _fail(self, cause: EndCause, detail: str, now: float | None = None) -> None:
+    def _fail(self, cause: EndCause, detail: str, now: float | None = None,
+              condition: str | None = None) -> None:
+        """End after a failed exchange; ``condition`` is the peer's error condition."""
         if self.state is State.ENDED:
             return
         self._transition(Input.REPLY_FAILED)
@@ -351,7 +354,7 @@ class Session:
             # The peer may merely be slow: tell it the session is gone.
             self._send(MessageType.TERMINATE, now, reason=Reason.GENERAL_ERROR)
             self._pending.clear()
-        self._end(cause, None, detail)
+        self._end(cause, condition, detail)
 
 
 class SessionManager:

@@ -217,6 +217,7 @@ def test_error_reply_to_initiate_ends_session() -> None:
     (ended,) = s.events()
     assert isinstance(ended, SessionEnded) and ended.cause is EndCause.ERROR_REPLY
     assert "service-unavailable" in ended.detail
+    assert ended.reason == "service-unavailable"
 
 
 def test_transport_info_errors_and_silence_are_ignored() -> None:
