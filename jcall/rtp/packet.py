@@ -9,7 +9,9 @@ RTP_VERSION = 2
 HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__ per field,
+# which costs more than the rest of parsing on the per-packet path.
+@dataclass(slots=True)
 class RtpPacket:
     payload_type: int
     sequence: int
@@ -25,6 +27,8 @@ class RtpPacket:
         if len(data) < HEADER.size:
             raise ValueError("RTP packet truncated")
         b0, b1, seq, ts, ssrc = HEADER.unpack_from(data)
+        if b0 == RTP_VERSION << 6:  # no padding, extension or CSRCs: nearly every packet
+            return cls(b1 & 0x7F, seq, ts, ssrc, bytes(data[HEADER.size:]), bool(b1 & 0x80))
         if b0 >> 6 != RTP_VERSION:
             raise ValueError(f"RTP version {b0 >> 6} is not 2")
         offset = HEADER.size + 4 * (b0 & 0x0F)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from ..seqnum import uint16_add, uint32_add
-from .packet import RtpPacket
+from .packet import HEADER, RTP_VERSION
 
 MAX_PACKET_BYTES = 1200  # keeps RTP + UDP + IP (+ TURN) under a 1500-byte MTU
 
@@ -19,22 +19,23 @@ class Packetizer:
         self.timestamp = secrets.randbits(32) if timestamp is None else timestamp
         self._talking = False
 
-    def packetize(self, payload: bytes, samples: int, *, silence: bool = False) -> RtpPacket | None:
-        """The next packet for ``samples`` samples per channel of ``payload``.
+    def header(self, payload_bytes: int, samples: int, *, silence: bool = False
+               ) -> bytes | None:
+        """The header of the next packet, for ``samples`` samples per channel in
+        ``payload_bytes`` of payload (sent after it, without copying the two together).
 
         A silent frame is not sent (None) but still advances the timestamp; the first
         packet of a talk spurt carries the marker bit (RFC 3551 section 4.1).
         """
-        if len(payload) + 12 > MAX_PACKET_BYTES:
-            raise ValueError(f"RTP payload of {len(payload)} bytes exceeds the packet limit")
+        if payload_bytes + HEADER.size > MAX_PACKET_BYTES:
+            raise ValueError(f"RTP payload of {payload_bytes} bytes exceeds the packet limit")
         ts = self.timestamp
         self.timestamp = uint32_add(self.timestamp, samples)
         if silence:
             self._talking = False
             return None
-        packet = RtpPacket(payload_type=self.payload_type, sequence=self.sequence,
-                           timestamp=ts, ssrc=self.ssrc, payload=payload,
-                           marker=not self._talking)
+        head = HEADER.pack(RTP_VERSION << 6, (0 if self._talking else 0x80) | self.payload_type,
+                           self.sequence, ts, self.ssrc)
         self._talking = True
         self.sequence = uint16_add(self.sequence, 1)
-        return packet
+        return head

@@ -44,15 +44,23 @@ def test_padding_and_extension_are_skipped() -> None:
     assert p.payload == b"AB" and p.sequence == 1
 
 
+def packetize(pk: Packetizer, payload: bytes, samples: int, silence: bool = False
+              ) -> RtpPacket | None:
+    head = pk.header(len(payload), samples, silence=silence)
+    return None if head is None else RtpPacket.parse(head + payload)
+
+
 def test_packetizer_marks_talk_spurts_and_wraps() -> None:
     pk = Packetizer(0, ssrc=7, sequence=65535, timestamp=2**32 - 160)
-    first = pk.packetize(b"x" * 160, 160)
-    second = pk.packetize(b"x" * 160, 160)
+    first = packetize(pk, b"x" * 160, 160)
+    second = packetize(pk, b"y" * 160, 160)
     assert first is not None and second is not None
     assert first.marker and not second.marker
-    assert (second.sequence, second.timestamp) == (0, 0)
-    assert pk.packetize(b"", 160, silence=True) is None
-    third = pk.packetize(b"x" * 160, 160)
+    assert (first.payload_type, first.ssrc, first.sequence, first.timestamp) == (0, 7, 65535,
+                                                                                 2**32 - 160)
+    assert (second.sequence, second.timestamp, second.payload) == (0, 0, b"y" * 160)
+    assert packetize(pk, b"", 160, silence=True) is None
+    third = packetize(pk, b"x" * 160, 160)
     assert third is not None and third.marker and third.timestamp == 320 and third.sequence == 1
 
 
@@ -63,7 +71,7 @@ def test_packetizer_starts_at_random_values() -> None:
 
 def test_packet_size_limit() -> None:
     with pytest.raises(ValueError, match="exceeds"):
-        Packetizer(11).packetize(b"\x00" * 1200, 600)
+        Packetizer(11).header(1200, 600)
 
 
 def test_filter_learns_ssrc_and_counts_drops() -> None:
