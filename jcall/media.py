@@ -17,12 +17,20 @@ call second is a product target):
   so an output file keeps a continuous timeline.
 
 When both ends of the audio are paced (files, tones, silence) and the path is direct
-(not a TURN relay), all three run on one **media thread** instead: a single 10 ms tick
-drains the ICE socket (kernel arrival timestamps), sends what is due and plays one
-frame, then sleeps. On this kind of machine every wake-up of a process costs about
-80 us of CPU and every asyncio loop iteration as much again, so one plain wake-up per
-10 ms instead of four loop iterations is what keeps a call near 1 % of a core. The
-price is that playout is not re-phased (up to 10 ms more delay, 5 ms on average).
+(not a TURN relay), all three run on one **media thread** instead, woken every 10 ms
+by a plain sleep to an absolute deadline: it sends what is due, and every
+``PLAYOUT_BATCH`` ticks it drains the ICE socket and plays the frames that fell due
+meanwhile. That batch is played exactly as a sink paced at each frame's due time would
+have played it: before each frame is popped, precisely the packets whose kernel
+arrival timestamps are not later than its due time are pushed (the jitter buffer
+only ever sees time through those stamps). A file is written up to 50 ms after the
+due times; what is in it does not change. Why: on this kind of machine a wake-up
+costs 50-80 us of CPU and code after a sleep runs several times slower than the same
+code run again at once, so one wake-up per 10 ms, and a receive pass every 50 ms,
+are what keep a call near 2 % of a core (an asyncio timer per path cost 6 %).
+
+Datagrams that come before media starts are held by the transport with their arrival
+times; the jitter buffer drops those already stale when playout starts.
 """
 
 from __future__ import annotations
@@ -70,19 +78,21 @@ Pcm = npt.NDArray[np.int16]
 
 PACKET_CHOICES_S = (0.020, 0.010, 0.005)  # the longest that fits in a packet wins
 PLAYOUT_FRAME_S = 0.010
+PLAYOUT_BATCH = 5  # media thread: frames played per receive pass (see the module doc)
 RTP_HEADER = 12
 
 
 class Transport(Protocol):
     def send_now(self, data: bytes) -> None: ...
 
-    def set_receiver(self, callback: Callable[[bytes], None] | None) -> None: ...
+    def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None: ...
 
     def direct(self) -> DirectPath | None: ...
 
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
 TIMESPEC = struct.Struct("@ll")
+CMSG_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 
 
 class DeviceCounters(Protocol):
@@ -153,6 +163,9 @@ class MediaSession:
         self.codec = _codec(self.payload_type)
         self.rate, self.nchannels = self.codec.clockrate, self.codec.channels
         self.decoders = {p.id: _codec(p) for p in usable}
+        # payload types whose audio must be converted to the session's rate/channels
+        self._convert = {pt for pt, d in self.decoders.items()
+                         if (d.clockrate, d.channels) != (self.rate, self.nchannels)}
         self.packetizer = Packetizer(self.payload_type.id)
         self.filter = RtpFilter(set(self.decoders))
         self.rstats = ReceiveStats(self.rate)
@@ -173,11 +186,13 @@ class MediaSession:
         self._first_played = False
         self._first_arrival: float | None = None
         self._loop = asyncio.get_running_loop()
-        self._send: Callable[[bytes], None] = transport.send_now
+        self._send: Callable[[bytes, bytes], None] = lambda head, payload: \
+            transport.send_now(head + payload)
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._direct: DirectPath | None = None
         self._realtime_offset = 0.0
+        self._backlog: list[tuple[float, bytes]] = []  # media thread: not yet pushed
 
     @property
     def codec_name(self) -> str:
@@ -202,7 +217,6 @@ class MediaSession:
             if self._direct is not None:
                 self._start_thread(self._direct)
                 return
-        self.transport.set_receiver(self._on_datagram)
         if self._capture is not None:
             self._tasks.append(asyncio.ensure_future(self._send_captured(self._capture)))
         elif self._source is not None:
@@ -216,6 +230,9 @@ class MediaSession:
             self._play_due = now
             trace.event("sink_start", now, rate=self.rate)
             self._timers["play"] = self._loop.call_at(now, self._play_tick)
+        # Last: datagrams that came before media started are pushed now, with their
+        # arrival times, onto a playout grid that is already set.
+        self.transport.set_receiver(self._take_datagram)
 
     async def stop(self) -> dict[str, Any]:
         if self._thread is not None:
@@ -240,17 +257,17 @@ class MediaSession:
 
     # -- send ---------------------------------------------------------------------------
     def _send_pcm(self, pcm: Pcm) -> None:
-        packet = self.packetizer.packetize(self.codec.encode(pcm), len(pcm))
-        if packet is None:
+        payload = self.codec.encode(pcm)
+        head = self.packetizer.header(len(payload), len(pcm))
+        if head is None:
             return
-        data = bytes(packet)
         try:
-            self._send(data)
+            self._send(head, payload)
         except (ConnectionError, OSError) as exc:
             log.info("send failed: %s", exc)
             return
         self.sent.packets += 1
-        self.sent.bytes += len(data)
+        self.sent.bytes += RTP_HEADER + len(payload)
 
     def _send_tick(self) -> None:
         assert self._source is not None
@@ -269,9 +286,6 @@ class MediaSession:
                 self._send_pcm(chunk)
 
     # -- receive ------------------------------------------------------------------------
-    def _on_datagram(self, data: bytes) -> None:
-        self._take_datagram(data, self._loop.time())
-
     def _take_datagram(self, data: bytes, now: float) -> None:
         packet = self.filter.accept(data)
         if packet is None:
@@ -279,21 +293,23 @@ class MediaSession:
         self.rstats.update(packet.sequence, packet.timestamp, now, len(data))
         decoder = self.decoders[packet.payload_type]
         pcm = decoder.decode(packet.payload)
-        if (decoder.clockrate, decoder.channels) != (self.rate, self.nchannels):
+        if packet.payload_type in self._convert:
             pcm = channels(resample(pcm, decoder.clockrate, self.rate), self.nchannels)
         self.jitter.push(packet.timestamp, pcm, now)
         if self._first_arrival is None:
             self._first_arrival = now
-            if self._thread is None:
-                self._rephase_playout(now)
+            trace.event("first_rtp_arrival", now)
+            self._rephase_playout(now)
 
     # -- playout ------------------------------------------------------------------------
     def _pull(self, n: int, due: float) -> Pcm:
         """``n`` samples due at ``due``, from whole playout frames."""
+        pcm = self.jitter.pop(due)
+        if pcm is not None and len(pcm) == n and self._first_played:
+            return pcm  # the steady state: one frame asked for, one frame played
         out = []
         have = 0
-        while have < n:
-            pcm = self.jitter.pop(due + have / self.rate)
+        while True:
             if pcm is None:
                 pcm = np.zeros((self.play_frame, self.nchannels), dtype=np.int16)
             elif not self._first_played:
@@ -301,7 +317,9 @@ class MediaSession:
                 trace.event("first_audio_played", due + have / self.rate)
             out.append(pcm)
             have += len(pcm)
-        return np.concatenate(out)
+            if have >= n:
+                return np.concatenate(out)
+            pcm = self.jitter.pop(due + have / self.rate)
 
     def _play_tick(self) -> None:
         assert self._sink is not None
@@ -312,16 +330,19 @@ class MediaSession:
     def _rephase_playout(self, arrival: float) -> None:
         """Move the paced playout grid so that a frame is due exactly when the jitter
         buffer may start; the samples skipped over are written as silence."""
-        if self._sink is None or "play" not in self._timers:
+        if self._sink is None:
             return
         start = arrival + self.jitter.start_delay_s
-        gap = math.ceil((start - self._play_due) * self.rate)
-        if gap <= 0 or gap >= self.play_frame:
+        # Only the phase matters: frames due before `start` are silence anyway, and a
+        # packet that came before the grid was set is played where it would have been.
+        gap = math.ceil((start - self._play_due) * self.rate) % self.play_frame
+        if gap == 0:
             return
-        self._timers["play"].cancel()
         self._sink.write(np.zeros((gap, self.nchannels), dtype=np.int16))
         self._play_due += gap / self.rate
-        self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
+        if "play" in self._timers:  # the event-loop path: move its timer too
+            self._timers["play"].cancel()
+            self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
 
     # -- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -349,72 +370,101 @@ class MediaSession:
 
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
-        # Datagrams that came before the call was in progress wait in aioice's queue.
-        self.transport.set_receiver(self._on_datagram)
-        path.pause()  # the thread reads the socket from now on
+        t0 = time.monotonic()  # the event loop's clock too
+        trace.event("source_start", t0, rate=self.rate)
+        self._play_due = t0 + self.play_frame / self.rate
+        trace.event("sink_start", self._play_due, rate=self.rate)
+        # Datagrams that came before the call was in progress, then the thread reads
+        # the socket itself.
+        self.transport.set_receiver(self._take_datagram)
+        path.pause()
         try:
             path.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         except OSError:
             log.info("no kernel receive timestamps; arrivals are stamped when read")
         sock, remote = path.sock, path.remote
 
-        def send(data: bytes) -> None:
-            sock.sendto(data, remote)
+        def send(head: bytes, payload: bytes) -> None:
+            sock.sendmsg((head, payload), (), 0, remote)
 
         self._send = send
-        self._thread = threading.Thread(target=self._thread_main, args=(path,),
+        self._thread = threading.Thread(target=self._thread_main, args=(path, t0),
                                          name="jcall-media", daemon=True)
         self._thread.start()
 
-    def _thread_main(self, path: DirectPath) -> None:
+    def _thread_main(self, path: DirectPath, t0: float) -> None:
         assert self._source is not None and self._sink is not None
         tick = self.play_frame / self.rate
         send_period = self.frame / self.rate
-        t0 = time.monotonic()  # the event loop's clock too
-        trace.event("source_start", t0, rate=self.rate)
-        trace.event("sink_start", t0 + tick, rate=self.rate)
-        k = sent = 0
+        k = sent = played = 0
+        # Everything a tick touches, bound once: after each sleep the caches are cold
+        # and every lookup counts.
+        sleep, monotonic, halted = time.sleep, time.monotonic, self._halt.is_set
+        send_pcm, read, frame = self._send_pcm, self._source.read, self.frame
         try:
             while True:
                 k += 1
                 due = t0 + k * tick
                 # A plain sleep: Event.wait() allocates a lock per call and measured
                 # ~16 us dearer per tick here; stopping waits at most one tick.
-                time.sleep(max(0.0, due - time.monotonic()))
-                if self._halt.is_set():
-                    return
+                sleep(max(0.0, due - monotonic()))
+                if halted():
+                    break
                 if k % 100 == 1:  # CLOCK_REALTIME -> monotonic, for kernel timestamps
-                    self._realtime_offset = time.time() - time.monotonic()
-                self._drain(path)
+                    self._realtime_offset = time.time() - monotonic()
                 while t0 + (sent + 1) * send_period <= due + 1e-6:
                     sent += 1
-                    self._send_pcm(self._source.read(self.frame))
-                self._sink.write(self._pull(self.play_frame, due))
+                    send_pcm(read(frame))
+                if k - played >= PLAYOUT_BATCH:
+                    self._play_until(path.sock, due)
+                    played = k
+            self._play_until(path.sock, due)  # nothing lost at hang-up
         except Exception:  # never die silently: the call goes on without audio
             log.exception("media thread failed")
 
-    def _drain(self, path: DirectPath) -> None:
-        """Every datagram waiting on the socket: RTP into the jitter buffer with its
-        kernel arrival time, STUN (first two bits 00) back to aioice."""
-        sock = path.sock
+    def _play_until(self, sock: socket.socket, until: float) -> None:
+        """Play the frames due up to ``until`` as a sink paced at their due times
+        would have: each frame is popped after exactly the packets that had arrived
+        by its due time (kernel timestamps) were pushed."""
+        assert self._sink is not None
+        packets = self._backlog + self._receive(sock)
+        i, n = 0, len(packets)
+        take, pull, write = self._take_datagram, self._pull, self._sink.write
+        tick = self.play_frame / self.rate
+        while self._play_due <= until + 1e-6:
+            due = self._play_due
+            if i < n and packets[i][0] <= due:
+                take(packets[i][1], packets[i][0])  # may re-phase: due is read again
+                i += 1
+                continue
+            write(pull(self.play_frame, due))
+            self._play_due = due + tick
+        self._backlog = packets[i:]  # they came after the last frame played
+
+    def _receive(self, sock: socket.socket) -> list[tuple[float, bytes]]:
+        """Every datagram waiting on the socket: RTP with its kernel arrival time, in
+        arrival order; STUN (first two bits 00) goes back to aioice."""
         offset = self._realtime_offset  # kernel stamps are CLOCK_REALTIME
+        packets: list[tuple[float, bytes]] = []
         while True:
             try:
-                data, ancillary, _, addr = sock.recvmsg(2048, 64)
+                data, ancillary, _, addr = sock.recvmsg(2048, CMSG_SPACE)
             except BlockingIOError:
-                return
+                return packets
             except OSError as exc:
                 log.info("media socket: %s", exc)
-                return
-            arrival = None
-            for level, kind, value in ancillary:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-                    sec, nsec = TIMESPEC.unpack(value[:TIMESPEC.size])
-                    arrival = sec + nsec * 1e-9 - offset
-            if data and data[0] & 0xC0 == 0x80:
-                self._take_datagram(data, arrival if arrival is not None else time.monotonic())
+                return packets
+            # SO_TIMESTAMPNS is the only control message asked for
+            if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
+                sec, nsec = TIMESPEC.unpack_from(ancillary[0][2])
+                arrival = sec + nsec * 1e-9 - offset
             else:
-                self._loop.call_soon_threadsafe(path.stun, data, (addr[0], addr[1]))
+                arrival = time.monotonic()
+            if data and data[0] & 0xC0 == 0x80:
+                packets.append((arrival, data))
+            else:
+                assert self._direct is not None
+                self._loop.call_soon_threadsafe(self._direct.stun, data, (addr[0], addr[1]))
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:

@@ -241,15 +241,18 @@ def main() -> int:
     parser.add_argument("--setup-calls", type=int, default=20)
     parser.add_argument("--m2e-calls", type=int, default=10)
     parser.add_argument("--cpu-seconds", type=float, default=20.0)
+    parser.add_argument("--only", choices=("setup", "m2e", "cpu"),
+                        help="run one benchmark instead of all three")
     args = parser.parse_args()
+    runs = {args.only} if args.only else {"setup", "m2e", "cpu"}
     users = {u: secrets.token_urlsafe(12) for u in ("alice", "bob", "carol")}
     with tempfile.TemporaryDirectory(prefix="jcall-bench-") as tmp, \
             Prosody(Path(tmp) / "prosody", accounts=users) as server:
         lab = Lab(server, users, Path(tmp))
-        setup = bench_setup(lab, args.setup_calls)
-        m2e = {codec: bench_mouth_to_ear(lab, args.m2e_calls, codec)
-               for codec in ("L16/44100", "PCMU")}
-        cpu = bench_cpu(lab, args.cpu_seconds)
+        setup = bench_setup(lab, args.setup_calls) if "setup" in runs else {}
+        m2e = ({codec: bench_mouth_to_ear(lab, args.m2e_calls, codec)
+                for codec in ("L16/44100", "PCMU")} if "m2e" in runs else {})
+        cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
 
     print(f"\n{'measure':<48} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
     rows = [(f"setup: {k} (ms)", v, "p95 <= 50" if "initiate" in k else "")
@@ -259,6 +262,8 @@ def main() -> int:
     for name, values, target in rows:
         print(f"{name:<48} {len(values):>5} {statistics.median(values):8.1f} "
               f"{pct(values, 0.95):8.1f} {max(values):8.1f}  {target}")
+    if cpu is None:
+        return 0
     print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<48} "
           f"caller {cpu['caller']:.2f} %, callee {cpu['callee']:.2f} % of one core "
           f"(idle process {cpu['idle logged-in process']:.2f} %, {cpu['seconds']:.0f} s)"

@@ -15,6 +15,7 @@ import logging
 import secrets
 import socket
 import string
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
+EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -86,7 +88,11 @@ class _Connection(aioice.Connection):
         self._jcall_hosts = host_addresses
         self._jcall_gather_timeout = gather_timeout
         self.jcall_nominated = asyncio.get_running_loop().create_future()
-        self.jcall_on_data: Callable[[bytes], None] | None = None
+        self.jcall_on_data: Callable[[bytes, float], None] | None = None
+        # Datagrams that came before anyone listened, with their arrival times: media
+        # may start a little after the peer's (the jitter buffer needs the real times).
+        self.jcall_early: deque[tuple[bytes, float]] = deque(maxlen=EARLY_DATAGRAMS)
+        self._jcall_clock = asyncio.get_running_loop().time
 
     def _check_list_maybe_complete(self) -> bool:
         done: bool = super()._check_list_maybe_complete()
@@ -95,10 +101,11 @@ class _Connection(aioice.Connection):
         return done
 
     def data_received(self, data: bytes, component: int) -> None:
+        # Instead of aioice's receive queue (a task wake-up per datagram).
         if self.jcall_on_data is not None:
-            self.jcall_on_data(data)
+            self.jcall_on_data(data, self._jcall_clock())
         else:
-            super().data_received(data, component)
+            self.jcall_early.append((data, self._jcall_clock()))
 
     async def gather_candidates(self) -> None:
         # Same steps as aioice's own, but with our addresses and timeout.
@@ -228,17 +235,14 @@ class IceTransport:
                           stun=pair.protocol.datagram_received,
                           pause=transport.pause_reading, resume=transport.resume_reading)
 
-    def set_receiver(self, callback: Callable[[bytes], None] | None) -> None:
-        """Deliver datagrams to ``callback`` as they arrive (None: back to the queue).
-        Datagrams queued before are delivered first."""
+    def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None:
+        """Deliver datagrams to ``callback(data, arrival)`` as they arrive, ``arrival``
+        on the event loop's clock (None: hold them again). Datagrams held before are
+        delivered first, with their own arrival times."""
         self._conn.jcall_on_data = callback
-        if callback is None:
-            return
-        queue = self._conn._queue
-        while not queue.empty():
-            item = queue.get_nowait()
-            if item is not None:
-                callback(item[0])
+        early = self._conn.jcall_early
+        while callback is not None and early:
+            callback(*early.popleft())
 
     async def close(self) -> None:
         self._conn.jcall_on_data = None

@@ -72,9 +72,15 @@ class Rig:
 
 
 def level(x: np.ndarray, hz: float) -> float:
-    """Amplitude of the ``hz`` component (a single DFT bin over the whole signal)."""
-    t = np.arange(len(x)) / RATE
-    return float(2 * np.abs(np.dot(x, np.exp(-2j * np.pi * hz * t))) / len(x))
+    """Median amplitude of the ``hz`` component over 100 ms blocks (a DFT bin each).
+    Blockwise because the jitter buffer may stretch or conceal a few ms now and then,
+    which shifts the tone's phase: one bin over the whole recording would partly
+    cancel itself and measure where the stretching happened, not what was heard."""
+    block = RATE // 10
+    t = np.arange(block) / RATE
+    probe = np.exp(-2j * np.pi * hz * t)
+    blocks = x[:len(x) // block * block].reshape(-1, block)
+    return float(np.median(2 * np.abs(blocks @ probe) / block))
 
 
 def wait_ports(client: object, names: list[str], timeout: float = 10.0) -> None:
@@ -125,7 +131,7 @@ def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
         mine, theirs = level(heard, TONES[i]), level(heard, TONES[1 - i])
         print(f"speaker {i}: own tone {mine:.4f}, other tone {theirs:.4f}, {len(heard)} samples")
         # Each speaker plays the tone fed into the other end's microphone.
-        assert theirs > 0.05, (i, mine, theirs)
+        assert theirs > 0.1, (i, mine, theirs)  # a third of what was fed in
         assert mine < 0.1 * theirs, (i, mine, theirs)
 
     for name in ("a.json", "b.json"):

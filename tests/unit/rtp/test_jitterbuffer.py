@@ -188,3 +188,21 @@ def test_clock_skew_is_absorbed_over_ten_minutes(ppm: int) -> None:
     assert max(levels[100:]) < 0.060  # the delay does not grow
     assert s.underruns == 0 and s.late == 0
     assert s.concealed_samples == 0
+
+
+def test_a_late_first_pop_plays_from_where_it_would_be_on_time() -> None:
+    """Packets came for 80 ms before the sink started: the stale ones are dropped (and
+    counted late) instead of being played 80 ms late for the rest of the call."""
+    sig = voice(1.0, RATE)
+    n = len(sig) // FRAME
+    arrivals = steady(n, FRAME / RATE)  # packet i arrives at (i + 1) frames + 0.4 ms
+    out, jb, _ = replay(sig, RATE, FRAME, arrivals, pop_phase=0.0920, frames=50)
+    # Had playout started on time (the first arrival + the start delay), packet i
+    # would have started playing i frames later.
+    on_time = [arrivals[0] + jb.start_delay_s + i * FRAME / RATE for i in range(n)]
+    first_packet = sum(t <= FIRST_PLAY[0] for t in on_time) - 1  # playing on time now
+    assert jb.stats.late == first_packet >= 6
+    assert np.array_equal(out, sig[first_packet * FRAME:(first_packet + 50) * FRAME])
+    # ...so the first packet played starts less than a frame after its time, as at a
+    # timely start on a pop grid not phased to the first packet
+    assert 0 <= FIRST_PLAY[0] - on_time[first_packet] < FRAME / RATE

@@ -1,0 +1,126 @@
+"""MediaSession over a real ICE connection (two aioice agents on loopback, no server):
+the media thread's timeline, checked sample by sample and against the clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from jcall import media
+from jcall.audio.endpoints import AudioSettings
+from jcall.audio.files import read_wav, write_wav
+from jcall.media import MediaSession
+from jcall.signaling.gingle import PayloadType
+from jcall.transport.ice import IceTransport
+
+RATE = 44100
+L16 = PayloadType(id=11, name="L16", clockrate=RATE)
+# A sample waits for its 10 ms packet to fill, then the jitter buffer's start delay
+# (10 ms floor + 2 ms margin); the playout grid is re-phased to the first packet.
+NOMINAL_S = 0.010 + 0.012
+
+
+def signal(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 4000, int(seconds * RATE)) + 600  # never zero: the start shows
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16).reshape(-1, 1)
+
+
+async def connected_pair() -> tuple[IceTransport, IceTransport]:
+    a = IceTransport(controlling=True, host_addresses=["127.0.0.1"])
+    b = IceTransport(controlling=False, host_addresses=["127.0.0.1"])
+    a_cands, b_cands = await asyncio.gather(a.gather(), b.gather())
+    a.add_remote(b_cands)
+    b.add_remote(a_cands)
+    await asyncio.wait_for(asyncio.gather(a.connected, b.connected), 5)
+    return a, b
+
+
+class Timeline:
+    """The source_start/sink_start trace events, per session in start order."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.events: list[tuple[str, float]] = []
+        monkeypatch.setattr(media.trace, "event", self.record)
+
+    def record(self, name: str, when: float | None = None, **_: Any) -> None:
+        if when is not None:
+            self.events.append((name, when))
+
+    def take(self) -> dict[str, float]:
+        out = {name: t for name, t in self.events if name in ("source_start", "sink_start")}
+        self.events.clear()
+        return out
+
+
+def delay_s(sent: np.ndarray, got: np.ndarray, source_start: float, sink_start: float
+            ) -> tuple[float, int]:
+    """Mouth-to-ear delay of the first received sample, and where it is in ``sent``;
+    asserts that from there on everything received is the input, sample-exactly."""
+    m = int(np.argmax(got[:, 0] != 0))
+    block = got[m:m + 441, 0]
+    window = np.lib.stride_tricks.sliding_window_view(sent[:, 0], len(block))
+    hits = np.nonzero((window == block).all(axis=1))[0]
+    assert len(hits) == 1, "the first received block is not in the input"
+    i = int(hits[0])
+    n = min(len(sent) - i, len(got) - m) - 441  # the peer may stop sending first
+    assert n > RATE // 2
+    assert np.array_equal(got[m:m + n], sent[i:i + n])
+    return (sink_start + m / RATE) - (source_start + i / RATE), i
+
+
+async def run_pair(tmp_path: Path, timeline: Timeline, late_s: float
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any], list[float],
+                              list[int]]:
+    a, b = await connected_pair()
+    a_in, b_in = signal(1.5, 1), signal(1.5, 2)
+    write_wav(tmp_path / "a.wav", a_in, RATE)
+    write_wav(tmp_path / "b.wav", b_in, RATE)
+    ma = MediaSession(a, (L16,), AudioSettings(input=tmp_path / "a.wav",
+                                               output=tmp_path / "a_got.wav"))
+    mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "b.wav",
+                                               output=tmp_path / "b_got.wav"))
+    await ma.start()
+    ta = timeline.take()
+    await asyncio.sleep(late_s)  # b's packets wait in its transport meanwhile
+    await mb.start()
+    tb = timeline.take()
+    await asyncio.sleep(1.2)
+    stats_a = await ma.stop()
+    stats_b = await mb.stop()
+    for t in (a, b):
+        await t.close()
+    a_got, _ = read_wav(tmp_path / "a_got.wav")
+    b_got, _ = read_wav(tmp_path / "b_got.wav")
+    d_ab, i_ab = delay_s(a_in, b_got, ta["source_start"], tb["sink_start"])
+    d_ba, i_ba = delay_s(b_in, a_got, tb["source_start"], ta["sink_start"])
+    assert ma.codec_name == mb.codec_name == "L16/44100"
+    return (a_got, b_got), {"a": stats_a, "b": stats_b}, [d_ab, d_ba], [i_ab, i_ba]
+
+
+async def test_media_thread_is_sample_exact_at_the_nominal_delay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    timeline = Timeline(monkeypatch)
+    _, stats, delays, firsts = await run_pair(tmp_path, timeline, late_s=0.0)
+    assert firsts == [0, 0]  # nothing skipped
+    for d in delays:
+        assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
+    for s in stats.values():
+        assert s["received"]["late"] == 0 and s["received"]["concealed_ms"] == 0
+
+
+async def test_late_start_skips_what_is_stale_and_keeps_the_delay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """b's media starts 80 ms after a's: a's first packets wait in b's transport. b
+    must not play them 80 ms late for the rest of the call."""
+    timeline = Timeline(monkeypatch)
+    _, stats, delays, firsts = await run_pair(tmp_path, timeline, late_s=0.080)
+    d_ab, d_ba = delays
+    assert NOMINAL_S - 0.0005 < d_ab < NOMINAL_S + 0.002, delays
+    assert NOMINAL_S - 0.0005 < d_ba < NOMINAL_S + 0.002, delays
+    assert firsts[0] > 0.04 * RATE  # a's oldest audio was dropped at b...
+    assert stats["b"]["received"]["late"] >= 4  # ...and counted as late
