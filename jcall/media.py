@@ -23,10 +23,10 @@ by a plain sleep to an absolute deadline: it sends what is due, and every
 meanwhile. That batch is played exactly as a sink paced at each frame's due time would
 have played it: before each frame is popped, precisely the packets whose kernel
 arrival timestamps are not later than its due time are pushed (the jitter buffer
-only ever sees time through those stamps). A file is written up to 50 ms after the
+only ever sees time through those stamps). A file is written up to 100 ms after the
 due times; what is in it does not change. Why: on this kind of machine a wake-up
 costs 50-80 us of CPU and code after a sleep runs several times slower than the same
-code run again at once, so one wake-up per 10 ms, and a receive pass every 50 ms,
+code run again at once, so one wake-up per 10 ms, and a receive pass every 100 ms,
 are what keep a call near 2 % of a core (an asyncio timer per path cost 6 %).
 
 Datagrams that come before media starts are held by the transport with their arrival
@@ -78,7 +78,7 @@ Pcm = npt.NDArray[np.int16]
 
 PACKET_CHOICES_S = (0.020, 0.010, 0.005)  # the longest that fits in a packet wins
 PLAYOUT_FRAME_S = 0.010
-PLAYOUT_BATCH = 5  # media thread: frames played per receive pass (see the module doc)
+PLAYOUT_BATCH = 10  # media thread: frames played per receive pass (see the module doc)
 RTP_HEADER = 12
 
 
