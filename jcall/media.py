@@ -29,8 +29,10 @@ costs 50-80 us of CPU and code after a sleep runs several times slower than the 
 code run again at once, so one wake-up per 10 ms, and a receive pass every 100 ms,
 are what keep a call near 2 % of a core (an asyncio timer per path cost 6 %).
 
-Datagrams that come before media starts are held by the transport with their arrival
-times; the jitter buffer drops those already stale when playout starts.
+Datagrams that come before media starts (the peer's media may start first) are held
+by the transport with their arrival times. A paced sink's timeline then begins where
+playout would have begun, so a file loses nothing and keeps the nominal delay; a
+device cannot play in the past, so its jitter buffer drops what is already stale.
 """
 
 from __future__ import annotations
@@ -192,6 +194,11 @@ class MediaSession:
         self._halt = threading.Event()
         self._direct: DirectPath | None = None
         self._realtime_offset = 0.0
+        self.started_at = 0.0  # when media started (the source's clock), loop clock
+        self._sink_started = False
+        # A paced sink's timeline: its first sample is due at sink_start (set by the
+        # first write), sample m at sink_start + m / rate.
+        self.sink_start: float | None = None
         self._backlog: list[tuple[float, bytes]] = []  # media thread: not yet pushed
 
     @property
@@ -211,7 +218,7 @@ class MediaSession:
         if not a.uses_output_device:
             self._sink = (FileSink(a.output, self.rate, self.nchannels) if a.output
                           else NullSink())
-        now = self._loop.time()
+        now = self.started_at = self._loop.time()
         if self._source is not None and self._sink is not None:
             self._direct = self.transport.direct()
             if self._direct is not None:
@@ -228,7 +235,6 @@ class MediaSession:
             self._playback.start(self._pull)
         elif self._sink is not None:
             self._play_due = now
-            trace.event("sink_start", now, rate=self.rate)
             self._timers["play"] = self._loop.call_at(now, self._play_tick)
         # Last: datagrams that came before media started are pushed now, with their
         # arrival times, onto a playout grid that is already set.
@@ -314,7 +320,10 @@ class MediaSession:
                 pcm = np.zeros((self.play_frame, self.nchannels), dtype=np.int16)
             elif not self._first_played:
                 self._first_played = True
-                trace.event("first_audio_played", due + have / self.rate)
+                # (a paced sink's timeline may begin before media started; see
+                # _rephase_playout: nothing was played before media started)
+                trace.event("first_audio_played", max(due + have / self.rate,
+                                                      self.started_at))
             out.append(pcm)
             have += len(pcm)
             if have >= n:
@@ -323,6 +332,7 @@ class MediaSession:
 
     def _play_tick(self) -> None:
         assert self._sink is not None
+        self._sink_begins(self._play_due)
         self._sink.write(self._pull(self.play_frame, self._play_due))
         self._play_due += self.play_frame / self.rate
         self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
@@ -333,16 +343,36 @@ class MediaSession:
         if self._sink is None:
             return
         start = arrival + self.jitter.start_delay_s
+        if start < self._play_due and not self._sink_started:
+            # The packet came before media started (its arrival was held with it) and
+            # nothing is written yet: the timeline can begin where playout would have
+            # begun. Causal all the same: each frame still sees only the packets that
+            # had arrived by its due time. (A device cannot do this: its jitter buffer
+            # drops what is stale instead.)
+            self._play_due = start
+            self._move_play_timer()
+            return
         # Only the phase matters: frames due before `start` are silence anyway, and a
         # packet that came before the grid was set is played where it would have been.
         gap = math.ceil((start - self._play_due) * self.rate) % self.play_frame
         if gap == 0:
             return
+        self._sink_begins(self._play_due)
         self._sink.write(np.zeros((gap, self.nchannels), dtype=np.int16))
         self._play_due += gap / self.rate
-        if "play" in self._timers:  # the event-loop path: move its timer too
+        self._move_play_timer()
+
+    def _move_play_timer(self) -> None:
+        if "play" in self._timers:  # the event-loop path (the media thread reads _play_due)
             self._timers["play"].cancel()
             self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
+
+    def _sink_begins(self, due: float) -> None:
+        """The first sample written to a paced sink is due at ``due``: its timeline."""
+        if not self._sink_started:
+            self._sink_started = True
+            self.sink_start = due
+            trace.event("sink_start", due, rate=self.rate)
 
     # -- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -370,10 +400,9 @@ class MediaSession:
 
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
-        t0 = time.monotonic()  # the event loop's clock too
+        t0 = self.started_at  # time.monotonic(): the event loop's clock
         trace.event("source_start", t0, rate=self.rate)
         self._play_due = t0 + self.play_frame / self.rate
-        trace.event("sink_start", self._play_due, rate=self.rate)
         # Datagrams that came before the call was in progress, then the thread reads
         # the socket itself.
         self.transport.set_receiver(self._take_datagram)
@@ -437,6 +466,8 @@ class MediaSession:
                 take(packets[i][1], packets[i][0])  # may re-phase: due is read again
                 i += 1
                 continue
+            if not self._sink_started:
+                self._sink_begins(due)
             write(pull(self.play_frame, due))
             self._play_due = due + tick
         self._backlog = packets[i:]  # they came after the last frame played

@@ -14,9 +14,13 @@ caller and the callee can be subtracted directly.
   are paced by absolute deadlines on CLOCK_MONOTONIC. Sample ``i`` of the input
   enters at ``source_start + i/rate`` (a frame is sent only once its last sample has
   entered, as with a microphone); sample ``m`` of the output leaves at
-  ``sink_start + m/rate``. Each 100 ms block of the input is located in the output
-  by exact match (for PCMU, of the input's G.711 round trip), giving one latency per
-  block; a block that was concealed or stretched is not found and not counted.
+  ``sink_start + m/rate`` (each frame's content is decided only by the packets that
+  had arrived by its due time; if the callee's media started after the caller's
+  first packets came, its file's timeline begins where playout would have begun,
+  so that start is not counted as network delay). Each 100 ms block of the input is
+  located in the output by exact match (for PCMU, of the input's G.711 round trip),
+  giving one latency per block; a block that was concealed or stretched is not found
+  and not counted.
 * **CPU** -- utime+stime from /proc of caller and callee over the middle of a 20 s
   L16/44.1 kHz call, minus what an idle logged-in jcall used over the same time,
   per second of call, per endpoint.
