@@ -182,7 +182,6 @@ class MediaSession:
         self._playback: Playback | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._send_t0 = 0.0
         self._sent_frames = 0
         self._play_due = 0.0
         self._first_played = False
@@ -195,7 +194,6 @@ class MediaSession:
         self._direct: DirectPath | None = None
         self._realtime_offset = 0.0
         self.started_at = 0.0  # when media started (the source's clock), loop clock
-        self._sink_started = False
         # A paced sink's timeline: its first sample is due at sink_start (set by the
         # first write), sample m at sink_start + m / rate.
         self.sink_start: float | None = None
@@ -219,6 +217,8 @@ class MediaSession:
             self._sink = (FileSink(a.output, self.rate, self.nchannels) if a.output
                           else NullSink())
         now = self.started_at = self._loop.time()
+        if self._source is not None:
+            trace.event("source_start", now, rate=self.rate)
         if self._source is not None and self._sink is not None:
             self._direct = self.transport.direct()
             if self._direct is not None:
@@ -227,8 +227,6 @@ class MediaSession:
         if self._capture is not None:
             self._tasks.append(asyncio.ensure_future(self._send_captured(self._capture)))
         elif self._source is not None:
-            self._send_t0 = now
-            trace.event("source_start", now, rate=self.rate)
             self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,
                                                       self._send_tick)
         if self._playback is not None:
@@ -280,7 +278,7 @@ class MediaSession:
         self._sent_frames += 1
         self._send_pcm(self._source.read(self.frame))
         # Frame k is complete, and sent, at t0 + (k + 1) frames: absolute deadlines.
-        deadline = self._send_t0 + (self._sent_frames + 1) * self.frame / self.rate
+        deadline = self.started_at + (self._sent_frames + 1) * self.frame / self.rate
         self._timers["send"] = self._loop.call_at(deadline, self._send_tick)
 
     async def _send_captured(self, capture: Capture) -> None:
@@ -343,7 +341,7 @@ class MediaSession:
         if self._sink is None:
             return
         start = arrival + self.jitter.start_delay_s
-        if start < self._play_due and not self._sink_started:
+        if start < self._play_due and self.sink_start is None:
             # The packet came before media started (its arrival was held with it) and
             # nothing is written yet: the timeline can begin where playout would have
             # begun. Causal all the same: each frame still sees only the packets that
@@ -369,8 +367,7 @@ class MediaSession:
 
     def _sink_begins(self, due: float) -> None:
         """The first sample written to a paced sink is due at ``due``: its timeline."""
-        if not self._sink_started:
-            self._sink_started = True
+        if self.sink_start is None:
             self.sink_start = due
             trace.event("sink_start", due, rate=self.rate)
 
@@ -400,9 +397,7 @@ class MediaSession:
 
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
-        t0 = self.started_at  # time.monotonic(): the event loop's clock
-        trace.event("source_start", t0, rate=self.rate)
-        self._play_due = t0 + self.play_frame / self.rate
+        self._play_due = self.started_at + self.play_frame / self.rate
         # Datagrams that came before the call was in progress, then the thread reads
         # the socket itself.
         self.transport.set_receiver(self._take_datagram)
@@ -417,12 +412,13 @@ class MediaSession:
             sock.sendmsg((head, payload), (), 0, remote)
 
         self._send = send
-        self._thread = threading.Thread(target=self._thread_main, args=(path, t0),
+        self._thread = threading.Thread(target=self._thread_main, args=(path,),
                                          name="jcall-media", daemon=True)
         self._thread.start()
 
-    def _thread_main(self, path: DirectPath, t0: float) -> None:
+    def _thread_main(self, path: DirectPath) -> None:
         assert self._source is not None and self._sink is not None
+        t0 = self.started_at  # time.monotonic(): the event loop's clock
         tick = self.play_frame / self.rate
         send_period = self.frame / self.rate
         k = sent = played = 0
@@ -466,7 +462,7 @@ class MediaSession:
                 take(packets[i][1], packets[i][0])  # may re-phase: due is read again
                 i += 1
                 continue
-            if not self._sink_started:
+            if self.sink_start is None:
                 self._sink_begins(due)
             write(pull(self.play_frame, due))
             self._play_due = due + tick

@@ -239,32 +239,31 @@ class JitterBuffer:
     def _take(self, n: int) -> Pcm:
         """``n`` samples from the playout point on: real, pre-roll silence or concealed."""
         assert self._play is not None
-        pos, end = self._play, self._play + n
-        i = bisect.bisect_right(self._starts, pos) - 1
-        if i >= 0 and not self._concealer.concealing:
-            start = self._starts[i]
-            chunk = self._chunks[start]
-            if end <= start + len(chunk):  # one packet holds the whole frame: no copy
-                seg = self._concealer.play(chunk[pos - start:end - start])
-                self._play = end
-                return seg
-        out = np.zeros((n, self.channels), dtype=np.int16)
+        first, end = self._play, self._play + n
+        out: Pcm | None = None  # made only when the frame is not one packet's slice
+        pos = first
         while pos < end:
             i = bisect.bisect_right(self._starts, pos) - 1
             if i >= 0 and pos < self._starts[i] + len(self._chunks[self._starts[i]]):
                 start = self._starts[i]
                 m = min(end, start + len(self._chunks[start])) - pos
-                seg = self._chunks[start][pos - start:pos - start + m]
-                out[pos - self._play:pos - self._play + m] = self._concealer.play(seg)
+                seg = self._concealer.play(self._chunks[start][pos - start:pos - start + m])
+                if m == n:  # one packet holds the whole frame: no copy
+                    self._play = end
+                    return seg
             else:
                 nxt = self._starts[i + 1] if i + 1 < len(self._starts) else end
                 m = min(end, nxt) - pos
-                if i + 1 >= len(self._starts) and pos == self._play:
+                if i + 1 >= len(self._starts) and pos == first:
                     self.stats.underruns += 1
-                out[pos - self._play:pos - self._play + m] = self._concealer.conceal(m)
+                seg = self._concealer.conceal(m)
                 self.stats.concealed_samples += m
+            if out is None:
+                out = np.zeros((n, self.channels), dtype=np.int16)
+            out[pos - first:pos - first + m] = seg
             pos += m
         self._play = end
+        assert out is not None  # n > 0
         return out
 
     def _forget_played(self) -> None:

@@ -87,12 +87,13 @@ class _Connection(aioice.Connection):
         )
         self._jcall_hosts = host_addresses
         self._jcall_gather_timeout = gather_timeout
-        self.jcall_nominated = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.jcall_nominated = loop.create_future()
         self.jcall_on_data: Callable[[bytes, float], None] | None = None
         # Datagrams that came before anyone listened, with their arrival times: media
         # may start a little after the peer's (the jitter buffer needs the real times).
         self.jcall_early: deque[tuple[bytes, float]] = deque(maxlen=EARLY_DATAGRAMS)
-        self._jcall_clock = asyncio.get_running_loop().time
+        self._jcall_clock = loop.time
 
     def _check_list_maybe_complete(self) -> bool:
         done: bool = super()._check_list_maybe_complete()
