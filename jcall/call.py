@@ -186,6 +186,7 @@ class Call:
             self.fail(f"call failed: {fut.exception()}", ExitCode.CALL_FAILED)
             return
         log.info("ICE connected: %s", self.transport.selected)
+        trace.event("ice_connected")
         self._check_progress()
 
     def _check_progress(self) -> None:

@@ -29,6 +29,10 @@ costs 50-80 us of CPU and code after a sleep runs several times slower than the 
 code run again at once, so one wake-up per 10 ms, and a receive pass every 100 ms,
 are what keep a call near 2 % of a core (an asyncio timer per path cost 6 %).
 
+The thread takes the socket over only once the peer's first RTP has come: until then
+the event loop reads it, so aioice answers STUN at once (a controlled peer may still be
+checking, and waits for that answer) and hands RTP on to the thread.
+
 Datagrams that come before media starts (the peer's media may start first) are held
 by the transport with their arrival times. A paced sink's timeline then begins where
 playout would have begun, so a file loses nothing and keeps the nominal delay; a
@@ -46,6 +50,7 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,6 +203,10 @@ class MediaSession:
         # first write), sample m at sink_start + m / rate.
         self.sink_start: float | None = None
         self._backlog: list[tuple[float, bytes]] = []  # media thread: not yet pushed
+        # media thread: datagrams the event loop read (arrival, data), and whether the
+        # thread reads the socket itself yet
+        self._inbox: deque[tuple[float, bytes]] = deque()
+        self._owns_socket = False
 
     @property
     def codec_name(self) -> str:
@@ -398,10 +407,19 @@ class MediaSession:
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
         self._play_due = self.started_at + self.play_frame / self.rate
-        # Datagrams that came before the call was in progress, then the thread reads
-        # the socket itself.
-        self.transport.set_receiver(self._take_datagram)
-        path.pause()
+
+        def arrive(data: bytes, arrival: float) -> None:
+            # On the event loop: aioice reads the socket, answers STUN at once and
+            # hands the rest here. The first RTP shows the peer's ICE is done; only
+            # then does the thread take the socket over, since a check it read would
+            # wait for its next receive pass (up to 100 ms), and a controlled peer
+            # still completing ICE waits for our answer.
+            self._inbox.append((arrival, data))
+            if not self._owns_socket and data[:1] and data[0] & 0xC0 == 0x80:
+                path.pause()
+                self._owns_socket = True
+
+        self.transport.set_receiver(arrive)  # held datagrams first
         try:
             path.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         except OSError:
@@ -452,7 +470,11 @@ class MediaSession:
         would have: each frame is popped after exactly the packets that had arrived
         by its due time (kernel timestamps) were pushed."""
         assert self._sink is not None
-        packets = self._backlog + self._receive(sock)
+        # The event loop's datagrams first: it stops reading before the thread starts.
+        owned, inbox = self._owns_socket, self._inbox
+        packets = self._backlog + [inbox.popleft() for _ in range(len(inbox))]
+        if owned:
+            packets += self._receive(sock)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write
         tick = self.play_frame / self.rate

@@ -4,6 +4,10 @@ the media thread's timeline, checked sample by sample and against the clock."""
 from __future__ import annotations
 
 import asyncio
+import secrets
+import socket
+import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +107,58 @@ async def test_a_late_start_loses_nothing_and_keeps_the_delay(
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
     for s in stats.values():
         assert s["received"]["late"] == 0 and s["received"]["concealed_ms"] == 0
+
+
+async def stun_round_trips(addr: tuple[str, int], count: int) -> list[float]:
+    """Send unauthenticated STUN Binding requests to ``addr`` 13 ms apart (out of step
+    with the media thread's passes); how long each answer (400, RFC 8489 section
+    9.1.3) took."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sock.connect(addr)
+    times = []
+    try:
+        for _ in range(count):
+            txid = secrets.token_bytes(12)
+            start = time.monotonic()
+            await loop.sock_sendall(sock, struct.pack("!HHI", 0x0001, 0, 0x2112A442) + txid)
+            while True:
+                answer = await asyncio.wait_for(loop.sock_recv(sock, 2048), 1.0)
+                if answer[8:20] == txid:
+                    break
+            times.append(time.monotonic() - start)
+            await asyncio.sleep(0.013)
+    finally:
+        sock.close()
+    return times
+
+
+async def test_stun_is_answered_at_once_until_the_peer_sends_media(
+        tmp_path: Path) -> None:
+    """A controlled peer may still be checking when our media starts (its check waits
+    for our answer). Until its RTP comes, our ICE agent must answer at once, not at
+    the media thread's next receive pass (every 100 ms); after, the thread still
+    hands STUN back to it (consent checks)."""
+    a, b = await connected_pair()
+    write_wav(tmp_path / "a.wav", signal(1.0, 1), RATE)
+    path = a.direct()
+    assert path is not None
+    local = path.sock.getsockname()
+    path.sock.close()
+    ma = MediaSession(a, (L16,), AudioSettings(input=tmp_path / "a.wav", mute_output=True))
+    mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "a.wav", mute_output=True))
+    try:
+        await ma.start()
+        before = await stun_round_trips(local, 8)
+        await mb.start()
+        await asyncio.sleep(0.1)
+        after = await stun_round_trips(local, 3)
+        stats = await ma.stop()
+    finally:
+        await mb.stop()
+        for t in (a, b):
+            await t.close()
+    assert max(before) < 0.020, before
+    assert max(after) < 0.5, after
+    assert stats["received"]["packets"] > 0
