@@ -316,7 +316,12 @@ class MediaSession:
 
     # -- playout ------------------------------------------------------------------------
     def _pull(self, n: int, due: float) -> Pcm:
-        """``n`` samples due at ``due``, from whole playout frames."""
+        """At least ``n`` samples, whole playout frames, decided at ``due`` (one
+        decision for the jitter buffer: a device asks for a period at once)."""
+        if self._first_arrival is None and self._sink is not None:
+            # Nothing to play yet, and a paced sink's grid moves at the first packet:
+            # the jitter buffer is to see its pace from then on.
+            return np.zeros((n, self.nchannels), dtype=np.int16)
         pcm = self.jitter.pop(due)
         if pcm is not None and len(pcm) == n and self._first_played:
             return pcm  # the steady state: one frame asked for, one frame played
@@ -335,7 +340,7 @@ class MediaSession:
             have += len(pcm)
             if have >= n:
                 return np.concatenate(out)
-            pcm = self.jitter.pop(due + have / self.rate)
+            pcm = self.jitter.pop(due)
 
     def _play_tick(self) -> None:
         assert self._sink is not None

@@ -4,29 +4,35 @@ their arrival times in, one frame of PCM per ``pop(now)`` out.
 Theory of operation
 -------------------
 *Slack* is the quantity everything turns on: for a packet arriving at ``a``, the time
-left until the ``pop`` that first needs one of its samples. The playout point advances
-by exactly one frame per ``pop`` (the sink's clock), so slack is known the moment a
-packet lands; it is how much later the packet could have come without a gap. Since
-pops take whole frames, slack moves in steps of a frame, whatever the stretching.
+from ``a`` to the ``pop`` that first takes one of its samples, measured when that pop
+happens: it is how much later the packet could have come without a gap. A paced sink
+pops one frame per frame time, but a sound device pops several frames at once, then
+none for a callback period; measuring at the pop holds for both, where predicting it
+from the arrival would not (the frames after the first in a burst are decided early).
+Pops with the same ``now`` are one *decision*; the time between decisions (a frame, or
+a device's period) is the *quantum* that slack moves in, whatever the stretching.
 
 * **Target.** The slack the buffer aims for is the 95th percentile of arrival jitter
   (transit time minus its minimum over the last 2 s) plus a 3 ms safety margin,
   within [``floor_s``, ``max_s``]. It starts at the floor (10 ms).
 * **Start.** Playout starts at the first ``pop`` at least target + 2 ms after the first
-  packet arrived: the initial delay from arrival to playout is under target plus a
-  frame (10 ms + 10 ms for L16 at 44.1 kHz).
+  packet arrived, plus the quantum less a frame (a decision that pops a whole device
+  period needs the packets of that period): the initial delay from arrival to playout
+  is under target plus a quantum (10 ms + 10 ms for L16 at 44.1 kHz, paced).
 * **Adaptation.** Once 20 packets have come since the last adjustment, the second
   smallest of their slacks decides (a single stray packet is not a trend). If the
-  frame-quantised slack is below target - 2 ms: *expand*, appending up to a quarter
-  frame of pitch-period substitution. If the continuous slack (to the packet's own
-  first sample, which also sees sub-frame offsets left by earlier stretching) exceeds
-  target + a frame + 4 ms (a frame is what quantisation alone explains): *accelerate*,
-  dropping up to a quarter frame at the quietest point with a short cross-fade, never
-  below target + a frame. This absorbs target changes and sender/receiver clock skew
-  (±1000 ppm is 1 ms/s) without letting delay grow, and leaves the audio untouched
-  when neither is needed (loopback output is sample-exact).
-* **Time.** ``pop(now)`` should get the time the frame is *due* (a sink's absolute
-  deadline, a device's output time), not when the call happened to run.
+  slack is below target - 2 ms: *expand*, appending up to a quarter frame of
+  pitch-period substitution. If the continuous slack (to the packet's own first
+  sample within the decision, which also sees sub-frame offsets left by earlier
+  stretching) exceeds target + a quantum + 4 ms (a quantum is what the decisions'
+  spacing alone explains): *accelerate*, dropping up to a quarter frame at the
+  quietest point with a short cross-fade, never below target + a quantum. This
+  absorbs target changes and sender/receiver clock skew (±1000 ppm is 1 ms/s)
+  without letting delay grow, and leaves the audio untouched when neither is needed
+  (loopback output is sample-exact).
+* **Time.** ``pop(now)`` gets the time the frame is decided: a paced sink's absolute
+  deadline for it, or for a device the time of the callback's refill, the same for
+  every frame of that refill (the device's output latency after that is constant).
 * **Loss and lateness.** Missing samples are concealed (:mod:`jcall.audio.plc`); a
   packet arriving after its samples were due is counted late and dropped.
 * **Pauses.** With nothing buffered for ``hold_s`` the buffer stops and waits for the
@@ -53,6 +59,7 @@ JITTER_SAMPLES = 500  # the p95 is taken over this many recent packets
 DECISION_PACKETS = 20
 MIN_JITTER_SAMPLES = 20
 MARGIN_S = 0.002
+DECISION_GAPS = 50  # the quantum is taken over this many gaps between decisions
 ACCELERATE_MARGIN_S = 0.004
 XFADE_S = 0.001
 
@@ -79,9 +86,12 @@ class JitterBuffer:
         self._unwrap = Unwrapper(32)
         self._starts: list[int] = []
         self._chunks: dict[int, Pcm] = {}
+        self._arrivals: dict[int, float] = {}  # of each chunk, until its first use
         self._play: int | None = None  # extended timestamp of the next sample to play
         self._first_arrival = 0.0
-        self._next_pop: float | None = None  # when the next frame will be played
+        self._decided_at: float | None = None  # the `now` of the latest pop
+        self._decision_first = 0  # the first sample that decision took
+        self._gaps: deque[float] = deque(maxlen=DECISION_GAPS)
         self._last_arrival = 0.0
         self._concealer = Concealer(rate, channels)
         self._transit_min: deque[tuple[float, float]] = deque()  # monotonic minimum
@@ -107,14 +117,25 @@ class JitterBuffer:
         return max(0, last + len(self._chunks[last]) - self._play) / self.rate
 
     @property
+    def quantum_s(self) -> float:
+        """The time between decisions: a frame for a paced sink, a device's period.
+        The 90th percentile of the latest gaps: a device whose callbacks alternate
+        short and long needs the long ones, one late callback is not a pattern."""
+        frame_s = self.frame / self.rate
+        if not self._gaps:
+            return frame_s
+        gaps = sorted(self._gaps)
+        return max(frame_s, gaps[round(0.9 * (len(gaps) - 1))])
+
+    @property
     def start_delay_s(self) -> float:
         """How long after the first packet's arrival playout may start."""
-        return self.target_s + MARGIN_S
+        return self.target_s + MARGIN_S + self.quantum_s - self.frame / self.rate
 
     @property
     def delay_s(self) -> float:
         """Designed delay from a packet's arrival to the end of its playout."""
-        return self.target_s + self.frame / self.rate
+        return self.target_s + self.quantum_s
 
     # -- input ----------------------------------------------------------------------------
     def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
@@ -135,15 +156,12 @@ class JitterBuffer:
             return
         bisect.insort(self._starts, ext)
         self._chunks[ext] = pcm
+        if self._play is None or ext >= self._play:  # (a partly late one has no slack)
+            self._arrivals[ext] = arrival
         self.stats.received += 1
         if self._play is None and len(self._starts) == 1:
             self._first_arrival = arrival
         self._last_arrival = arrival
-        if self._play is not None and self._next_pop is not None:
-            ahead = max(0, ext - self._play)
-            due = self._next_pop - arrival
-            self._slack_q.append(due + (ahead // self.frame) * self.frame / self.rate)
-            self._slack_c.append(due + ahead / self.rate)
 
     def _track_jitter(self, ext: int, arrival: float) -> None:
         transit = arrival - ext / self.rate
@@ -162,7 +180,11 @@ class JitterBuffer:
     # -- output ---------------------------------------------------------------------------
     def pop(self, now: float) -> Pcm | None:
         """The next frame to play at ``now``; None while waiting for the first packet."""
-        frame_s = self.frame / self.rate
+        if now != self._decided_at:  # a new decision (a device pops several per one)
+            if self._decided_at is not None:
+                self._gaps.append(now - self._decided_at)
+            self._decided_at = now
+            self._decision_first = self._play if self._play is not None else 0
         if self._play is None:
             # (a microsecond of tolerance for callers that computed `now` from a rate)
             if not self._starts or now < self._first_arrival + self.start_delay_s - 1e-6:
@@ -170,14 +192,13 @@ class JitterBuffer:
             self._start(now)
         self._update_target()
         accelerate, expand = self._decide()
-        pcm = self._take(self.frame + accelerate - expand)
+        pcm = self._take(self.frame + accelerate - expand, now)
         if accelerate:
             pcm = _cut(pcm, accelerate, max(1, int(XFADE_S * self.rate)))
             self.stats.accelerated_samples += accelerate
         if expand:
             pcm = np.concatenate([pcm, self._concealer.conceal(expand)])
             self.stats.expanded_samples += expand
-        self._next_pop = now + frame_s
         self._forget_played()
         if not self._starts and now - self._last_arrival > self.hold_s:
             self._stop()
@@ -186,22 +207,21 @@ class JitterBuffer:
     def _start(self, now: float) -> None:
         # If the first pop comes late (the sink started after packets came), start at
         # the packet playout would be in had it started on time, as a timely start
-        # does (a pop grid that is not phased to the first packet is up to a frame
-        # late); older packets are late.
-        on_time = self._starts[0] + round((now - self._first_arrival - self.start_delay_s)
-                                          * self.rate)
+        # does (decisions not phased to the first packet are up to a quantum late: a
+        # frame, or a device's period); older packets are late.
+        late_s = now - self._first_arrival - self.start_delay_s
+        on_time = self._starts[0] + round((late_s - self.quantum_s) * self.rate) + self.frame
         while len(self._starts) > 1 and self._starts[1] <= on_time:
-            del self._chunks[self._starts.pop(0)]
+            self._drop(self._starts.pop(0))
             self.stats.late += 1
-        self._play = self._starts[0]
-        self._next_pop = now
+        self._play = self._decision_first = self._starts[0]
         self._clear_slack()
 
     def _stop(self) -> None:
         self._play = None
-        self._next_pop = None
         self._starts.clear()
         self._chunks.clear()
+        self._arrivals.clear()
         self._clear_slack()
         self._concealer = Concealer(self.rate, self.channels)
 
@@ -222,21 +242,21 @@ class JitterBuffer:
             return 0, 0
         # The second smallest: one reordered or delayed packet is not a trend.
         quantised = sorted(self._slack_q)[1]
-        frame_s = self.frame / self.rate
         step = self.frame // 4
         if quantised < self.target_s - MARGIN_S:
             self._clear_slack()  # judge the effect on fresh packets
             return 0, max(1, min(step, round((self.target_s - quantised) * self.rate)))
         continuous = sorted(self._slack_c)[1]
-        if continuous > self.target_s + frame_s + ACCELERATE_MARGIN_S:
+        quantum = self.quantum_s
+        if continuous > self.target_s + quantum + ACCELERATE_MARGIN_S:
             ahead = int(self.level_s * self.rate) - self.frame
-            k = min(step, round((continuous - self.target_s - frame_s) * self.rate), ahead)
+            k = min(step, round((continuous - self.target_s - quantum) * self.rate), ahead)
             if k > 0:
                 self._clear_slack()
                 return k, 0
         return 0, 0
 
-    def _take(self, n: int) -> Pcm:
+    def _take(self, n: int, now: float) -> Pcm:
         """``n`` samples from the playout point on: real, pre-roll silence or concealed."""
         assert self._play is not None
         first, end = self._play, self._play + n
@@ -246,6 +266,11 @@ class JitterBuffer:
             i = bisect.bisect_right(self._starts, pos) - 1
             if i >= 0 and pos < self._starts[i] + len(self._chunks[self._starts[i]]):
                 start = self._starts[i]
+                arrival = self._arrivals.pop(start, None)
+                if arrival is not None:  # its first use
+                    self._slack_q.append(now - arrival)
+                    self._slack_c.append(now - arrival
+                                         + (pos - self._decision_first) / self.rate)
                 m = min(end, start + len(self._chunks[start])) - pos
                 seg = self._concealer.play(self._chunks[start][pos - start:pos - start + m])
                 if m == n:  # one packet holds the whole frame: no copy
@@ -269,7 +294,11 @@ class JitterBuffer:
     def _forget_played(self) -> None:
         assert self._play is not None
         while self._starts and self._starts[0] + len(self._chunks[self._starts[0]]) <= self._play:
-            del self._chunks[self._starts.pop(0)]
+            self._drop(self._starts.pop(0))
+
+    def _drop(self, start: int) -> None:
+        del self._chunks[start]
+        self._arrivals.pop(start, None)
 
 
 def _cut(pcm: Pcm, k: int, xf: int) -> Pcm:

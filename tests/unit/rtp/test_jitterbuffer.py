@@ -206,3 +206,58 @@ def test_a_late_first_pop_plays_from_where_it_would_be_on_time() -> None:
     # ...so the first packet played starts less than a frame after its time, as at a
     # timely start on a pop grid not phased to the first packet
     assert 0 <= FIRST_PLAY[0] - on_time[first_packet] < FRAME / RATE
+
+
+def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
+                  phase: float, seconds: float) -> tuple[np.ndarray, JitterBuffer]:
+    """A sound device's pull pattern (jcall.audio.device): every ``period_s`` a callback
+    consumes a period of audio, and the frames that keep its queue a period ahead are
+    popped at once, all at the time of that decision."""
+    jb = JitterBuffer(RATE, 1, FRAME)
+    per_callback = period_s * RATE
+    queued = 0.0
+    out: list[np.ndarray] = []
+    events = [(a, 0, i) for i, a in enumerate(arrivals)]
+    end = arrivals[-1] + 0.005  # (then the stream ends: underruns are only right)
+    events += [(phase + k * period_s, 1, k) for k in range(int((end - phase) / period_s))]
+    for t, kind, i in sorted(events):
+        if kind == 0:
+            jb.push(uint32_add(77, i * FRAME), signal[i * FRAME:(i + 1) * FRAME], t)
+            continue
+        queued = max(0.0, queued - per_callback)
+        while queued < per_callback:
+            got = jb.pop(t)
+            got = np.zeros((FRAME, 1), np.int16) if got is None else got
+            out.append(got)
+            queued += len(got)
+    return np.concatenate(out), jb
+
+
+@pytest.mark.parametrize("period", [1024, 960, 256])
+@pytest.mark.parametrize("pairs", [False, True])
+def test_a_device_pulling_in_bursts_plays_without_stretching(period: int, pairs: bool
+                                                             ) -> None:
+    """A 48 kHz device pulls 1024, 960 or 256 samples a callback: several frames at
+    one time, then none for a while. The buffer must see how late each packet
+    really could have come (until the decision that first needed it), or it trims
+    audio that the next burst needs and conceals the gap, again and again. With
+    ``pairs`` the sender's own device delivers 20 ms at a time (two packets at once)
+    in step with ours, as two calls on one machine are."""
+    seconds = 20.0
+    sig = voice(seconds, RATE)
+    n = int(seconds / (FRAME / RATE)) - 10
+    frame_s = FRAME / RATE
+    if pairs:
+        arrivals = [(i // 2 + 1) * 2 * frame_s + 0.0004 for i in range(n)]
+    else:
+        arrivals = steady(n, frame_s)
+    # Up to 2 ms of scheduling noise: with pairs in step with our decisions (0.9 ms
+    # apart), some pairs come just before a decision and some just after.
+    noise = np.random.default_rng(period).uniform(0, 0.002, n)
+    arrivals = [a + float(e) for a, e in zip(arrivals, noise, strict=True)]
+    out, jb = device_replay(sig, arrivals, period / 48000, 0.0013, seconds)
+    s = jb.stats
+    assert s.concealed_samples == 0 and s.late == 0, s
+    assert s.accelerated_samples + s.expanded_samples < 0.010 * RATE, s  # settling only
+    played = aligned(out, sig[:n * FRAME])
+    assert len(played) > (n - 10) * FRAME
