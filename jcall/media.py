@@ -112,13 +112,16 @@ class Capture(Protocol):
     @property
     def stats(self) -> DeviceCounters: ...
 
+    def start(self) -> None: ...
+
     async def read(self) -> Pcm: ...
 
     def close(self) -> None: ...
 
 
 class Playback(Protocol):
-    """A device sink: asks ``pull(n, due)`` for ``n`` samples due at ``due``."""
+    """A device sink: asks ``pull(n, now)`` for at least ``n`` samples, all decided
+    at ``now`` (the time of its refill)."""
 
     @property
     def stats(self) -> DeviceCounters: ...
@@ -234,6 +237,7 @@ class MediaSession:
                 self._start_thread(self._direct)
                 return
         if self._capture is not None:
+            self._capture.start()
             self._tasks.append(asyncio.ensure_future(self._send_captured(self._capture)))
         elif self._source is not None:
             self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,

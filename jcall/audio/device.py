@@ -4,13 +4,16 @@ on machines without PortAudio.
 
 Only copying happens in PortAudio's callback thread; blocks cross to asyncio with
 ``call_soon_threadsafe``, where resampling and the jitter buffer live. Playback is
-driven by the device's clock: each callback asks asyncio to refill what it consumed
-(one block of prefill keeps the callback from waiting).
+driven by the device's clock: each callback asks asyncio to top its queue up to what
+the next callback will take, so the callback never waits. Streams are opened and
+started in a worker thread (both are slow) and run from then on: the microphone's
+blocks are dropped, and the speaker plays silence, until the call's media starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -112,7 +115,8 @@ class DeviceStats:
 
 
 class DeviceCapture:
-    def __init__(self, spec: str | None, rate: int, nchannels: int) -> None:
+    def __init__(self, spec: str | None, rate: int, nchannels: int,
+                 loop: asyncio.AbstractEventLoop) -> None:
         sd = _sounddevice()
         index = _resolve(spec, "input")
         info = sd.query_devices(index, "input")
@@ -120,8 +124,9 @@ class DeviceCapture:
         self.device_channels = min(nchannels, int(info["max_input_channels"]))
         self.nchannels = nchannels
         self.stats = DeviceStats(self.device_rate)
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop
         self._queue: asyncio.Queue[Pcm] = asyncio.Queue()
+        self._live = False  # blocks captured before start() are old: not sent
         self._resample = StreamResampler(self.device_rate, rate, self.device_channels)
         try:
             self._stream = sd.InputStream(device=index, samplerate=self.device_rate,
@@ -131,9 +136,15 @@ class DeviceCapture:
         except sd.PortAudioError as exc:
             raise AudioDeviceError(f"cannot open the sound input: {exc}; {HINT}") from None
 
+    def start(self) -> None:
+        """Deliver what is captured from now on (the stream already runs: starting a
+        PortAudio stream can take as long as opening it)."""
+        self._live = True
+
     def _callback(self, indata: Pcm, frames: int, when: Any, status: Any) -> None:
         self.stats.count(frames, status)
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, indata.copy())
+        if self._live:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, indata.copy())
 
     async def read(self) -> Pcm:
         block = await self._queue.get()
@@ -145,7 +156,8 @@ class DeviceCapture:
 
 
 class DevicePlayback:
-    def __init__(self, spec: str | None, rate: int, nchannels: int) -> None:
+    def __init__(self, spec: str | None, rate: int, nchannels: int,
+                 loop: asyncio.AbstractEventLoop) -> None:
         sd = _sounddevice()
         index = _resolve(spec, "output")
         info = sd.query_devices(index, "output")
@@ -153,22 +165,21 @@ class DevicePlayback:
         self.device_rate = int(info["default_samplerate"])
         self.device_channels = min(max(nchannels, 1), int(info["max_output_channels"]))
         self.stats = DeviceStats(self.device_rate)
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop
         self._resample = StreamResampler(rate, self.device_rate, self.device_channels)
         self._fifo: deque[Pcm] = deque()
         self._lock = threading.Lock()
-        self._owed = 0.0  # codec samples requested but not yet pulled (fractions)
         self._pull: Callable[[int, float], Pcm] | None = None
         try:
             self._stream = sd.OutputStream(device=index, samplerate=self.device_rate,
                                            channels=self.device_channels, dtype="int16",
                                            latency="low", callback=self._callback)
+            self._stream.start()  # silence until start()
         except sd.PortAudioError as exc:
             raise AudioDeviceError(f"cannot open the sound output: {exc}; {HINT}") from None
 
     def start(self, pull: Callable[[int, float], Pcm]) -> None:
         self._pull = pull
-        self._stream.start()
 
     def _callback(self, outdata: Pcm, frames: int, when: Any, status: Any) -> None:
         self.stats.count(frames, status)
@@ -187,14 +198,19 @@ class DevicePlayback:
         self._loop.call_soon_threadsafe(self._refill, frames)
 
     def _refill(self, frames: int) -> None:
+        """Top the queue up to what the next callback will take (like the one that
+        just ran). The jitter buffer hands out whole frames, so a refill may bring
+        more than asked for (a 1024-sample period is 2.13 frames at 48 kHz): the
+        queue is measured, not the requests counted, or it would grow by the surplus
+        every period."""
         if self._pull is None:
             return
-        self._owed += frames * self.rate / self.device_rate
-        n = int(self._owed)
-        if n <= 0:
+        with self._lock:
+            queued = sum(len(block) for block in self._fifo)
+        short = frames - queued
+        if short <= 0:
             return
-        self._owed -= n
-        pcm = self._pull(n, self._loop.time())
+        pcm = self._pull(math.ceil(short * self.rate / self.device_rate), self._loop.time())
         block = self._resample(channels(pcm, self.device_channels))
         with self._lock:
             self._fifo.append(block)
@@ -204,15 +220,40 @@ class DevicePlayback:
         self._stream.close()
 
 
-async def open_devices(audio: AudioSettings, rate: int,
-                       nchannels: int) -> tuple[DeviceCapture | None, DevicePlayback | None]:
-    capture = DeviceCapture(audio.input_device, rate, nchannels) \
+Devices = tuple[DeviceCapture | None, DevicePlayback | None]
+
+
+async def open_devices(audio: AudioSettings, rate: int, nchannels: int) -> Devices:
+    """Open the call's devices in a worker thread. PortAudio takes from tens of ms (an
+    ALSA device) to over 100 ms (a JACK client) to open a stream; on the event loop
+    that would hold up the ICE socket, and packets read late get wrong arrival times
+    (the jitter buffer then buffers for a burst that never was)."""
+    loop = asyncio.get_running_loop()
+    opening = loop.run_in_executor(None, _open, audio, rate, nchannels, loop)
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_opened)  # the call ended meanwhile
+        raise
+
+
+def _open(audio: AudioSettings, rate: int, nchannels: int,
+          loop: asyncio.AbstractEventLoop) -> Devices:
+    capture = DeviceCapture(audio.input_device, rate, nchannels, loop) \
         if audio.uses_input_device else None
     try:
-        playback = DevicePlayback(audio.output_device, rate, nchannels) \
+        playback = DevicePlayback(audio.output_device, rate, nchannels, loop) \
             if audio.uses_output_device else None
     except AudioDeviceError:
         if capture is not None:
             capture.close()
         raise
     return capture, playback
+
+
+def _close_opened(opening: asyncio.Future[Devices]) -> None:
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    for dev in opening.result():
+        if dev is not None:
+            dev.close()
