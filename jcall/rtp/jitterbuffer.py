@@ -60,6 +60,7 @@ DECISION_PACKETS = 20
 MIN_JITTER_SAMPLES = 20
 MARGIN_S = 0.002
 DECISION_GAPS = 50  # the quantum is taken over this many gaps between decisions
+GAP_TOLERANCE_S = 0.0001
 ACCELERATE_MARGIN_S = 0.004
 XFADE_S = 0.001
 
@@ -92,6 +93,8 @@ class JitterBuffer:
         self._decided_at: float | None = None  # the `now` of the latest pop
         self._decision_first = 0  # the first sample that decision took
         self._gaps: deque[float] = deque(maxlen=DECISION_GAPS)
+        self._decisions = 0
+        self._quantum = frame / rate
         self._last_arrival = 0.0
         self._concealer = Concealer(rate, channels)
         self._transit_min: deque[tuple[float, float]] = deque()  # monotonic minimum
@@ -118,14 +121,8 @@ class JitterBuffer:
 
     @property
     def quantum_s(self) -> float:
-        """The time between decisions: a frame for a paced sink, a device's period.
-        The 90th percentile of the latest gaps: a device whose callbacks alternate
-        short and long needs the long ones, one late callback is not a pattern."""
-        frame_s = self.frame / self.rate
-        if not self._gaps:
-            return frame_s
-        gaps = sorted(self._gaps)
-        return max(frame_s, gaps[round(0.9 * (len(gaps) - 1))])
+        """The time between decisions: a frame for a paced sink, a device's period."""
+        return self._quantum
 
     @property
     def start_delay_s(self) -> float:
@@ -182,7 +179,7 @@ class JitterBuffer:
         """The next frame to play at ``now``; None while waiting for the first packet."""
         if now != self._decided_at:  # a new decision (a device pops several per one)
             if self._decided_at is not None:
-                self._gaps.append(now - self._decided_at)
+                self._note_gap(now - self._decided_at)
             self._decided_at = now
             self._decision_first = self._play if self._play is not None else 0
         if self._play is None:
@@ -203,6 +200,17 @@ class JitterBuffer:
         if not self._starts and now - self._last_arrival > self.hold_s:
             self._stop()
         return pcm
+
+    def _note_gap(self, gap: float) -> None:
+        """The quantum is the 90th percentile of the latest gaps (a device whose
+        callbacks alternate short and long needs the long ones; one late callback is
+        not a pattern). Sorted again only when a gap is longer than the quantum or
+        every DECISION_GAPS decisions: this runs at every pop."""
+        self._gaps.append(gap)
+        self._decisions += 1
+        if gap > self._quantum + GAP_TOLERANCE_S or self._decisions % DECISION_GAPS == 0:
+            gaps = sorted(self._gaps)
+            self._quantum = max(self.frame / self.rate, gaps[round(0.9 * (len(gaps) - 1))])
 
     def _start(self, now: float) -> None:
         # If the first pop comes late (the sink started after packets came), start at
