@@ -46,3 +46,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    if shutil.which("turnserver") is None:
+        pytest.fail("coturn is not installed: run scripts/setup (apt-get install coturn)")
+    from testbed.coturn import Coturn
+
+    turn = Coturn(tmp_path_factory.mktemp("coturn"))
+    turn.start()
+    yield turn
+    turn.stop()

@@ -1,0 +1,101 @@
+"""A private coturn (STUN/TURN over UDP) on loopback, with one long-term-credential user.
+
+Facts behind the config: ../shared/reference/infrastructure.md (coturn section):
+always ``-c``; relaying to 127.x needs ``allow-loopback-peers``, which needs ``no-cli``;
+no trailing comments on option lines.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ports import free_port
+from .process import terminate
+
+CONFIG_TEMPLATE = """\
+listening-ip=127.0.0.1
+listening-port={port}
+relay-ip=127.0.0.1
+min-port={min_port}
+max-port={max_port}
+no-tls
+no-dtls
+no-cli
+allow-loopback-peers
+realm=jcall.test
+fingerprint
+lt-cred-mech
+user={user}:{password}
+pidfile={dir}/turnserver.pid
+userdb={dir}/turndb
+log-file=stdout
+simple-log
+"""
+
+
+@dataclass
+class Coturn:
+    directory: Path
+    user: str = "jcall"
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def start(self, timeout: float = 10.0) -> None:
+        if shutil.which("turnserver") is None:
+            raise RuntimeError("coturn is not installed (apt-get install coturn)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = free_port(socket.SOCK_DGRAM)
+        # A relay port range of its own per instance (tests may run side by side).
+        base = 20000 + (os.getpid() * 97 + self.port) % 30000
+        config = self.directory / "turnserver.conf"
+        config.write_text(CONFIG_TEMPLATE.format(
+            port=self.port, min_port=base, max_port=base + 200, user=self.user,
+            password=self.password, dir=self.directory))
+        self.process = subprocess.Popen(
+            ["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"turnserver exited with {self.process.returncode}")
+            if _answers_stun(self.address):
+                return
+        self.stop()
+        raise RuntimeError("turnserver did not answer STUN")
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        terminate(proc)
+
+    def __enter__(self) -> Coturn:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _answers_stun(addr: tuple[str, int]) -> bool:
+    """One STUN Binding request (RFC 8489 section 5); True if it is answered."""
+    txid = secrets.token_bytes(12)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.1)
+        sock.sendto(struct.pack("!HHI", 0x0001, 0, 0x2112A442) + txid, addr)
+        try:
+            data = sock.recv(2048)
+        except OSError:
+            return False
+    return data[8:20] == txid
