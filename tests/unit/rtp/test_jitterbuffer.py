@@ -209,14 +209,17 @@ def test_a_late_first_pop_plays_from_where_it_would_be_on_time() -> None:
 
 
 def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
-                  phase: float, seconds: float) -> tuple[np.ndarray, JitterBuffer]:
+                  phase: float, seconds: float
+                  ) -> tuple[np.ndarray, JitterBuffer, list[tuple[float, float]]]:
     """A sound device's pull pattern (jcall.audio.device): every ``period_s`` a callback
     consumes a period of audio, and the frames that keep its queue a period ahead are
-    popped at once, all at the time of that decision."""
+    popped at once, all at the time of that decision. Also returns (time, level)
+    before each decision."""
     jb = JitterBuffer(RATE, 1, FRAME)
     per_callback = period_s * RATE
     queued = 0.0
     out: list[np.ndarray] = []
+    levels: list[tuple[float, float]] = []
     events = [(a, 0, i) for i, a in enumerate(arrivals)]
     end = arrivals[-1] + 0.005  # (then the stream ends: underruns are only right)
     events += [(phase + k * period_s, 1, k) for k in range(int((end - phase) / period_s))]
@@ -225,12 +228,13 @@ def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
             jb.push(uint32_add(77, i * FRAME), signal[i * FRAME:(i + 1) * FRAME], t)
             continue
         queued = max(0.0, queued - per_callback)
+        levels.append((t, jb.level_s))
         while queued < per_callback:
             got = jb.pop(t)
             got = np.zeros((FRAME, 1), np.int16) if got is None else got
             out.append(got)
             queued += len(got)
-    return np.concatenate(out), jb
+    return np.concatenate(out), jb, levels
 
 
 @pytest.mark.parametrize("period", [1024, 960, 256])
@@ -255,9 +259,30 @@ def test_a_device_pulling_in_bursts_plays_without_stretching(period: int, pairs:
     # apart), some pairs come just before a decision and some just after.
     noise = np.random.default_rng(period).uniform(0, 0.002, n)
     arrivals = [a + float(e) for a, e in zip(arrivals, noise, strict=True)]
-    out, jb = device_replay(sig, arrivals, period / 48000, 0.0013, seconds)
+    out, jb, _ = device_replay(sig, arrivals, period / 48000, 0.0013, seconds)
     s = jb.stats
     assert s.concealed_samples == 0 and s.late == 0, s
     assert s.accelerated_samples + s.expanded_samples < 0.010 * RATE, s  # settling only
     played = aligned(out, sig[:n * FRAME])
     assert len(played) > (n - 10) * FRAME
+
+
+@pytest.mark.parametrize("ppm", [1000, -1000])
+def test_a_device_pulling_in_bursts_absorbs_clock_skew(ppm: int) -> None:
+    """The sender's clock runs ppm fast (or slow) against a device that pulls 1024
+    samples at 48 kHz: two minutes of drift are trimmed (or stretched) away, without
+    concealment and without the buffered level creeping up."""
+    seconds = 120.0
+    sig = np.tile(voice(6.0, RATE), (21, 1))
+    frame_s = FRAME / RATE
+    n = int(seconds / frame_s) - 10
+    arrivals = [a * (1 - ppm * 1e-6) for a in steady(n, frame_s)]
+    _, jb, levels = device_replay(sig, arrivals, 1024 / 48000, 0.0013, seconds)
+    s = jb.stats
+    drift = abs(ppm) * 1e-6 * n * FRAME
+    adjusted = s.accelerated_samples if ppm > 0 else s.expanded_samples
+    assert adjusted == pytest.approx(drift, rel=0.15), s
+    assert s.concealed_samples == 0 and s.late == 0, s
+    early = max(level for t, level in levels if 10 < t < 20)
+    late = max(level for t, level in levels if t > seconds - 12)
+    assert late <= early + 0.003, (early, late)
