@@ -58,10 +58,12 @@ def delay_s(sent: np.ndarray, got: np.ndarray, source_start: float, sink_start: 
     return (sink_start + m / RATE) - (source_start + i / RATE), i
 
 
-async def run_pair(tmp_path: Path, late_s: float
-                   ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any], list[float],
-                              list[int]]:
-    a, b = await connected_pair()
+async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: float = 0.0
+                   ) -> tuple[dict[str, Any], list[float], list[int]]:
+    """Over connected ``a`` and ``b`` (closed at the end), each end sends its own signal
+    from a file and records what it hears; b's media starts ``late_s`` after a's.
+    Returns both ends' stats, the delays a -> b and b -> a, and where each end's first
+    received sample is in what the other sent."""
     a_in, b_in = signal(1.5, 1), signal(1.5, 2)
     write_wav(tmp_path / "a.wav", a_in, RATE)
     write_wav(tmp_path / "b.wav", b_in, RATE)
@@ -69,26 +71,27 @@ async def run_pair(tmp_path: Path, late_s: float
                                                output=tmp_path / "a_got.wav"))
     mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "b.wav",
                                                output=tmp_path / "b_got.wav"))
-    await ma.start()
-    await asyncio.sleep(late_s)  # a's packets wait in b's transport meanwhile
-    await mb.start()
-    await asyncio.sleep(1.2)
-    stats_a = await ma.stop()
-    stats_b = await mb.stop()
-    for t in (a, b):
-        await t.close()
+    try:
+        await ma.start()
+        await asyncio.sleep(late_s)  # a's packets wait in b's transport meanwhile
+        await mb.start()
+        await asyncio.sleep(1.2)
+        stats = {"a": await ma.stop(), "b": await mb.stop()}
+    finally:
+        for t in (a, b):
+            await t.close()
     a_got, _ = read_wav(tmp_path / "a_got.wav")
     b_got, _ = read_wav(tmp_path / "b_got.wav")
     assert ma.sink_start is not None and mb.sink_start is not None
     d_ab, i_ab = delay_s(a_in, b_got, ma.started_at, mb.sink_start)
     d_ba, i_ba = delay_s(b_in, a_got, mb.started_at, ma.sink_start)
     assert ma.codec_name == mb.codec_name == "L16/44100"
-    return (a_got, b_got), {"a": stats_a, "b": stats_b}, [d_ab, d_ba], [i_ab, i_ba]
+    return stats, [d_ab, d_ba], [i_ab, i_ba]
 
 
 async def test_media_thread_is_sample_exact_at_the_nominal_delay(
         tmp_path: Path) -> None:
-    _, stats, delays, firsts = await run_pair(tmp_path, late_s=0.0)
+    stats, delays, firsts = await exchange(*await connected_pair(), tmp_path)
     assert firsts == [0, 0]  # nothing skipped
     for d in delays:
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
@@ -101,7 +104,7 @@ async def test_a_late_start_loses_nothing_and_keeps_the_delay(
     """b's media starts 80 ms after a's: a's first packets wait in b's transport with
     their arrival times. b's file must still hold all of a's audio, at the nominal
     delay (not 80 ms late for the rest of the call)."""
-    _, stats, delays, firsts = await run_pair(tmp_path, late_s=0.080)
+    stats, delays, firsts = await exchange(*await connected_pair(), tmp_path, late_s=0.080)
     assert firsts == [0, 0]
     for d in delays:
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
@@ -180,28 +183,8 @@ async def test_media_over_a_turn_relay(tmp_path: Path, coturn: object) -> None:
     assert "(relay)" in a.selected or "(relay)" in b.selected, (a.selected, b.selected)
     relayed = [t for t in (a, b) if t.direct() is None]
     assert relayed  # at least one end sends through aioice's TURN client
-
-    a_in, b_in = signal(1.5, 1), signal(1.5, 2)
-    write_wav(tmp_path / "a.wav", a_in, RATE)
-    write_wav(tmp_path / "b.wav", b_in, RATE)
-    ma = MediaSession(a, (L16,), AudioSettings(input=tmp_path / "a.wav",
-                                               output=tmp_path / "a_got.wav"))
-    mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "b.wav",
-                                               output=tmp_path / "b_got.wav"))
-    try:
-        await ma.start()
-        await mb.start()
-        await asyncio.sleep(1.2)
-        stats = [await ma.stop(), await mb.stop()]
-    finally:
-        for t in (a, b):
-            await t.close()
-    a_got, _ = read_wav(tmp_path / "a_got.wav")
-    b_got, _ = read_wav(tmp_path / "b_got.wav")
-    assert ma.sink_start is not None and mb.sink_start is not None
-    delays = [delay_s(a_in, b_got, ma.started_at, mb.sink_start)[0],
-              delay_s(b_in, a_got, mb.started_at, ma.sink_start)[0]]
+    stats, delays, _ = await exchange(a, b, tmp_path)
     for d in delays:  # a relay hop on loopback adds well under a millisecond
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.003, delays
-    for s in stats:
+    for s in stats.values():
         assert s["received"]["lost"] == 0 and s["received"]["concealed_ms"] == 0, s
