@@ -114,27 +114,51 @@ class DeviceStats:
                 "startup_xruns": self.startup_xruns, "rate": self.rate}
 
 
-class DeviceCapture:
-    def __init__(self, spec: str | None, rate: int, nchannels: int,
+class _DeviceStream:
+    """What both directions share: the device's own rate and channels, its counters,
+    and an int16 callback stream that runs from ``_run()`` until ``close()``."""
+
+    kind = ""  # "input" or "output"
+
+    def __init__(self, spec: str | None, nchannels: int,
                  loop: asyncio.AbstractEventLoop) -> None:
-        sd = _sounddevice()
-        index = _resolve(spec, "input")
-        info = sd.query_devices(index, "input")
+        self._sd = _sounddevice()
+        self._index = _resolve(spec, self.kind)
+        info = self._sd.query_devices(self._index, self.kind)
         self.device_rate = int(info["default_samplerate"])
-        self.device_channels = min(nchannels, int(info["max_input_channels"]))
-        self.nchannels = nchannels
+        self.device_channels = min(max(nchannels, 1), int(info[f"max_{self.kind}_channels"]))
         self.stats = DeviceStats(self.device_rate)
         self._loop = loop
+
+    def _run(self, callback: Callable[[Pcm, int, Any, Any], None]) -> None:
+        """Open and start the stream (callbacks may come at once: call it last)."""
+        sd = self._sd
+        stream = sd.InputStream if self.kind == "input" else sd.OutputStream
+        try:
+            self._stream = stream(device=self._index, samplerate=self.device_rate,
+                                  channels=self.device_channels, dtype="int16",
+                                  latency="low", callback=callback)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot open the sound {self.kind}: {exc}; {HINT}") \
+                from None
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
+class DeviceCapture(_DeviceStream):
+    kind = "input"
+
+    def __init__(self, spec: str | None, rate: int, nchannels: int,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(spec, nchannels, loop)
+        self.nchannels = nchannels
         self._queue: asyncio.Queue[Pcm] = asyncio.Queue()
         self._live = False  # blocks captured before start() are old: not sent
         self._resample = StreamResampler(self.device_rate, rate, self.device_channels)
-        try:
-            self._stream = sd.InputStream(device=index, samplerate=self.device_rate,
-                                          channels=self.device_channels, dtype="int16",
-                                          latency="low", callback=self._callback)
-            self._stream.start()
-        except sd.PortAudioError as exc:
-            raise AudioDeviceError(f"cannot open the sound input: {exc}; {HINT}") from None
+        self._run(self._callback)
 
     def start(self) -> None:
         """Deliver what is captured from now on (the stream already runs: starting a
@@ -150,33 +174,19 @@ class DeviceCapture:
         block = await self._queue.get()
         return channels(self._resample(block), self.nchannels)
 
-    def close(self) -> None:
-        self._stream.stop()
-        self._stream.close()
 
+class DevicePlayback(_DeviceStream):
+    kind = "output"
 
-class DevicePlayback:
     def __init__(self, spec: str | None, rate: int, nchannels: int,
                  loop: asyncio.AbstractEventLoop) -> None:
-        sd = _sounddevice()
-        index = _resolve(spec, "output")
-        info = sd.query_devices(index, "output")
+        super().__init__(spec, nchannels, loop)
         self.rate = rate
-        self.device_rate = int(info["default_samplerate"])
-        self.device_channels = min(max(nchannels, 1), int(info["max_output_channels"]))
-        self.stats = DeviceStats(self.device_rate)
-        self._loop = loop
         self._resample = StreamResampler(rate, self.device_rate, self.device_channels)
         self._fifo: deque[Pcm] = deque()
         self._lock = threading.Lock()
         self._pull: Callable[[int, float], Pcm] | None = None
-        try:
-            self._stream = sd.OutputStream(device=index, samplerate=self.device_rate,
-                                           channels=self.device_channels, dtype="int16",
-                                           latency="low", callback=self._callback)
-            self._stream.start()  # silence until start()
-        except sd.PortAudioError as exc:
-            raise AudioDeviceError(f"cannot open the sound output: {exc}; {HINT}") from None
+        self._run(self._callback)  # silence until start()
 
     def start(self, pull: Callable[[int, float], Pcm]) -> None:
         self._pull = pull
@@ -214,10 +224,6 @@ class DevicePlayback:
         block = self._resample(channels(pcm, self.device_channels))
         with self._lock:
             self._fifo.append(block)
-
-    def close(self) -> None:
-        self._stream.stop()
-        self._stream.close()
 
 
 Devices = tuple[DeviceCapture | None, DevicePlayback | None]
