@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ports import free_port
-from .process import terminate
+from .process import Service
 
 CONFIG_TEMPLATE = """\
 listening-ip=127.0.0.1
@@ -42,7 +42,7 @@ simple-log
 
 
 @dataclass
-class Coturn:
+class Coturn(Service):
     directory: Path
     user: str = "jcall"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
@@ -75,17 +75,6 @@ class Coturn:
                 return
         self.stop()
         raise RuntimeError("turnserver did not answer STUN")
-
-    def stop(self) -> None:
-        proc, self.process = self.process, None
-        terminate(proc)
-
-    def __enter__(self) -> Coturn:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _answers_stun(addr: tuple[str, int]) -> bool:

@@ -9,11 +9,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from .process import terminate
+from .process import Service
 
 
 @dataclass
-class JackServer:
+class JackServer(Service):
     name: str
     rate: int = 48000
     period: int = 960  # 20 ms
@@ -39,14 +39,3 @@ class JackServer:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("jackd did not start")
-
-    def stop(self) -> None:
-        proc, self.process = self.process, None
-        terminate(proc)
-
-    def __enter__(self) -> JackServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

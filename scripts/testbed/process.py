@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from typing import Self
 
 
 def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> None:
@@ -17,3 +18,24 @@ def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> Non
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+class Service:
+    """A server the testbed starts (``start()`` sets ``process``): stopped by that
+    PID, and usable as ``with Service(...) as service:``."""
+
+    process: subprocess.Popen[bytes] | None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        terminate(proc)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
