@@ -17,17 +17,21 @@ call second is a product target):
   so an output file keeps a continuous timeline.
 
 When both ends of the audio are paced (files, tones, silence) and the path is direct
-(not a TURN relay), all three run on one **media thread** instead, woken every 10 ms
-by a plain sleep to an absolute deadline: it sends what is due, and every
-``PLAYOUT_BATCH`` ticks it drains the ICE socket and plays the frames that fell due
-meanwhile. That batch is played exactly as a sink paced at each frame's due time would
+(not a TURN relay), all three run on one **media thread** instead, woken once per
+packet (at most every 10 ms) by a plain sleep to an absolute deadline: it sends what
+is due, and every ``RECEIVE_PASS_S`` it drains the ICE socket and plays the frames
+that fell due meanwhile. That batch is played exactly as a sink paced at each frame's due time would
 have played it: before each frame is popped, precisely the packets whose kernel
 arrival timestamps are not later than its due time are pushed (the jitter buffer
 only ever sees time through those stamps). A file is written up to 100 ms after the
 due times; what is in it does not change. Why: on this kind of machine a wake-up
 costs 50-80 us of CPU and code after a sleep runs several times slower than the same
-code run again at once, so one wake-up per 10 ms, and a receive pass every 100 ms,
-are what keep a call near 2 % of a core (an asyncio timer per path cost 6 %).
+code run again at once, so one wake-up per packet, a receive pass every 100 ms and
+work done a batch at a time are what keep a call under 2 % of a core (an asyncio
+timer per path cost 6 %). For the same reason a paced source's packets are built
+``SEND_BATCH`` frames at a time (read, encoded, packetized), so that a wake-up only
+sends: the source is not live, and reading a file or a tone ahead changes nothing
+about what is sent or when.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so aioice answers STUN at once (a controlled peer may still be
@@ -64,6 +68,7 @@ from .audio.codecs import Codec, codec_for
 from .audio.convert import channels, resample
 from .audio.endpoints import (
     AudioSettings,
+    BatchedSink,
     FileSink,
     FileSource,
     NullSink,
@@ -85,7 +90,8 @@ Pcm = npt.NDArray[np.int16]
 
 PACKET_CHOICES_S = (0.020, 0.010, 0.005)  # the longest that fits in a packet wins
 PLAYOUT_FRAME_S = 0.010
-PLAYOUT_BATCH = 10  # media thread: frames played per receive pass (see the module doc)
+RECEIVE_PASS_S = 0.100  # media thread: how often it drains the socket and plays out
+SEND_BATCH = 10  # paced source: packets built at a time (see the module doc)
 RTP_HEADER = 12
 
 
@@ -155,6 +161,38 @@ def _codec(pt: PayloadType) -> Codec:
     return codec_for(fmt.name, fmt.clockrate, fmt.channels)
 
 
+class PacedPackets:
+    """A paced source's RTP datagrams, built ``batch`` frames at a time: read, encoded
+    and packetized together (L16 and G.711 code each sample on its own, so a block's
+    bytes split evenly into frames)."""
+
+    def __init__(self, source: PacedSource, codec: Codec, packetizer: Packetizer,
+                 frame: int, batch: int = SEND_BATCH) -> None:
+        self._read, self._encode, self._header = source.read, codec.encode, packetizer.header
+        self._frame, self._batch = frame, batch
+        self._built: list[bytes] = []
+        self._next = 0
+
+    def next(self) -> bytes:
+        """The next frame's datagram."""
+        i = self._next
+        if i == len(self._built):
+            self._built = self._build()
+            i = 0
+        self._next = i + 1
+        return self._built[i]
+
+    def _build(self) -> list[bytes]:
+        block = self._encode(self._read(self._frame * self._batch))
+        size = len(block) // self._batch
+        out = []
+        for pos in range(0, size * self._batch, size):
+            head = self._header(size, self._frame)
+            assert head is not None  # (only a silent frame has none)
+            out.append(head + block[pos:pos + size])
+        return out
+
+
 @dataclass
 class SendCounters:
     packets: int = 0
@@ -185,6 +223,7 @@ class MediaSession:
         self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
         self._open_devices = open_devices
         self._source: PacedSource | None = None
+        self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
         self._capture: Capture | None = None
         self._playback: Playback | None = None
@@ -195,10 +234,11 @@ class MediaSession:
         self._first_played = False
         self._first_arrival: float | None = None
         self._loop = asyncio.get_running_loop()
-        self._send: Callable[[bytes, bytes], None] = lambda head, payload: \
-            transport.send_now(head + payload)
+        self._send: Callable[[bytes], None] = transport.send_now
         self._thread: threading.Thread | None = None
-        self._halt = threading.Event()
+        self._batched: BatchedSink | None = None  # the media thread's sink
+        self._halt = False  # the media thread stops at its next tick (a plain flag:
+        # Event.is_set() is a Python-level call, paid after every wake-up)
         self._direct: DirectPath | None = None
         self._realtime_offset = 0.0
         self.started_at = 0.0  # when media started (the source's clock), loop clock
@@ -225,6 +265,8 @@ class MediaSession:
             self._source = (FileSource(a.input, self.rate, self.nchannels) if a.input
                             else ToneSource(a.tone, self.rate, self.nchannels) if a.tone
                             else SilenceSource(self.nchannels))
+            self._packets = PacedPackets(self._source, self.codec, self.packetizer,
+                                         self.frame)
         if not a.uses_output_device:
             self._sink = (FileSink(a.output, self.rate, self.nchannels) if a.output
                           else NullSink())
@@ -239,7 +281,7 @@ class MediaSession:
         if self._capture is not None:
             self._capture.start()
             self._tasks.append(asyncio.ensure_future(self._send_captured(self._capture)))
-        elif self._source is not None:
+        elif self._packets is not None:
             self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,
                                                       self._send_tick)
         if self._playback is not None:
@@ -253,7 +295,7 @@ class MediaSession:
 
     async def stop(self) -> dict[str, Any]:
         if self._thread is not None:
-            self._halt.set()
+            self._halt = True
             await asyncio.to_thread(self._thread.join, 2.0)
             assert self._direct is not None
             self._direct.resume()
@@ -276,20 +318,22 @@ class MediaSession:
     def _send_pcm(self, pcm: Pcm) -> None:
         payload = self.codec.encode(pcm)
         head = self.packetizer.header(len(payload), len(pcm))
-        if head is None:
-            return
+        if head is not None:
+            self._send_datagram(head + payload)
+
+    def _send_datagram(self, data: bytes) -> None:
         try:
-            self._send(head, payload)
+            self._send(data)
         except (ConnectionError, OSError) as exc:
             log.info("send failed: %s", exc)
             return
         self.sent.packets += 1
-        self.sent.bytes += RTP_HEADER + len(payload)
+        self.sent.bytes += len(data)
 
     def _send_tick(self) -> None:
-        assert self._source is not None
+        assert self._packets is not None
         self._sent_frames += 1
-        self._send_pcm(self._source.read(self.frame))
+        self._send_datagram(self._packets.next())
         # Frame k is complete, and sent, at t0 + (k + 1) frames: absolute deadlines.
         deadline = self.started_at + (self._sent_frames + 1) * self.frame / self.rate
         self._timers["send"] = self._loop.call_at(deadline, self._send_tick)
@@ -416,6 +460,10 @@ class MediaSession:
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
         self._play_due = self.started_at + self.play_frame / self.rate
+        sock, remote = path.sock, path.remote
+
+        def send(data: bytes) -> None:
+            sock.sendto(data, remote)
 
         def arrive(data: bytes, arrival: float) -> None:
             # On the event loop: aioice reads the socket, answers STUN at once and
@@ -428,31 +476,30 @@ class MediaSession:
                 path.pause()
                 self._owns_socket = True
 
+        assert self._sink is not None
+        self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
+        self._send = send
         self.transport.set_receiver(arrive)  # held datagrams first
         try:
-            path.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         except OSError:
             log.info("no kernel receive timestamps; arrivals are stamped when read")
-        sock, remote = path.sock, path.remote
-
-        def send(head: bytes, payload: bytes) -> None:
-            sock.sendmsg((head, payload), (), 0, remote)
-
-        self._send = send
         self._thread = threading.Thread(target=self._thread_main, args=(path,),
                                          name="jcall-media", daemon=True)
         self._thread.start()
 
     def _thread_main(self, path: DirectPath) -> None:
-        assert self._source is not None and self._sink is not None
+        assert self._packets is not None and self._sink is not None
         t0 = self.started_at  # time.monotonic(): the event loop's clock
-        tick = self.play_frame / self.rate
+        # One wake-up per packet, at most every 10 ms (5 ms packets go out in pairs).
+        tick = max(self.frame, self.play_frame) / self.rate
         send_period = self.frame / self.rate
+        pass_ticks = max(1, round(RECEIVE_PASS_S / tick))
         k = sent = played = 0
         # Everything a tick touches, bound once: after each sleep the caches are cold
         # and every lookup counts.
-        sleep, monotonic, halted = time.sleep, time.monotonic, self._halt.is_set
-        send_pcm, read, frame = self._send_pcm, self._source.read, self.frame
+        sleep, monotonic = time.sleep, time.monotonic
+        send, packet = self._send_datagram, self._packets.next
         try:
             while True:
                 k += 1
@@ -460,14 +507,14 @@ class MediaSession:
                 # A plain sleep: Event.wait() allocates a lock per call and measured
                 # ~16 us dearer per tick here; stopping waits at most one tick.
                 sleep(max(0.0, due - monotonic()))
-                if halted():
+                if self._halt:
                     break
                 if k % 100 == 1:  # CLOCK_REALTIME -> monotonic, for kernel timestamps
                     self._realtime_offset = time.time() - monotonic()
                 while t0 + (sent + 1) * send_period <= due + 1e-6:
                     sent += 1
-                    send_pcm(read(frame))
-                if k - played >= PLAYOUT_BATCH:
+                    send(packet())
+                if k - played >= pass_ticks:
                     self._play_until(path.sock, due)
                     played = k
             self._play_until(path.sock, due)  # nothing lost at hang-up
@@ -498,6 +545,8 @@ class MediaSession:
             write(pull(self.play_frame, due))
             self._play_due = due + tick
         self._backlog = packets[i:]  # they came after the last frame played
+        assert self._batched is not None
+        self._batched.flush()
 
     def _receive(self, sock: socket.socket) -> list[tuple[float, bytes]]:
         """Every datagram waiting on the socket: RTP with its kernel arrival time, in

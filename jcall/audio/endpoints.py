@@ -114,3 +114,25 @@ class NullSink:
 
 class FileSink(WavWriter):
     pass
+
+
+class BatchedSink:
+    """Holds frames and writes them to ``sink`` together at ``flush()`` (one conversion
+    and one write per batch instead of one per frame); ``close()`` flushes first."""
+
+    def __init__(self, sink: PacedSink) -> None:
+        self._sink = sink
+        self._held: list[Pcm] = []
+
+    def write(self, pcm: Pcm) -> None:
+        self._held.append(pcm)
+
+    def flush(self) -> None:
+        held = self._held
+        if held:
+            self._sink.write(held[0] if len(held) == 1 else np.concatenate(held))
+            held.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._sink.close()
