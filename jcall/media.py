@@ -35,7 +35,9 @@ about what is sent or when.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so aioice answers STUN at once (a controlled peer may still be
-checking, and waits for that answer) and hands RTP on to the thread.
+checking, and waits for that answer) and hands RTP on to the thread. Either way every
+RTP datagram carries the kernel's arrival time (jcall/transport/udp.py), so neither a
+busy event loop nor the thread's receive passes change what the jitter buffer sees.
 
 Datagrams that come before media starts (the peer's media may start first) are held
 by the transport with their arrival times. A paced sink's timeline then begins where
@@ -47,11 +49,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
 import socket
-import struct
 import threading
 import time
 from collections import deque
@@ -84,6 +86,7 @@ from .rtp.receiver import RtpFilter
 from .rtp.stats import ReceiveStats
 from .signaling.gingle import PayloadType
 from .transport.ice import DirectPath
+from .transport.udp import is_rtp, realtime_offset, receive_all
 
 log = logging.getLogger(__name__)
 Pcm = npt.NDArray[np.int16]
@@ -100,12 +103,11 @@ class Transport(Protocol):
 
     def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None: ...
 
+    def receive_pending(self) -> None: ...
+
     def direct(self) -> DirectPath | None: ...
 
 
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
-TIMESPEC = struct.Struct("@ll")
-CMSG_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
 
 
 class DeviceCounters(Protocol):
@@ -258,6 +260,11 @@ class MediaSession:
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
+        # While media runs, the cyclic garbage collector leaves the heap that existed
+        # before alone: a full collection of a logged-in jcall's heap holds the GIL for
+        # ~25 ms here (~50 ms in a test runner), long enough to make packets late and
+        # the jitter buffer stretch. What the call itself allocates is still collected.
+        gc.freeze()
         a = self.audio
         if (a.uses_input_device or a.uses_output_device) and self._open_devices is not None:
             self._capture, self._playback = await self._open_devices(a, self.rate, self.nchannels)
@@ -285,7 +292,7 @@ class MediaSession:
             self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,
                                                       self._send_tick)
         if self._playback is not None:
-            self._playback.start(self._pull)
+            self._playback.start(self._pull_now)
         elif self._sink is not None:
             self._play_due = now
             self._timers["play"] = self._loop.call_at(now, self._play_tick)
@@ -312,6 +319,7 @@ class MediaSession:
             if endpoint is not None:
                 with contextlib.suppress(Exception):
                     endpoint.close()
+        gc.unfreeze()
         return self.stats()
 
     # -- send ---------------------------------------------------------------------------
@@ -390,8 +398,16 @@ class MediaSession:
                 return np.concatenate(out)
             pcm = self.jitter.pop(due)
 
+    def _pull_now(self, n: int, due: float) -> Pcm:
+        """``_pull`` on the event loop: the datagrams already waiting on the socket are
+        taken first, since the loop may run this before it reads the socket; the
+        decision at ``due`` is to see every packet that had arrived by then."""
+        self.transport.receive_pending()
+        return self._pull(n, due)
+
     def _play_tick(self) -> None:
         assert self._sink is not None
+        self.transport.receive_pending()
         self._sink_begins(self._play_due)
         self._sink.write(self._pull(self.play_frame, self._play_due))
         self._play_due += self.play_frame / self.rate
@@ -472,18 +488,15 @@ class MediaSession:
             # wait for its next receive pass (up to 100 ms), and a controlled peer
             # still completing ICE waits for our answer.
             self._inbox.append((arrival, data))
-            if not self._owns_socket and data[:1] and data[0] & 0xC0 == 0x80:
+            if not self._owns_socket and is_rtp(data):
                 path.pause()
                 self._owns_socket = True
 
         assert self._sink is not None
         self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
         self._send = send
+        self._realtime_offset = realtime_offset()
         self.transport.set_receiver(arrive)  # held datagrams first
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        except OSError:
-            log.info("no kernel receive timestamps; arrivals are stamped when read")
         self._thread = threading.Thread(target=self._thread_main, args=(path,),
                                          name="jcall-media", daemon=True)
         self._thread.start()
@@ -510,7 +523,7 @@ class MediaSession:
                 if self._halt:
                     break
                 if k % 100 == 1:  # CLOCK_REALTIME -> monotonic, for kernel timestamps
-                    self._realtime_offset = time.time() - monotonic()
+                    self._realtime_offset = realtime_offset()
                 while t0 + (sent + 1) * send_period <= due + 1e-6:
                     sent += 1
                     send(packet())
@@ -549,29 +562,16 @@ class MediaSession:
         self._batched.flush()
 
     def _receive(self, sock: socket.socket) -> list[tuple[float, bytes]]:
-        """Every datagram waiting on the socket: RTP with its kernel arrival time, in
-        arrival order; STUN (first two bits 00) goes back to aioice."""
-        offset = self._realtime_offset  # kernel stamps are CLOCK_REALTIME
+        """Every RTP datagram waiting on the socket with its kernel arrival time, in
+        arrival order; STUN goes back to aioice."""
         packets: list[tuple[float, bytes]] = []
-        while True:
-            try:
-                data, ancillary, _, addr = sock.recvmsg(2048, CMSG_SPACE)
-            except BlockingIOError:
-                return packets
-            except OSError as exc:
-                log.info("media socket: %s", exc)
-                return packets
-            # SO_TIMESTAMPNS is the only control message asked for
-            if ancillary and ancillary[0][1] == SO_TIMESTAMPNS:
-                sec, nsec = TIMESPEC.unpack_from(ancillary[0][2])
-                arrival = sec + nsec * 1e-9 - offset
-            else:
-                arrival = time.monotonic()
-            if data and data[0] & 0xC0 == 0x80:
+        for arrival, data, addr in receive_all(sock, self._realtime_offset):
+            if is_rtp(data):
                 packets.append((arrival, data))
             else:
                 assert self._direct is not None
-                self._loop.call_soon_threadsafe(self._direct.stun, data, (addr[0], addr[1]))
+                self._loop.call_soon_threadsafe(self._direct.stun, data, addr)
+        return packets
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:

@@ -26,6 +26,7 @@ from aioice.candidate import candidate_foundation
 
 from ..signaling.gingle import Candidate
 from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
+from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ def _random(n: int) -> str:
 @dataclass(frozen=True)
 class DirectPath:
     """The nominated pair's own UDP socket (a duplicate descriptor), for a media thread
-    that sends and receives without the event loop. STUN that arrives on it goes back
-    to aioice through ``stun`` (call it on the event loop)."""
+    that sends and receives without the event loop: ``pause()`` stops the event loop
+    reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
+    aioice through ``stun`` (call it on the event loop)."""
 
     sock: socket.socket
     remote: tuple[str, int]
@@ -103,10 +105,13 @@ class _Connection(aioice.Connection):
 
     def data_received(self, data: bytes, component: int) -> None:
         # Instead of aioice's receive queue (a task wake-up per datagram).
+        self.data_arrived(data, self._jcall_clock())
+
+    def data_arrived(self, data: bytes, arrival: float) -> None:
         if self.jcall_on_data is not None:
-            self.jcall_on_data(data, self._jcall_clock())
+            self.jcall_on_data(data, arrival)
         else:
-            self.jcall_early.append((data, self._jcall_clock()))
+            self.jcall_early.append((data, arrival))
 
     async def gather_candidates(self) -> None:
         # Same steps as aioice's own, but with our addresses and timeout.
@@ -121,6 +126,48 @@ class _Connection(aioice.Connection):
             self._local_candidates += await self.get_component_candidates(
                 component=component, addresses=addresses, timeout=self._jcall_gather_timeout)
         self._local_candidates_end = True
+
+
+class _NominatedReader:
+    """Reads the nominated pair's socket on the event loop instead of aioice's
+    transport (paused meanwhile): RTP goes to ``deliver`` with its kernel arrival
+    time, everything else to aioice's protocol as if aioice had read it."""
+
+    def __init__(self, protocol: Any, deliver: Callable[[bytes, float], None]) -> None:
+        self._protocol, self._deliver = protocol, deliver
+        self._transport: Any = protocol.transport  # asyncio's selector datagram transport
+        self.sock: socket.socket = self._transport.get_extra_info("socket").dup()
+        self.sock.setblocking(False)
+        enable_timestamps(self.sock)  # (a socket option: it holds for every duplicate)
+        self._loop = asyncio.get_running_loop()
+        self._transport.pause_reading()
+        self._reading = False
+        self.resume()
+
+    def receive_pending(self) -> None:
+        if self._reading:
+            self._ready()
+
+    def _ready(self) -> None:
+        for arrival, data, addr in receive_all(self.sock, realtime_offset()):
+            if is_rtp(data):
+                self._deliver(data, arrival)
+            else:
+                self._protocol.datagram_received(data, addr)
+
+    def pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self.sock.fileno())
+            self._reading = False
+
+    def resume(self) -> None:
+        if not self._reading and self.sock.fileno() >= 0:
+            self._loop.add_reader(self.sock.fileno(), self._ready)
+            self._reading = True
+
+    def close(self) -> None:
+        self.pause()
+        self.sock.close()
 
 
 class IceTransport:
@@ -140,6 +187,7 @@ class IceTransport:
         self._connect: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[None] | None = None
         self._sending: set[asyncio.Future[None]] = set()
+        self._reader: _NominatedReader | None = None
         self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def gather(self) -> list[Candidate]:
@@ -192,6 +240,7 @@ class IceTransport:
         await asyncio.wait({connect, self._conn.jcall_nominated},
                            return_when=asyncio.FIRST_COMPLETED)
         if self._conn.jcall_nominated.done():
+            self._read_nominated()
             if not self.connected.done():
                 self.connected.set_result(None)
             return  # aioice's connect() finishes by itself and starts consent checks
@@ -223,18 +272,32 @@ class IceTransport:
         else:
             pair.protocol.transport.sendto(data, pair.remote_addr)
 
+    def _read_nominated(self) -> None:
+        """From nomination on, read the pair's socket here rather than in aioice, so
+        that RTP carries the kernel's arrival times (a TURN relay's data comes
+        through aioice's TURN client and cannot)."""
+        pair = self._conn._nominated.get(1)
+        if self._reader is None and pair is not None and pair.local_candidate.type != "relay":
+            self._reader = _NominatedReader(pair.protocol, self._conn.data_arrived)
+
     def direct(self) -> DirectPath | None:
         """The nominated pair's socket, unless it is a TURN relay (which needs aioice
         to wrap every datagram)."""
         pair = self._conn._nominated.get(1)
-        if pair is None or pair.local_candidate.type == "relay":
+        reader = self._reader
+        if pair is None or reader is None:
             return None
-        transport: Any = pair.protocol.transport  # asyncio's selector datagram transport
-        sock = transport.get_extra_info("socket").dup()
+        sock = reader.sock.dup()
         sock.setblocking(False)
         return DirectPath(sock=sock, remote=pair.remote_addr,
                           stun=pair.protocol.datagram_received,
-                          pause=transport.pause_reading, resume=transport.resume_reading)
+                          pause=reader.pause, resume=reader.resume)
+
+    def receive_pending(self) -> None:
+        """Deliver the datagrams already waiting on the nominated pair's socket now
+        (on the event loop; nothing while a media thread reads it, or on a relay)."""
+        if self._reader is not None:
+            self._reader.receive_pending()
 
     def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None:
         """Deliver datagrams to ``callback(data, arrival)`` as they arrive, ``arrival``
@@ -247,6 +310,8 @@ class IceTransport:
 
     async def close(self) -> None:
         self._conn.jcall_on_data = None
+        if self._reader is not None:
+            self._reader.close()
         for task in (self._connect, self._feed, self._connecting, *self._sending):
             if task is not None and not task.done():
                 task.cancel()

@@ -58,10 +58,11 @@ def delay_s(sent: np.ndarray, got: np.ndarray, source_start: float, sink_start: 
     return (sink_start + m / RATE) - (source_start + i / RATE), i
 
 
-async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: float = 0.0
-                   ) -> tuple[dict[str, Any], list[float], list[int]]:
+async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: float = 0.0,
+                   busy_s: float = 0.0) -> tuple[dict[str, Any], list[float], list[int]]:
     """Over connected ``a`` and ``b`` (closed at the end), each end sends its own signal
-    from a file and records what it hears; b's media starts ``late_s`` after a's.
+    from a file and records what it hears; b's media starts ``late_s`` after a's, and
+    then the event loop is kept busy for ``busy_s``.
     Returns both ends' stats, the delays a -> b and b -> a, and where each end's first
     received sample is in what the other sent."""
     a_in, b_in = signal(1.5, 1), signal(1.5, 2)
@@ -75,6 +76,7 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
         await ma.start()
         await asyncio.sleep(late_s)  # a's packets wait in b's transport meanwhile
         await mb.start()
+        time.sleep(busy_s)  # (blocking on purpose: the event loop reads nothing)
         await asyncio.sleep(1.2)
         stats = {"a": await ma.stop(), "b": await mb.stop()}
     finally:
@@ -105,6 +107,18 @@ async def test_a_late_start_loses_nothing_and_keeps_the_delay(
     their arrival times. b's file must still hold all of a's audio, at the nominal
     delay (not 80 ms late for the rest of the call)."""
     stats, delays, firsts = await exchange(*await connected_pair(), tmp_path, late_s=0.080)
+    assert firsts == [0, 0]
+    for d in delays:
+        assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
+    for s in stats.values():
+        assert s["received"]["late"] == 0 and s["received"]["concealed_ms"] == 0
+
+
+async def test_a_busy_event_loop_does_not_move_arrival_times(tmp_path: Path) -> None:
+    """The event loop reads the socket until the peer's first RTP has come; if it is
+    busy then, the packets wait in the socket. Their arrival times must be the
+    kernel's, not the time they were read, or the whole call plays that much later."""
+    stats, delays, firsts = await exchange(*await connected_pair(), tmp_path, busy_s=0.050)
     assert firsts == [0, 0]
     for d in delays:
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.002, delays
