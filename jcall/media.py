@@ -378,7 +378,7 @@ class MediaSession:
             # Nothing to play yet, and a paced sink's grid moves at the first packet:
             # the jitter buffer is to see its pace from then on.
             return np.zeros((n, self.nchannels), dtype=np.int16)
-        pcm = self.jitter.pop(due)
+        pcm = self.jitter.pop(due, n)
         if pcm is not None and len(pcm) == n and self._first_played:
             return pcm  # the steady state: one frame asked for, one frame played
         out = []
@@ -396,7 +396,7 @@ class MediaSession:
             have += len(pcm)
             if have >= n:
                 return np.concatenate(out)
-            pcm = self.jitter.pop(due)
+            pcm = self.jitter.pop(due, n)
 
     def _pull_now(self, n: int, due: float) -> Pcm:
         """``_pull`` on the event loop: the datagrams already waiting on the socket are

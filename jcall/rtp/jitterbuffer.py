@@ -19,10 +19,10 @@ a device's period) is the *quantum* that slack moves in, whatever the stretching
   packet arrived, plus the quantum less a frame (a decision that pops a whole device
   period needs the packets of that period): the initial delay from arrival to playout
   is under target plus a quantum (10 ms + 10 ms for L16 at 44.1 kHz, paced).
-* **Adaptation.** Once 20 packets have come since the last adjustment, the second
-  smallest of their slacks decides (a single stray packet is not a trend). If the
-  slack is below target - 2 ms: *expand*, appending up to a quarter frame of
-  pitch-period substitution. If the continuous slack (to the packet's own first
+* **Adaptation.** Once 20 packets have come since the last adjustment, their slacks
+  decide, a few stray packets aside (not a trend). If the third smallest slack is
+  below target - 2 ms: *expand*, appending up to a quarter frame of pitch-period
+  substitution. If the second smallest continuous slack (to the packet's own first
   sample within the decision, which also sees sub-frame offsets left by earlier
   stretching) exceeds target + a quantum + 4 ms (a quantum is what the decisions'
   spacing alone explains): *accelerate*, dropping up to a quarter frame at the
@@ -57,6 +57,7 @@ SAFETY_S = 0.003
 JITTER_WINDOW_S = 2.0  # the minimum transit is taken over this window
 JITTER_SAMPLES = 500  # the p95 is taken over this many recent packets
 DECISION_PACKETS = 20
+EXPAND_OUTLIERS = 2  # packets of a decision's 20 whose low slack does not count
 MIN_JITTER_SAMPLES = 20
 MARGIN_S = 0.002
 DECISION_GAPS = 50  # the quantum is taken over this many gaps between decisions
@@ -175,11 +176,18 @@ class JitterBuffer:
         bisect.insort(self._jitter_sorted, jitter)
 
     # -- output ---------------------------------------------------------------------------
-    def pop(self, now: float) -> Pcm | None:
-        """The next frame to play at ``now``; None while waiting for the first packet."""
+    def pop(self, now: float, span: int = 0) -> Pcm | None:
+        """The next frame to play at ``now``; None while waiting for the first packet.
+        ``span``: the samples this decision takes in all, if more than a frame (a
+        device's request); it stands in for the quantum until one is measured."""
         if now != self._decided_at:  # a new decision (a device pops several per one)
             if self._decided_at is not None:
                 self._note_gap(now - self._decided_at)
+            elif span > self.frame:
+                # The very first decision: no gap to learn the quantum from yet, and
+                # starting now with the packets of one frame would leave the rest of
+                # the request concealed and the packets of the next ones late.
+                self._quantum = span / self.rate
             self._decided_at = now
             self._decision_first = self._play if self._play is not None else 0
         if self._play is None:
@@ -248,8 +256,10 @@ class JitterBuffer:
         """(samples to drop, samples to add) in this pop."""
         if len(self._slack_q) < DECISION_PACKETS:
             return 0, 0
-        # The second smallest: one reordered or delayed packet is not a trend.
-        quantised = sorted(self._slack_q)[1]
+        # Expanding adds delay for the rest of the call: two stray packets in twenty are
+        # not a trend (timer wake-ups on this kind of machine come up to 5 ms late
+        # about once in a hundred, at the sender and at a relay alike).
+        quantised = sorted(self._slack_q)[EXPAND_OUTLIERS]
         step = self.frame // 4
         if quantised < self.target_s - MARGIN_S:
             self._clear_slack()  # judge the effect on fresh packets
