@@ -17,21 +17,22 @@ call second is a product target):
   so an output file keeps a continuous timeline.
 
 When both ends of the audio are paced (files, tones, silence) and the path is direct
-(not a TURN relay), all three run on one **media thread** instead, woken once per
-packet (at most every 10 ms) by a plain sleep to an absolute deadline: it sends what
-is due, and every ``RECEIVE_PASS_S`` it drains the ICE socket and plays the frames
-that fell due meanwhile. That batch is played exactly as a sink paced at each frame's due time would
-have played it: before each frame is popped, precisely the packets whose kernel
-arrival timestamps are not later than its due time are pushed (the jitter buffer
-only ever sees time through those stamps). A file is written up to 100 ms after the
-due times; what is in it does not change. Why: on this kind of machine a wake-up
-costs 50-80 us of CPU and code after a sleep runs several times slower than the same
-code run again at once, so one wake-up per packet, a receive pass every 100 ms and
-work done a batch at a time are what keep a call under 2 % of a core (an asyncio
-timer per path cost 6 %). For the same reason a paced source's packets are built
-``SEND_BATCH`` frames at a time (read, encoded, packetized), so that a wake-up only
-sends: the source is not live, and reading a file or a tone ahead changes nothing
-about what is sent or when.
+(not a TURN relay), all three run on one **media thread** instead. Every
+``RECEIVE_PASS_S`` it drains the ICE socket and plays the frames that fell due
+meanwhile, exactly as a sink paced at each frame's due time would have played them:
+before each frame is popped, precisely the packets whose kernel arrival timestamps
+are not later than its due time are pushed (the jitter buffer only ever sees time
+through those stamps). A file is written up to 100 ms after the due times; what is in
+it does not change. The packets go out at their deadlines from the native pacer
+(jcall/_pacer.c), which the thread hands the next passes' packets to; where that
+extension was not built, the thread itself wakes once per packet (at most every
+10 ms) by a plain sleep to an absolute deadline and sends what is due. Why: on this
+kind of machine a wake-up costs 50-80 us of CPU, and Python code after a sleep runs
+several times slower than the same code run again at once; a Python wake-up per
+packet alone costs ~1.4 % of a core, a native one ~0.9 % (an asyncio timer per path
+cost 6 %). For the same reason a paced source's packets are built ``SEND_BATCH``
+frames at a time (read, encoded, packetized): the source is not live, and reading a
+file or a tone ahead changes nothing about what is sent or when.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so aioice answers STUN at once (a controlled peer may still be
@@ -53,6 +54,7 @@ import gc
 import json
 import logging
 import math
+import os
 import socket
 import threading
 import time
@@ -86,7 +88,7 @@ from .rtp.receiver import RtpFilter
 from .rtp.stats import ReceiveStats
 from .signaling.gingle import PayloadType
 from .transport.ice import DirectPath
-from .transport.udp import is_rtp, realtime_offset, receive_all
+from .transport.udp import Pacer, is_rtp, open_pacer, realtime_offset, receive_all
 
 log = logging.getLogger(__name__)
 Pcm = npt.NDArray[np.int16]
@@ -95,6 +97,7 @@ PACKET_CHOICES_S = (0.020, 0.010, 0.005)  # the longest that fits in a packet wi
 PLAYOUT_FRAME_S = 0.010
 RECEIVE_PASS_S = 0.100  # media thread: how often it drains the socket and plays out
 SEND_BATCH = 10  # paced source: packets built at a time (see the module doc)
+NATIVE_PACING = True  # the media thread sends through jcall._pacer where it was built
 RTP_HEADER = 12
 
 
@@ -241,7 +244,9 @@ class MediaSession:
         self._batched: BatchedSink | None = None  # the media thread's sink
         self._halt = False  # the media thread stops at its next tick (a plain flag:
         # Event.is_set() is a Python-level call, paid after every wake-up)
+        self._wake = threading.Event()  # wakes a media thread that sleeps a whole pass
         self._direct: DirectPath | None = None
+        self._pacer: Pacer | None = None  # the media thread's native sender, if built
         self._realtime_offset = 0.0
         self.started_at = 0.0  # when media started (the source's clock), loop clock
         # A paced sink's timeline: its first sample is due at sink_start (set by the
@@ -303,7 +308,10 @@ class MediaSession:
     async def stop(self) -> dict[str, Any]:
         if self._thread is not None:
             self._halt = True
+            self._wake.set()
             await asyncio.to_thread(self._thread.join, 2.0)
+            if self._pacer is not None:
+                self._close_pacer(self._pacer)
             assert self._direct is not None
             self._direct.resume()
             self._direct.sock.close()
@@ -337,6 +345,14 @@ class MediaSession:
             return
         self.sent.packets += 1
         self.sent.bytes += len(data)
+
+    def _close_pacer(self, pacer: Pacer) -> None:
+        pacer.close()  # (what was not yet due is dropped, as the thread's own sends)
+        packets, size, errors, errno = pacer.counters()
+        self.sent.packets += packets
+        self.sent.bytes += size
+        if errors:
+            log.info("send failed %d times: %s", errors, os.strerror(errno))
 
     def _send_tick(self) -> None:
         assert self._packets is not None
@@ -495,6 +511,7 @@ class MediaSession:
         assert self._sink is not None
         self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
         self._send = send
+        self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
         self._realtime_offset = realtime_offset()
         self.transport.set_receiver(arrive)  # held datagrams first
         self._thread = threading.Thread(target=self._thread_main, args=(path,),
@@ -504,33 +521,48 @@ class MediaSession:
     def _thread_main(self, path: DirectPath) -> None:
         assert self._packets is not None and self._sink is not None
         t0 = self.started_at  # time.monotonic(): the event loop's clock
-        # One wake-up per packet, at most every 10 ms (5 ms packets go out in pairs).
-        tick = max(self.frame, self.play_frame) / self.rate
         send_period = self.frame / self.rate
+        pacer = self._pacer
+        if pacer is not None:
+            # The pacer sends each packet at its deadline; this thread wakes only for
+            # its receive passes and hands over the packets due before the one after
+            # next (one wake-up may come late without a packet going out late).
+            tick, lead = RECEIVE_PASS_S, 2 * RECEIVE_PASS_S
+        else:
+            # One wake-up per packet, at most every 10 ms (5 ms packets go in pairs).
+            tick, lead = max(self.frame, self.play_frame) / self.rate, 0.0
         pass_ticks = max(1, round(RECEIVE_PASS_S / tick))
         k = sent = played = 0
+        due = t0
         # Everything a tick touches, bound once: after each sleep the caches are cold
         # and every lookup counts.
         sleep, monotonic = time.sleep, time.monotonic
         send, packet = self._send_datagram, self._packets.next
+        schedule = pacer.schedule if pacer is not None else None
+        wait = self._wake.wait
         try:
             while True:
-                k += 1
-                due = t0 + k * tick
-                # A plain sleep: Event.wait() allocates a lock per call and measured
-                # ~16 us dearer per tick here; stopping waits at most one tick.
-                sleep(max(0.0, due - monotonic()))
-                if self._halt:
-                    break
-                if k % 100 == 1:  # CLOCK_REALTIME -> monotonic, for kernel timestamps
-                    self._realtime_offset = realtime_offset()
-                while t0 + (sent + 1) * send_period <= due + 1e-6:
+                horizon = due + lead + 1e-6
+                while t0 + (sent + 1) * send_period <= horizon:
                     sent += 1
-                    send(packet())
+                    if schedule is None:
+                        send(packet())
+                    else:
+                        schedule(t0 + sent * send_period, packet())
                 if k - played >= pass_ticks:
                     self._play_until(path.sock, due)
                     played = k
-            self._play_until(path.sock, due)  # nothing lost at hang-up
+                k += 1
+                due = t0 + k * tick
+                if pacer is None:
+                    # A plain sleep: Event.wait() allocates a lock per call and measured
+                    # ~16 us dearer per tick here; stopping waits at most one tick.
+                    sleep(max(0.0, due - monotonic()))
+                else:  # ten wake-ups a second: stopping need not wait for one
+                    wait(max(0.0, due - monotonic()))
+                if self._halt:
+                    break
+            self._play_until(path.sock, min(due, monotonic()))  # nothing lost at hang-up
         except Exception:  # never die silently: the call goes on without audio
             log.exception("media thread failed")
 
@@ -543,6 +575,7 @@ class MediaSession:
         owned, inbox = self._owns_socket, self._inbox
         packets = self._backlog + [inbox.popleft() for _ in range(len(inbox))]
         if owned:
+            self._realtime_offset = realtime_offset()  # (CLOCK_REALTIME may be stepped)
             packets += self._receive(sock)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write

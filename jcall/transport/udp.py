@@ -14,6 +14,11 @@ import socket
 import struct
 import time
 
+try:
+    from .._pacer import Pacer as Pacer  # (re-exported: the media thread types with it)
+except ImportError:  # built only where setup.py found a C compiler
+    Pacer = None  # type: ignore[assignment,misc]
+
 log = logging.getLogger(__name__)
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
@@ -64,3 +69,15 @@ def receive_all(sock: socket.socket, offset: float) -> list[Datagram]:
         else:
             arrival = time.monotonic()
         out.append((arrival, data, (addr[0], addr[1])))
+
+
+def open_pacer(sock: socket.socket, remote: tuple[str, int]) -> Pacer | None:
+    """A native thread sending on ``sock`` to ``remote`` at deadlines (jcall/_pacer.c),
+    or None where the extension was not built. ``sock`` must outlive its close()."""
+    if Pacer is None:
+        return None
+    try:
+        return Pacer(sock.fileno(), remote[0], remote[1])
+    except (ValueError, OSError) as exc:  # the Python media thread sends instead
+        log.info("no native pacer: %s", exc)
+        return None

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
+from jcall import media
 from jcall.audio.endpoints import AudioSettings
 from jcall.audio.files import read_wav, write_wav
 from jcall.media import MediaSession
@@ -24,6 +26,13 @@ L16 = PayloadType(id=11, name="L16", clockrate=RATE)
 # A sample waits for its 10 ms packet to fill, then the jitter buffer's start delay
 # (10 ms floor + 2 ms margin); the playout grid is re-phased to the first packet.
 NOMINAL_S = 0.010 + 0.012
+
+
+@pytest.fixture(params=["native pacer", "python pacing"])
+def pacing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The media thread's two ways of sending: jcall._pacer, or its own wake-ups."""
+    monkeypatch.setattr(media, "NATIVE_PACING", request.param == "native pacer")
+    return str(request.param)
 
 
 def signal(seconds: float, seed: int) -> np.ndarray:
@@ -79,6 +88,8 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
         time.sleep(busy_s)  # (blocking on purpose: the event loop reads nothing)
         await asyncio.sleep(1.2)
         stats = {"a": await ma.stop(), "b": await mb.stop()}
+        for m in (ma, mb):  # a media thread sends the way it was asked to
+            assert (m._pacer is not None) == (media.NATIVE_PACING and m._thread is not None)
     finally:
         for t in (a, b):
             await t.close()
@@ -92,7 +103,7 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
 
 
 async def test_media_thread_is_sample_exact_at_the_nominal_delay(
-        tmp_path: Path) -> None:
+        tmp_path: Path, pacing: str) -> None:
     stats, delays, firsts = await exchange(*await connected_pair(), tmp_path)
     assert firsts == [0, 0]  # nothing skipped
     for d in delays:
@@ -102,7 +113,7 @@ async def test_media_thread_is_sample_exact_at_the_nominal_delay(
 
 
 async def test_a_late_start_loses_nothing_and_keeps_the_delay(
-        tmp_path: Path) -> None:
+        tmp_path: Path, pacing: str) -> None:
     """b's media starts 80 ms after a's: a's first packets wait in b's transport with
     their arrival times. b's file must still hold all of a's audio, at the nominal
     delay (not 80 ms late for the rest of the call)."""
@@ -114,7 +125,8 @@ async def test_a_late_start_loses_nothing_and_keeps_the_delay(
         assert s["received"]["late"] == 0 and s["received"]["concealed_ms"] == 0
 
 
-async def test_a_busy_event_loop_does_not_move_arrival_times(tmp_path: Path) -> None:
+async def test_a_busy_event_loop_does_not_move_arrival_times(
+        tmp_path: Path, pacing: str) -> None:
     """The event loop reads the socket until the peer's first RTP has come; if it is
     busy then, the packets wait in the socket. Their arrival times must be the
     kernel's, not the time they were read, or the whole call plays that much later."""
