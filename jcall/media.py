@@ -111,8 +111,6 @@ class Transport(Protocol):
     def direct(self) -> DirectPath | None: ...
 
 
-
-
 class DeviceCounters(Protocol):
     def as_dict(self) -> dict[str, int]: ...
 
@@ -247,7 +245,6 @@ class MediaSession:
         self._wake = threading.Event()  # wakes a media thread that sleeps a whole pass
         self._direct: DirectPath | None = None
         self._pacer: Pacer | None = None  # the media thread's native sender, if built
-        self._realtime_offset = 0.0
         self.started_at = 0.0  # when media started (the source's clock), loop clock
         # A paced sink's timeline: its first sample is due at sink_start (set by the
         # first write), sample m at sink_start + m / rate.
@@ -512,7 +509,6 @@ class MediaSession:
         self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
         self._send = send
         self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
-        self._realtime_offset = realtime_offset()
         self.transport.set_receiver(arrive)  # held datagrams first
         self._thread = threading.Thread(target=self._thread_main, args=(path,),
                                          name="jcall-media", daemon=True)
@@ -575,7 +571,6 @@ class MediaSession:
         owned, inbox = self._owns_socket, self._inbox
         packets = self._backlog + [inbox.popleft() for _ in range(len(inbox))]
         if owned:
-            self._realtime_offset = realtime_offset()  # (CLOCK_REALTIME may be stepped)
             packets += self._receive(sock)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write
@@ -598,7 +593,7 @@ class MediaSession:
         """Every RTP datagram waiting on the socket with its kernel arrival time, in
         arrival order; STUN goes back to aioice."""
         packets: list[tuple[float, bytes]] = []
-        for arrival, data, addr in receive_all(sock, self._realtime_offset):
+        for arrival, data, addr in receive_all(sock, realtime_offset()):
             if is_rtp(data):
                 packets.append((arrival, data))
             else:

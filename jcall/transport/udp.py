@@ -5,6 +5,9 @@ sleeping media thread got round to reading it: the kernel stamps each datagram a
 it is queued, and the stamp travels with it. Stamps are CLOCK_REALTIME; jcall's
 clock is CLOCK_MONOTONIC (the event loop's), so they are moved by the offset between
 the two, read at the same moment.
+
+Sending at deadlines from a native thread (jcall/_pacer.c, optional) is here too:
+it is the media thread's other half of the same socket.
 """
 
 from __future__ import annotations
