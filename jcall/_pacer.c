@@ -15,6 +15,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ typedef struct {
 } Pacer;
 
 static void timespec_from(double t, struct timespec *ts) {
+    if (t < 0.0)
+        t = 0.0; /* long past: at once (and a negative timespec is invalid) */
     double s = (double)(time_t)t;
     ts->tv_sec = (time_t)t;
     ts->tv_nsec = (long)((t - s) * 1e9);
@@ -63,8 +66,9 @@ static void *pacer_run(void *arg) {
             pthread_cond_wait(&p->cond, &p->lock);
             continue;
         }
-        /* Woken early by close() or by a datagram due sooner: look again. */
-        if (pthread_cond_timedwait(&p->cond, &p->lock, &it->due) != ETIMEDOUT)
+        /* Woken early by close() or by a datagram due sooner: look again. Any
+         * other result (ETIMEDOUT) means it is due. */
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &it->due) == 0)
             continue;
         if (p->head != it)
             continue;
@@ -141,6 +145,11 @@ static PyObject *pacer_schedule(Pacer *p, PyObject *args) {
     Py_buffer buf;
     if (!PyArg_ParseTuple(args, "dy*", &deadline, &buf))
         return NULL;
+    if (!isfinite(deadline) || deadline > 1e12) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "deadline must be a finite time");
+        return NULL;
+    }
     if (!p->running) {
         PyBuffer_Release(&buf);
         PyErr_SetString(PyExc_RuntimeError, "Pacer is closed");

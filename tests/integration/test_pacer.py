@@ -64,9 +64,14 @@ def test_deadline_order_and_a_past_deadline_at_once(
     pacer.schedule(t0, b"b")  # an equal deadline keeps its place after the first
     before = time.monotonic()
     pacer.schedule(before - 1.0, b"now")  # due long ago: sent at once, first
+    pacer.schedule(-5.5, b"then")  # (before the clock's epoch: the same)
     time.sleep(0.005)
     early = received(b)
-    assert [d for _, d in early] == [b"now"] and early[0][0] < before + LATE_S
+    assert sorted(d for _, d in early) == [b"now", b"then"]  # (racing the thread)
+    assert all(arrival < before + LATE_S for arrival, _ in early)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            pacer.schedule(bad, b"never")
     time.sleep(t0 + 0.010 - time.monotonic() + 0.030)
     assert [d for _, d in received(b)] == [b"a", b"b", b"c"]
     pacer.close()
