@@ -558,14 +558,17 @@ class MediaSession:
                     wait(max(0.0, due - monotonic()))
                 if self._halt:
                     break
-            self._play_until(path.sock, min(due, monotonic()))  # nothing lost at hang-up
+            # Nothing lost at hang-up, nothing made up: the peer may have stopped
+            # sending a while before its hang-up came through the server.
+            self._play_until(path.sock, min(due, monotonic()), final=True)
         except Exception:  # never die silently: the call goes on without audio
             log.exception("media thread failed")
 
-    def _play_until(self, sock: socket.socket, until: float) -> None:
+    def _play_until(self, sock: socket.socket, until: float, final: bool = False) -> None:
         """Play the frames due up to ``until`` as a sink paced at their due times
         would have: each frame is popped after exactly the packets that had arrived
-        by its due time (kernel timestamps) were pushed."""
+        by its due time (kernel timestamps) were pushed. ``final``: at hang-up, stop
+        where the received audio ends rather than conceal up to ``until``."""
         assert self._sink is not None
         # The event loop's datagrams first: it stops reading before the thread starts.
         owned, inbox = self._owns_socket, self._inbox
@@ -581,6 +584,8 @@ class MediaSession:
                 take(packets[i][1], packets[i][0])  # may re-phase: due is read again
                 i += 1
                 continue
+            if final and self.jitter.level_s < tick:
+                break
             if self.sink_start is None:
                 self._sink_begins(due)
             write(pull(self.play_frame, due))

@@ -68,10 +68,12 @@ def delay_s(sent: np.ndarray, got: np.ndarray, source_start: float, sink_start: 
 
 
 async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: float = 0.0,
-                   busy_s: float = 0.0) -> tuple[dict[str, Any], list[float], list[int]]:
+                   busy_s: float = 0.0, linger_s: float = 0.0
+                   ) -> tuple[dict[str, Any], list[float], list[int]]:
     """Over connected ``a`` and ``b`` (closed at the end), each end sends its own signal
     from a file and records what it hears; b's media starts ``late_s`` after a's, and
-    then the event loop is kept busy for ``busy_s``.
+    then the event loop is kept busy for ``busy_s``; b stops ``linger_s`` after a (as a
+    callee does when the hang-up comes through the server after the last packet).
     Returns both ends' stats, the delays a -> b and b -> a, and where each end's first
     received sample is in what the other sent."""
     a_in, b_in = signal(1.5, 1), signal(1.5, 2)
@@ -87,7 +89,9 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
         await mb.start()
         time.sleep(busy_s)  # (blocking on purpose: the event loop reads nothing)
         await asyncio.sleep(1.2)
-        stats = {"a": await ma.stop(), "b": await mb.stop()}
+        stats = {"a": await ma.stop()}
+        await asyncio.sleep(linger_s)
+        stats["b"] = await mb.stop()
         for m in (ma, mb):  # a media thread sends the way it was asked to
             assert (m._pacer is not None) == (media.NATIVE_PACING and m._thread is not None)
     finally:
@@ -134,6 +138,15 @@ async def test_a_busy_event_loop_does_not_move_arrival_times(
     busy then, the packets wait in the socket. Their arrival times must be the
     kernel's, not the time they were read, or the whole call plays that much later."""
     stats, delays, firsts = await exchange(*await connected_pair(), tmp_path, busy_s=0.050)
+    assert_whole_and_on_time(stats, delays, firsts)
+
+
+async def test_a_hang_up_after_the_last_packet_adds_no_concealment(
+        tmp_path: Path, pacing: str) -> None:
+    """b stops 60 ms after a's last packet, longer than its jitter buffer holds: what
+    b writes at hang-up ends with what it received, no concealment is made up for the
+    time in between."""
+    stats, delays, firsts = await exchange(*await connected_pair(), tmp_path, linger_s=0.060)
     assert_whole_and_on_time(stats, delays, firsts)
 
 
