@@ -535,7 +535,10 @@ class MediaSession:
         sleep, monotonic = time.sleep, time.monotonic
         send, packet = self._send_datagram, self._packets.next
         schedule = pacer.schedule if pacer is not None else None
-        wait = self._wake.wait
+        # A plain sleep where the thread wakes per packet: Event.wait() allocates a
+        # lock per call and measured ~16 us dearer per tick here (stopping waits at
+        # most one tick). Ten wake-ups a second can afford it, and stop at once.
+        pause = sleep if pacer is None else self._wake.wait
         try:
             while True:
                 horizon = due + lead + 1e-6
@@ -550,12 +553,7 @@ class MediaSession:
                     played = k
                 k += 1
                 due = t0 + k * tick
-                if pacer is None:
-                    # A plain sleep: Event.wait() allocates a lock per call and measured
-                    # ~16 us dearer per tick here; stopping waits at most one tick.
-                    sleep(max(0.0, due - monotonic()))
-                else:  # ten wake-ups a second: stopping need not wait for one
-                    wait(max(0.0, due - monotonic()))
+                pause(max(0.0, due - monotonic()))
                 if self._halt:
                     break
             # Nothing lost at hang-up, nothing made up: the peer may have stopped
