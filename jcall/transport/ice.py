@@ -1,10 +1,24 @@
-"""The aioice adapter: gather, trickle remote candidates in, connect within a bound.
+"""The aioice adapter (RFC 8445 ICE): gather, trickle remote candidates in, connect
+within a bound. The only module that imports aioice; it implements the transport seam
+(``base.MediaTransport``).
 
 aioice facts this module is built around (shared/reference/infrastructure.md):
 ``connect()`` needs the remote ufrag/pwd before it starts and has no overall timeout;
 gathering waits for STUN/TURN answers before returning anything; host addresses
 cannot be chosen. So jcall starts ``connect()`` once the first remote candidate has
 told it the credentials, bounds the wait itself, and may pin host addresses.
+
+Two things serve the per-peer choice of ICE (``auto.py``): a Google ICE check that
+reaches an aioice socket is handed to ``on_google_check`` instead of aioice (which
+would answer it 400 and garble its transaction id, gingle.md part G), and
+:meth:`IceTransport.handover` gives the gathered sockets away (duplicated descriptors,
+so the ports and every candidate already sent stay valid) before aioice closes.
+
+aioice internals relied on (pinned in pyproject.toml, checked by
+tests/unit/transport/test_ice.py): ``Connection._check_list_maybe_complete``,
+``_local_candidates_start/_end``, ``_protocols``, ``_nominated``, ``_components``,
+``_use_ipv4/6``, ``get_component_candidates``, ``data_received``, and
+``StunProtocol.transport/local_candidate/datagram_received``.
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ import secrets
 import socket
 import string
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +39,22 @@ from aioice import ice as aioice_ice
 from aioice.candidate import candidate_foundation
 
 from ..signaling.gingle import Candidate
+from . import flavor
+from .base import (
+    Address,
+    Connected,
+    DirectPath,
+    EventStream,
+    Failed,
+    IceFlavor,
+    PathInfo,
+    TransportEvent,
+)
 from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
+from .servers import NO_SERVERS, IceServers
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
+
+__all__ = ["DirectPath", "Handover", "IceServers", "IceTransport"]
 
 log = logging.getLogger(__name__)
 
@@ -41,31 +69,15 @@ def _random(n: int) -> str:
 
 
 @dataclass(frozen=True)
-class DirectPath:
-    """The nominated pair's own UDP socket (a duplicate descriptor), for a media thread
-    that sends and receives without the event loop: ``pause()`` stops the event loop
-    reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
-    aioice through ``stun`` (call it on the event loop)."""
+class Handover:
+    """A gathered socket given away, with the candidates it was advertised as."""
 
-    sock: socket.socket
-    remote: tuple[str, int]
-    stun: Callable[[bytes, tuple[str, int]], None]
-    pause: Callable[[], None]
-    resume: Callable[[], None]
+    sock: socket.socket  # a duplicate: aioice closes its own descriptor
+    address: Address  # where it is bound (the host candidate)
+    candidates: tuple[Candidate, ...]  # host first, then server-reflexive ones on it
 
 
-@dataclass(frozen=True)
-class IceServers:
-    """STUN/TURN servers (from XEP-0215 discovery or the command line)."""
-
-    stun: tuple[str, int] | None = None
-    turn: tuple[str, int] | None = None
-    turn_username: str | None = None
-    turn_password: str | None = None
-
-    @property
-    def any(self) -> bool:
-        return self.stun is not None or self.turn is not None
+GoogleCheckHandler = Callable[[bytes, Address, Address], None]  # (data, source, local)
 
 
 class _Connection(aioice.Connection):
@@ -95,6 +107,7 @@ class _Connection(aioice.Connection):
         # Datagrams that came before anyone listened, with their arrival times: media
         # may start a little after the peer's (the jitter buffer needs the real times).
         self.jcall_early: deque[tuple[bytes, float]] = deque(maxlen=EARLY_DATAGRAMS)
+        self.jcall_on_google_check: GoogleCheckHandler | None = None
         self._jcall_clock = loop.time
 
     def _check_list_maybe_complete(self) -> bool:
@@ -126,6 +139,24 @@ class _Connection(aioice.Connection):
             self._local_candidates += await self.get_component_candidates(
                 component=component, addresses=addresses, timeout=self._jcall_gather_timeout)
         self._local_candidates_end = True
+        for protocol in self._protocols:
+            if protocol.local_candidate.type == "host":
+                self._jcall_screen(protocol)
+
+    def _jcall_screen(self, protocol: Any) -> None:
+        """Google ICE checks go to ``jcall_on_google_check`` (when set), not to aioice."""
+        aioice_receive = protocol.datagram_received
+        local = (protocol.local_candidate.host, protocol.local_candidate.port)
+
+        def received(data: bytes, addr: tuple[Any, ...]) -> None:
+            handler = self.jcall_on_google_check
+            if handler is not None and data[:1] in (b"\0", b"\1") and \
+                    flavor.from_datagram(data) is IceFlavor.GOOGLE:
+                handler(data, (addr[0], addr[1]), local)
+                return
+            aioice_receive(data, addr)
+
+        protocol.datagram_received = received
 
 
 class _NominatedReader:
@@ -171,9 +202,11 @@ class _NominatedReader:
 
 
 class IceTransport:
-    """One ICE media stream (a single RTP component) of a call."""
+    """One RFC 8445 ICE media stream (a single RTP component) of a call."""
 
-    def __init__(self, *, controlling: bool, servers: IceServers = IceServers(),
+    flavor = IceFlavor.RFC
+
+    def __init__(self, *, controlling: bool, servers: IceServers = NO_SERVERS,
                  host_addresses: list[str] | None = None, use_ipv6: bool = False,
                  gather_timeout: int = 2) -> None:
         self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
@@ -188,21 +221,70 @@ class IceTransport:
         self._connecting: asyncio.Future[None] | None = None
         self._sending: set[asyncio.Future[None]] = set()
         self._reader: _NominatedReader | None = None
+        self._end_of_candidates = False
+        self._advertised: list[tuple[aioice.Candidate, Candidate]] = []
+        self._events = EventStream()
         self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.connected.add_done_callback(self._report)
+
+    # -- the seam (base.MediaTransport) ---------------------------------------------------
+    @property
+    def on_google_check(self) -> GoogleCheckHandler | None:
+        return self._conn.jcall_on_google_check
+
+    @on_google_check.setter
+    def on_google_check(self, handler: GoogleCheckHandler | None) -> None:
+        self._conn.jcall_on_google_check = handler
+
+    async def local_candidates(self) -> AsyncIterator[list[Candidate]]:
+        """aioice gathers everything before it returns: one batch."""
+        yield await self.gather()
+
+    def events(self) -> AsyncIterator[TransportEvent]:
+        return self._events.__aiter__()
+
+    def end_of_candidates(self) -> None:
+        self._end_of_candidates = True
+        previous = self._feed
+        self._feed = asyncio.create_task(self._add(previous, []))
+
+    def peer_has_candidates(self) -> None:
+        """RFC ICE may check at once (the peer answers checks it cannot place yet)."""
+
+    @property
+    def path(self) -> PathInfo | None:
+        pair = getattr(self._conn, "_nominated", {}).get(1)
+        if pair is None:
+            return None
+        local, remote = pair.local_candidate, pair.remote_candidate
+        return PathInfo((local.host, local.port), local.type, (remote.host, remote.port),
+                        remote.type, IceFlavor.RFC)
+
+    def _report(self, fut: asyncio.Future[None]) -> None:
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self._events.put(Failed(str(exc)))
+            return
+        path = self.path
+        if path is not None:
+            self._events.put(Connected(path))
 
     async def gather(self) -> list[Candidate]:
         """Gather local candidates and return them as p2p candidates."""
         await self._conn.gather_candidates()
         self._gathered = True
         hosts: list[str] = []
-        out = []
+        self._advertised = []
         for c in self._conn.local_candidates:
             base = c.related_address or c.host
             if base not in hosts:
                 hosts.append(base)
-            out.append(to_gingle(c.host, c.port, c.type, self.credentials, hosts.index(base)))
+            self._advertised.append((c, to_gingle(c.host, c.port, c.type, self.credentials,
+                                                  hosts.index(base))))
         self._maybe_connect()
-        return out
+        return [g for _, g in self._advertised]
 
     def add_remote(self, candidates: Iterable[Candidate]) -> None:
         """Feed the peer's candidates; raises GoogleIceError for Google ICE peers."""
@@ -227,6 +309,8 @@ class IceTransport:
                 foundation=candidate_foundation(spec.type, "udp", spec.host),
                 component=1, transport="udp", priority=spec.priority,
                 host=spec.host, port=spec.port, type=spec.type))
+        if self._end_of_candidates and not cands and self._remote is not None:
+            await self._conn.add_remote_candidate(None)
 
     def _maybe_connect(self) -> None:
         if self._connect is None and self._gathered and self._remote is not None:
@@ -308,7 +392,28 @@ class IceTransport:
         while callback is not None and early:
             callback(*early.popleft())
 
+    def handover(self) -> list[Handover]:
+        """Duplicates of the gathered host sockets, each with the candidates advertised
+        on it (server-reflexive ones ride on their base socket; a TURN relay cannot be
+        handed over and is left out). Call :meth:`close` next."""
+        out = []
+        for protocol in self._conn._protocols:
+            local = protocol.local_candidate
+            if local.type != "host":
+                continue
+            sock = protocol.transport.get_extra_info("socket").dup()
+            sock.setblocking(False)
+            base = (local.host, local.port)
+            mine = tuple(g for c, g in self._advertised
+                         if (c.host, c.port) == base or (c.type == "srflx" and
+                                                         (c.related_address, c.related_port)
+                                                         == base))
+            out.append(Handover(sock, base, mine))
+        return out
+
     async def close(self) -> None:
+        self._events.close()
+        self._conn.jcall_on_google_check = None
         self._conn.jcall_on_data = None
         if self._reader is not None:
             self._reader.close()

@@ -27,7 +27,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from ..console import Console
 from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
-from ..transport.ice import IceServers
+from ..transport.servers import IceServers
 from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts
 from .debuglog import DebugLog, Direction
 

@@ -1,0 +1,149 @@
+"""The transport seam a call owns (shared/ARCHITECTURE.md section 1).
+
+A :class:`MediaTransport` finds and keeps the media path of one call: local candidates
+trickle out of it as they are learned, the peer's go in, and it reports typed events
+(:class:`Connected` with the path, :class:`Failed` with why, :class:`Lost`,
+:class:`Restored`). Two ICE flavours live behind it: RFC 8445 (aioice, ``ice.py``) and
+Google ICE (``google_udp.py`` around the sans-I/O ``google_ice.py``); ``auto.py`` picks
+one per peer. Above ``jcall/transport/`` nothing imports aioice.
+
+The media engine sends and receives through the same object: ``send_now`` on the
+selected path, ``set_receiver`` for RTP with arrival times, and ``direct()`` for the
+media thread that takes the path's socket over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from ..signaling.gingle import Candidate
+
+Address = tuple[str, int]
+
+
+class IceFlavor(Enum):
+    RFC = "RFC ICE"  # RFC 8445, between jcalls and with RFC ICE peers
+    GOOGLE = "Google ICE"  # libjingle's p2p checks (gingle.md part F)
+
+
+class IceMode(Enum):
+    """``--ice``: a flavour, or chosen per peer from what it shows."""
+
+    AUTO = "auto"
+    RFC = "rfc"
+    GOOGLE = "google"
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """The media path: local and remote address with their candidate types."""
+
+    local: Address
+    local_type: str  # host, srflx, relay (RFC 8445 names)
+    remote: Address
+    remote_type: str  # host, srflx, relay, prflx
+    flavor: IceFlavor
+
+    def __str__(self) -> str:
+        return (f"{self.local[0]}:{self.local[1]} ({self.local_type}) -> "
+                f"{self.remote[0]}:{self.remote[1]} ({self.remote_type}), {self.flavor.value}")
+
+
+@dataclass(frozen=True)
+class Connected:
+    path: PathInfo
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lost:
+    pass
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: PathInfo
+
+
+TransportEvent = Connected | Failed | Lost | Restored
+
+
+@dataclass(frozen=True)
+class DirectPath:
+    """The selected path's own UDP socket (a duplicate descriptor), for a media thread
+    that sends and receives without the event loop: ``pause()`` stops the event loop
+    reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
+    the ICE agent through ``stun`` (call it on the event loop)."""
+
+    sock: socket.socket
+    remote: Address
+    stun: Callable[[bytes, Address], None]
+    pause: Callable[[], None]
+    resume: Callable[[], None]
+
+
+class MediaTransport(Protocol):
+    @property
+    def flavor(self) -> IceFlavor | None:
+        """None while it is not yet known which ICE the peer speaks."""
+
+    @property
+    def path(self) -> PathInfo | None: ...
+
+    def local_candidates(self) -> AsyncIterator[list[Candidate]]:
+        """Our candidates, in batches as they are learned; ends when gathering does."""
+
+    def add_remote(self, candidates: Sequence[Candidate]) -> None: ...
+
+    def end_of_candidates(self) -> None: ...
+
+    def peer_has_candidates(self) -> None:
+        """Signalling delivered our candidates to the peer (its ack arrived)."""
+
+    def events(self) -> AsyncIterator[TransportEvent]: ...
+
+    def send_now(self, data: bytes) -> None: ...
+
+    def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None: ...
+
+    def receive_pending(self) -> None: ...
+
+    def direct(self) -> DirectPath | None: ...
+
+    async def close(self) -> None: ...
+
+
+class EventStream:
+    """Events in order for one reader; ``close()`` ends the iteration."""
+
+    _END = object()
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self.closed = False
+
+    def put(self, event: TransportEvent) -> None:
+        if not self.closed:
+            self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._queue.put_nowait(self._END)
+
+    async def __aiter__(self) -> AsyncIterator[TransportEvent]:
+        while True:
+            item = await self._queue.get()
+            if item is self._END:
+                return
+            assert isinstance(item, Connected | Failed | Lost | Restored)
+            yield item

@@ -1,0 +1,218 @@
+"""The asyncio adapter that runs a :class:`~.google_ice.GoogleIceAgent` on UDP sockets.
+
+Thin by design: the agent decides everything; this reads the sockets (with kernel
+arrival times, ``udp.receive_all``), sends what the agent queues, keeps one timer
+at the agent's ``get_timer()``, and turns the agent's events into the transport seam's.
+The sockets come from aioice's gathering (``ice.IceTransport.handover``): host and
+server-reflexive candidates are standard STUN and stay aioice's; only the checks are
+Google's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+
+from ..signaling.gingle import Candidate
+from . import google_ice as gi
+from .base import (
+    Address,
+    Connected,
+    DirectPath,
+    EventStream,
+    Failed,
+    IceFlavor,
+    Lost,
+    PathInfo,
+    Restored,
+    TransportEvent,
+)
+from .ice import EARLY_DATAGRAMS, Handover
+from .p2p import GINGLE_TO_ICE
+from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
+
+log = logging.getLogger(__name__)
+
+
+class GoogleUdpTransport:
+    """One Google ICE channel (the RTP component) of a call."""
+
+    flavor = IceFlavor.GOOGLE
+
+    def __init__(self, sockets: Sequence[Handover], *, fresh_credentials: bool) -> None:
+        """``fresh_credentials``: give each port its own username and password, as
+        libjingle does (only before any candidate was sent); otherwise keep the ones
+        already advertised."""
+        ports = []
+        self._socks = {}
+        for index, handed in enumerate(sockets):
+            candidates = handed.candidates
+            if fresh_credentials:
+                username, password = gi.new_username(), gi.new_username()
+                candidates = tuple(replace(c, username=username, password=password)
+                                   for c in candidates)
+            ports.append(gi.LocalPort(index, handed.address, candidates[0].username,
+                                      candidates))
+            enable_timestamps(handed.sock)
+            self._socks[index] = handed.sock
+        self.agent = gi.GoogleIceAgent(ports)
+        self._loop = asyncio.get_running_loop()
+        self._events = EventStream()
+        self._timer: asyncio.TimerHandle | None = None
+        self._receiver: Callable[[bytes, float], None] | None = None
+        self._early: deque[tuple[bytes, float]] = deque(maxlen=EARLY_DATAGRAMS)
+        self._reading: set[int] = set()
+        self._closed = False
+        for index in self._socks:
+            self._resume(index)
+
+    # -- the seam (base.MediaTransport) ---------------------------------------------------
+    async def local_candidates(self) -> AsyncIterator[list[Candidate]]:
+        yield [c for p in self.agent.ports.values() for c in p.candidates]
+
+    def add_remote(self, candidates: Sequence[Candidate]) -> None:
+        self.agent.add_remote(candidates, self._loop.time())
+        self._service()
+
+    def end_of_candidates(self) -> None:
+        """Gingle has no end-of-candidates; Google ICE keeps every pair until it times out."""
+
+    def peer_has_candidates(self) -> None:
+        self.agent.peer_has_candidates(self._loop.time())
+        self._service()
+
+    def events(self) -> AsyncIterator[TransportEvent]:
+        return self._events.__aiter__()
+
+    @property
+    def path(self) -> PathInfo | None:
+        best = self.agent.best
+        return None if best is None else self._path_info(best.path())
+
+    def _path_info(self, path: gi.Path) -> PathInfo:
+        port = self.agent.ports[path.port]
+        local_type = GINGLE_TO_ICE.get(port.candidates[0].type, "host")
+        remote_type = GINGLE_TO_ICE.get(path.remote_type, path.remote_type)
+        return PathInfo(path.local, local_type, path.remote, remote_type, IceFlavor.GOOGLE)
+
+    def inject(self, data: bytes, source: Address, local: Address) -> None:
+        """A datagram that reached ``local`` before this agent owned the socket."""
+        for index, port in self.agent.ports.items():
+            if port.address == local:
+                self._datagram(index, data, source, self._loop.time())
+                self._service()
+                return
+
+    # -- running the agent --------------------------------------------------------------
+    def _service(self) -> None:
+        """Send what the agent queued, pass its events on, and re-arm its timer."""
+        if self._closed:
+            return
+        for d in self.agent.datagrams():
+            try:
+                self._socks[d.port].sendto(d.data, d.to)
+            except OSError as exc:  # e.g. an unreachable candidate address
+                log.debug("Google ICE: send to %s failed: %s", d.to, exc)
+        for event in self.agent.events():
+            self._report(event)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        when = self.agent.get_timer()
+        if when is not None:
+            self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _report(self, event: gi.Event) -> None:
+        match event:
+            case gi.Connected(path=path):
+                log.info("Google ICE connected: %s", path)
+                self._events.put(Connected(self._path_info(path)))
+            case gi.PathChanged(path=path):
+                log.info("Google ICE: best connection now %s", path)
+            case gi.Lost():
+                self._events.put(Lost())
+            case gi.Restored(path=path):
+                self._events.put(Restored(self._path_info(path)))
+            case gi.Failed(reason=reason):
+                self._events.put(Failed(reason))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.agent.handle_timer(self._loop.time())
+        self._service()
+
+    def _readable(self, index: int) -> None:
+        datagrams = receive_all(self._socks[index], realtime_offset())
+        for arrival, data, source in datagrams:
+            self._datagram(index, data, source, arrival)
+        if datagrams:
+            self._service()
+
+    def _datagram(self, index: int, data: bytes, source: Address, arrival: float) -> None:
+        if self.agent.receive(index, data, source, arrival) and is_rtp(data):
+            if self._receiver is not None:
+                self._receiver(data, arrival)
+            else:
+                self._early.append((data, arrival))
+
+    # -- media --------------------------------------------------------------------------
+    def send_now(self, data: bytes) -> None:
+        best = self.agent.best
+        if best is None:
+            raise ConnectionError("not connected")
+        self._socks[best.port.index].sendto(data, best.remote.address)
+
+    def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None:
+        """Deliver media to ``callback(data, arrival)``; what came before goes first."""
+        self._receiver = callback
+        while callback is not None and self._early:
+            callback(*self._early.popleft())
+
+    def receive_pending(self) -> None:
+        best = self.agent.best
+        if best is not None and best.port.index in self._reading:
+            self._readable(best.port.index)
+
+    def direct(self) -> DirectPath | None:
+        """The best connection's socket for the media thread, which hands the STUN it
+        reads back through ``stun``. The thread keeps this connection for the call."""
+        best = self.agent.best
+        if best is None:
+            return None
+        index = best.port.index
+        sock = self._socks[index].dup()
+        sock.setblocking(False)
+        return DirectPath(sock=sock, remote=best.remote.address,
+                          stun=functools.partial(self._from_thread, index),
+                          pause=functools.partial(self._pause, index),
+                          resume=functools.partial(self._resume, index))
+
+    def _from_thread(self, index: int, data: bytes, source: Address) -> None:
+        self.agent.receive(index, data, source, self._loop.time())
+        self._service()
+
+    def _pause(self, index: int) -> None:
+        if index in self._reading:
+            self._loop.remove_reader(self._socks[index].fileno())
+            self._reading.discard(index)
+
+    def _resume(self, index: int) -> None:
+        sock = self._socks[index]
+        if index not in self._reading and not self._closed and sock.fileno() >= 0:
+            self._loop.add_reader(sock.fileno(), self._readable, index)
+            self._reading.add(index)
+
+    async def close(self) -> None:
+        for index in list(self._reading):
+            self._pause(index)
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for sock in self._socks.values():
+            sock.close()
+        self._receiver = None
+        self._events.close()

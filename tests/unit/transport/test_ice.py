@@ -1,0 +1,26 @@
+"""The aioice internals jcall/transport/ice.py relies on exist in the pinned aioice."""
+
+from __future__ import annotations
+
+import inspect
+
+import aioice
+from aioice import ice as aioice_ice
+
+
+def test_the_connection_members_jcall_overrides_or_reads_exist() -> None:
+    for name in ("_check_list_maybe_complete", "get_component_candidates", "data_received",
+                 "gather_candidates", "add_remote_candidate", "request_received"):
+        assert callable(getattr(aioice.Connection, name)), name
+    source = inspect.getsource(aioice.Connection.__init__)
+    for attr in ("_local_candidates_start", "_local_candidates_end", "_protocols",
+                 "_nominated", "_components", "_use_ipv4", "_use_ipv6"):
+        assert f"self.{attr}" in source, attr
+
+
+def test_the_stun_protocol_members_jcall_wraps_exist() -> None:
+    protocol = aioice_ice.StunProtocol
+    assert callable(protocol.datagram_received) and callable(protocol.send_data)
+    assert "local_candidate" in protocol.__annotations__
+    assert "transport" in protocol.__annotations__
+    assert callable(aioice_ice.get_host_addresses)
