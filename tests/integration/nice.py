@@ -33,6 +33,8 @@ class NicePeer:
         self.seen: list[dict[str, Any]] = []
         self._reader = asyncio.ensure_future(self._read())
         self.candidates: list[dict[str, Any]] = []
+        self.compatibility = "google"
+        self.ufrag = self.pwd = ""
 
     @classmethod
     async def start(cls, *, compatibility: str = "google", controlling: bool,
@@ -42,11 +44,13 @@ class NicePeer:
             PYTHON, str(HELPER), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         peer = cls(proc)
+        peer.compatibility = compatibility
         await peer.wait_for("ready")
         peer.command("start", compatibility=compatibility, controlling=controlling,
                      components=components, set_credentials=set_credentials)
         got = await peer.wait_for("candidates")
         peer.candidates = got["candidates"]
+        peer.ufrag, peer.pwd = got["ufrag"], got["pwd"]
         return peer
 
     async def _read(self) -> None:
@@ -76,10 +80,14 @@ class NicePeer:
 
     def gingle_candidates(self, generation: int = 0) -> list[Candidate]:
         """As libpurple puts them on the wire (google_session.c): name rtp/rtcp,
-        preference = priority / 1000, the candidate's username, an empty password."""
-        return [Candidate(address=c["address"], port=c["port"], username=c["username"],
-                          password=c["password"], name="rtp" if c["component"] == 1 else "rtcp",
-                          preference=c["priority"] / 1000, protocol="udp",
+        preference = priority / 1000, the candidate's username, an empty password. In
+        RFC 5245 mode the stream's ufrag/pwd go in their place, as jcall's do."""
+        rfc = self.compatibility == "rfc5245"
+        return [Candidate(address=c["address"], port=c["port"],
+                          username=self.ufrag if rfc else c["username"],
+                          password=self.pwd if rfc else c["password"],
+                          name="rtp" if c["component"] == 1 else "rtcp",
+                          preference=min(1.0, c["priority"] / 1000), protocol="udp",
                           generation=generation, type=GINGLE_TYPE.get(c["type"], "local"),
                           network=0)
                 for c in self.candidates]

@@ -1,5 +1,6 @@
-"""jcall's Google ICE against a real third-party agent: Debian's libnice 0.1.21 in GOOGLE
-mode, the stack under Pidgin/libpurple, over loopback (gingle.md parts F and G)."""
+"""jcall's ICE against a real third-party agent: Debian's libnice 0.1.21 in GOOGLE mode
+(the stack under Pidgin/libpurple; gingle.md parts F and G) and in RFC 5245 mode,
+over loopback."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ async def first(events: AsyncIterator[TransportEvent], timeout: float = 5.0) -> 
 
 @contextlib.asynccontextmanager
 async def jcall_and_libnice(*, nice_controlling: bool, set_credentials: bool = False,
-                            mode: IceMode = IceMode.AUTO
+                            mode: IceMode = IceMode.AUTO, compatibility: str = "google"
                             ) -> AsyncIterator[tuple[AutoTransport, NicePeer]]:
     ours = AutoTransport(mode, controlling=not nice_controlling, host_addresses=LOOPBACK)
-    nice = await NicePeer.start(controlling=nice_controlling, set_credentials=set_credentials)
+    nice = await NicePeer.start(controlling=nice_controlling, set_credentials=set_credentials,
+                                compatibility=compatibility)
     try:
         yield ours, nice
     finally:
@@ -152,3 +154,31 @@ async def test_forced_google_mode_gives_each_port_its_own_credentials(
         assert isinstance(await first(events), Connected)
         if nice_controlling:
             await nice.wait_for("selected", component=1)
+
+
+@pytest.mark.parametrize("nice_controlling", [True, False])
+async def test_libnice_rfc5245_and_jcall_stay_on_rfc_ice(nice_controlling: bool,
+                                                        tmp_path: Path) -> None:
+    """An RFC ICE peer that is not jcall: credentials on every candidate, checks with
+    MESSAGE-INTEGRITY; jcall keeps RFC 8445 (aioice) and data flows both ways."""
+    async with jcall_and_libnice(nice_controlling=nice_controlling,
+                                 compatibility="rfc5245") as (ours, nice):
+        events = ours.events()
+        mine = await local(ours)
+        nice.add_remote(mine, ufrag=mine[0].username, pwd=mine[0].password)
+        ours.add_remote([c for c in nice.gingle_candidates() if c.name == "rtp"])
+        assert ours.flavor is IceFlavor.RFC
+        connected = await first(events)
+        assert isinstance(connected, Connected) and connected.path.flavor is IceFlavor.RFC
+        await nice.wait_for("selected", component=1)
+        got: list[bytes] = []
+        ours.set_receiver(lambda data, arrival: got.append(data))
+        await nice.record(tmp_path / "nice.bin")
+        nice.play([rtp(i) for i in range(10)], tmp_path / "play.bin", 0.005)
+        for i in range(10):
+            ours.send_now(rtp(100 + i))
+        played = await nice.wait_for("played")
+        await asyncio.sleep(0.3)
+        assert played["sent"] == 10 and got == [rtp(i) for i in range(10)]
+        assert [d for _, d in recorded(tmp_path / "nice.bin")] == \
+            [rtp(100 + i) for i in range(10)]
