@@ -1,9 +1,14 @@
-"""A Call ties one Gingle session to its ICE transport and reports its progress.
+"""A Call ties one Gingle session to its media transport and reports its progress.
 
 The session core is pure; this class is the glue that runs it: it sends what the
-session queues, feeds replies and timers back, hands remote candidates to aioice,
-and decides when the call is "in progress" (ICE connected **and** accepted, as in
-libjingle's ``call``). Status lines follow gingle.md part D.
+session queues, feeds replies and timers back, trickles our candidates out of the
+transport and the peer's into it, reacts to the transport's events, and decides when
+the call is "in progress" (a media path **and** accepted, as in libjingle's ``call``).
+Status lines follow gingle.md part D.
+
+How a call ends decides the exit code: one that both sides accepted but that never
+had a media path is a failure whoever hangs up first; a caller whose callee hangs
+up before accepting was not answered.
 """
 
 from __future__ import annotations
@@ -30,9 +35,16 @@ from .signaling.events import (
     SessionEnded,
 )
 from .signaling.gingle import PayloadType, Reason, session_element
-from .signaling.session import Role, Session
-from .transport.ice import IceTransport
-from .transport.p2p import GoogleIceError
+from .signaling.session import Dialect, Role, Session
+from .transport.base import (
+    Connected,
+    Failed,
+    IceFlavor,
+    Lost,
+    MediaTransport,
+    PathInfo,
+    Restored,
+)
 
 if TYPE_CHECKING:
     from .console import Console
@@ -41,6 +53,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TERMINATE_ACK_WAIT_S = 2.0  # how long a hang-up waits for the peer's ack
+QUIET_PEER_ACK_WAIT_S = 0.2  # ... from a peer that answers no terminate (libpurple)
+NO_AUDIO_WARNING_S = 3.0  # media running this long with nothing heard: say why
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ class CallSettings:
 class Call:
     """One call, either direction."""
 
-    def __init__(self, *, session: Session, transport: IceTransport, client: XmppClient,
+    def __init__(self, *, session: Session, transport: MediaTransport, client: XmppClient,
                  console: Console, settings: CallSettings,
                  on_incoming: Callable[[Call], None] | None = None) -> None:
         self.session = session
@@ -74,7 +88,10 @@ class Call:
         self.media: MediaSession | None = None
         self._media_start: asyncio.Future[None] | None = None
         self._replied = asyncio.Event()  # set whenever a reply arrives
-        transport.connected.add_done_callback(self._on_ice)
+        self.path: PathInfo | None = None  # the media path, once there is one
+        self._transport_started = False
+        self._told_delivered = False
+        self._no_audio: asyncio.TimerHandle | None = None
 
     @property
     def peer(self) -> str:
@@ -109,6 +126,9 @@ class Call:
             return
         self.session.handle_reply(tag, error, self.now())
         self._replied.set()
+        if self.session.candidates_delivered and not self._told_delivered:
+            self._told_delivered = True
+            self.transport.peer_has_candidates()
         self.pump()
 
     def _schedule_timer(self) -> None:
@@ -130,11 +150,7 @@ class Call:
                 if self.on_incoming is not None:
                     self.on_incoming(self)  # it announces the call, or asks about it
             case RemoteCandidates(candidates=cands):
-                try:
-                    self.transport.add_remote(cands)
-                except GoogleIceError as exc:
-                    self.fail(f"call failed: {exc}, which jcall does not support",
-                              ExitCode.INCOMPATIBLE_PEER, Reason.INCOMPATIBLE_PARAMETERS)
+                self.transport.add_remote(cands)
             case CallAccepted():
                 if self.session.role is Role.INITIATOR:
                     self.console.status("call answered")
@@ -167,11 +183,51 @@ class Call:
         else:
             self.hangup(reason)
 
+    # -- the transport ------------------------------------------------------------------
+    def start_transport(self) -> None:
+        """Gather and trickle our candidates, and follow the transport's events."""
+        if self._transport_started:
+            return
+        self._transport_started = True
+        self.spawn(self._trickle())
+        self.spawn(self._watch())
+
+    async def _trickle(self) -> None:
+        async for batch in self.transport.local_candidates():
+            self.session.add_local_candidates(batch, self.now())
+            self.pump()
+
+    async def _watch(self) -> None:
+        async for event in self.transport.events():
+            match event:
+                case Connected(path=path):
+                    self.path = path
+                    log.info("media path: %s", path)
+                    trace.event("ice_connected")
+                    self._check_progress()
+                case Failed(reason=reason):
+                    self._no_path(reason)
+                case Lost():
+                    if self.in_progress.is_set():
+                        self.console.status("media lost")
+                case Restored(path=path):
+                    self.path = path
+                    if self.in_progress.is_set():
+                        self.console.status("media restored")
+
+    def _no_path(self, reason: str) -> None:
+        if self.in_progress.is_set():
+            self.fail(f"call failed: media path to '{self.peer}' lost: {reason}",
+                      ExitCode.CALL_FAILED)
+        else:
+            self.fail(f"call failed: no media path to '{self.peer}': {reason}",
+                      ExitCode.CALL_FAILED)
+
     # -- progress -------------------------------------------------------------------------
     def _on_accepted(self) -> None:
         self.accepted = True
         loop = asyncio.get_running_loop()
-        if not self.transport.connected.done():
+        if self.path is None:
             self._ice_deadline = loop.call_later(self.settings.ice_timeout, self._ice_timed_out)
         self._check_progress()
 
@@ -179,20 +235,9 @@ class Call:
         self.fail(f"call failed: no ICE path to '{self.peer}' within "
                   f"{self.settings.ice_timeout:g} s", ExitCode.CALL_FAILED)
 
-    def _on_ice(self, fut: asyncio.Future[None]) -> None:
-        if fut.cancelled():
-            return
-        if fut.exception() is not None:
-            self.fail(f"call failed: {fut.exception()}", ExitCode.CALL_FAILED)
-            return
-        log.info("ICE connected: %s", self.transport.selected)
-        trace.event("ice_connected")
-        self._check_progress()
-
     def _check_progress(self) -> None:
-        connected = self.transport.connected.done() and not self.transport.connected.cancelled() \
-            and self.transport.connected.exception() is None
-        if self.accepted and connected and not self.in_progress.is_set() and not self.session.ended:
+        if self.accepted and self.path is not None and not self.in_progress.is_set() \
+                and not self.session.ended:
             if self._ice_deadline is not None:
                 self._ice_deadline.cancel()
             self.in_progress.set()
@@ -212,10 +257,38 @@ class Call:
             await media.start()
         except JcallError as exc:
             self.fail(str(exc), exc.exit_code)
+            return
+        self._no_audio = asyncio.get_running_loop().call_later(NO_AUDIO_WARNING_S,
+                                                               self._check_audio)
+
+    def _check_audio(self) -> None:
+        """Say plainly when the peer's audio does not arrive, and why where it is known."""
+        if self.media is None or self.media.heard or self._closing:
+            return
+        if self.path is not None and self.path.flavor is IceFlavor.GOOGLE \
+                and self.session.role is Role.INITIATOR:
+            self.console.error(
+                f"no audio is arriving from '{self.peer}': a Google ICE peer on libnice "
+                "(Pidgin/libpurple) does not send audio on calls it receives; it hears you. "
+                "Ask them to call you instead.")
+        else:
+            self.console.error(f"no audio is arriving from '{self.peer}'")
 
     # -- the end --------------------------------------------------------------------------
     def _on_ended(self, ended: SessionEnded) -> None:
         match ended.cause:
+            case EndCause.REMOTE_HANGUP if self.accepted and not self.in_progress.is_set():
+                self.console.status("other side hung up")
+                if self._result is ExitCode.OK:  # (not when already explained)
+                    self.console.error(f"call failed: no media path to '{self.peer}'")
+                    self._result = ExitCode.CALL_FAILED
+            case EndCause.REMOTE_HANGUP if not self.accepted and \
+                    self.session.role is Role.INITIATOR:
+                self.console.status("call not answered")
+                self._result = ExitCode.REJECTED
+            case EndCause.REMOTE_HANGUP if not self.accepted:
+                self.console.status("other side hung up")  # a caller that gave up ringing
+                self._result = ExitCode.REJECTED
             case EndCause.REMOTE_HANGUP:
                 self.console.status("other side hung up")
             case EndCause.REMOTE_REJECT:
@@ -234,11 +307,21 @@ class Call:
             self.console.error(f"call failed: {ended.detail}")
         self._result = ExitCode.CALL_FAILED
 
+    def _peer_acks_terminate(self) -> bool:
+        """libpurple answers no ``terminate`` (gingle.md part G). Known by a message of
+        ours it left unanswered, or by its profile: Google ICE in the ``candidates``
+        dialect (libjingle's later ``call`` looks the same and loses nothing by a
+        shorter wait: its ack comes within a server round trip)."""
+        if self.session.ignored_messages(self.now()):
+            return False
+        return not (self.session.dialect is Dialect.COMPAT
+                    and self.transport.flavor is IceFlavor.GOOGLE)
+
     async def _close(self) -> None:
         if self._closing:
             return
         self._closing = True
-        for handle in (self._ice_deadline, self._timer):
+        for handle in (self._ice_deadline, self._timer, self._no_audio):
             if handle is not None:
                 handle.cancel()
         if self._media_start is not None:  # let a start under way finish, then stop it
@@ -253,13 +336,17 @@ class Call:
                     write_stats(self.settings.stats_json, stats)
                 except OSError as exc:
                     self.console.error(f"cannot write {self.settings.stats_json}: {exc}")
-        deadline = self.now() + TERMINATE_ACK_WAIT_S
+        deadline = self.now() + (TERMINATE_ACK_WAIT_S if self._peer_acks_terminate()
+                                 else QUIET_PEER_ACK_WAIT_S)
         while self.session.awaiting_replies and self.now() < deadline:
             self._replied.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._replied.wait(), deadline - self.now())
         with contextlib.suppress(Exception):
             await self.transport.close()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
         self.console.status("call destroyed")
         if not self.finished.done():
             self.finished.set_result(self._result)

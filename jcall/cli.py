@@ -22,6 +22,7 @@ from .config import resolve_account
 from .console import Console
 from .errors import ConfigError, ExitCode, JcallError
 from .phone import Phone, PhoneSettings
+from .transport.base import IceMode
 from .xmpp.client import LoginSettings, XmppClient
 
 Action = Callable[[Phone, asyncio.Event], Awaitable[ExitCode]]
@@ -39,6 +40,7 @@ class App:
     password_file: Path | None
     ice_addresses: tuple[str, ...]
     ice_timeout: float
+    ice_mode: IceMode
     audio: AudioSettings
     codec: str | None
     stats_json: Path | None
@@ -80,7 +82,8 @@ class App:
         phone = Phone(client, self.console, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               stats_json=self.stats_json, open_devices=device.open_devices),
-            host_addresses=list(self.ice_addresses) or None, formats=preference))
+            host_addresses=list(self.ice_addresses) or None, formats=preference,
+            ice_mode=self.ice_mode))
         try:
             return await action(phone, hangup)
         except asyncio.CancelledError:
@@ -115,6 +118,9 @@ def _setup_logging() -> None:
               help="Use only this local address for host candidates (repeatable).")
 @click.option("--ice-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds from accept to a connected ICE path before giving up.")
+@click.option("--ice", "ice_mode", type=click.Choice([m.value for m in IceMode]),
+              default=IceMode.AUTO.value, show_default=True,
+              help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer.")
 @click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
               metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
@@ -132,7 +138,7 @@ def _setup_logging() -> None:
 @click.pass_context
 def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
          ca_file: Path | None, config: Path | None, password_file: Path | None,
-         ice_address: tuple[str, ...], ice_timeout: float, input_: Path | None,
+         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, input_: Path | None,
          output: Path | None, tone: float | None, silence: bool, discard: bool,
          input_device: str | None, output_device: str | None, codec: str | None,
          stats_json: Path | None) -> None:
@@ -150,7 +156,7 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
     ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, audio, codec, stats_json, Console())
+                  ice_timeout, IceMode(ice_mode), audio, codec, stats_json, Console())
 
 
 @main.command()

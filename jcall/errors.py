@@ -20,7 +20,6 @@ class ExitCode(IntEnum):
     NOT_FOUND = 7
     REJECTED = 8
     CALL_FAILED = 9
-    INCOMPATIBLE_PEER = 10
     AUDIO_DEVICE = 11
 
 

@@ -87,7 +87,7 @@ from .rtp.packetizer import MAX_PACKET_BYTES, Packetizer
 from .rtp.receiver import RtpFilter
 from .rtp.stats import ReceiveStats
 from .signaling.gingle import PayloadType
-from .transport.ice import DirectPath
+from .transport.base import DirectPath
 from .transport.udp import Pacer, is_rtp, open_pacer, realtime_offset, receive_all
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,11 @@ class MediaSession:
         # thread reads the socket itself yet
         self._inbox: deque[tuple[float, bytes]] = deque()
         self._owns_socket = False
+
+    @property
+    def heard(self) -> bool:
+        """Whether any of the peer's RTP has arrived."""
+        return self._first_arrival is not None or self.filter.ssrc is not None
 
     @property
     def codec_name(self) -> str:

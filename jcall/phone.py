@@ -20,7 +20,9 @@ from .console import Console
 from .errors import CallError, ExitCode
 from .signaling.gingle import PayloadType, Reason, SessionMessage
 from .signaling.session import Session, SessionManager
-from .transport.ice import IceServers, IceTransport
+from .transport.auto import AutoTransport
+from .transport.base import IceMode
+from .transport.servers import IceServers
 from .xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class PhoneSettings:
     call: CallSettings = field(default_factory=CallSettings)
     host_addresses: list[str] | None = None
     ice_servers: IceServers | None = None  # None: ask the server (XEP-0215)
+    ice_mode: IceMode = IceMode.AUTO
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
     formats: tuple[formats.Format, ...] = formats.SUPPORTED  # in order of preference
 
@@ -83,9 +86,9 @@ class Phone:
         for call in list(self.calls.values()):
             call.fail("call failed: connection to the server lost", ExitCode.CONNECT_FAILED)
 
-    def _transport(self, controlling: bool) -> IceTransport:
-        return IceTransport(controlling=controlling, servers=self.servers,
-                            host_addresses=self.settings.host_addresses)
+    def _transport(self, controlling: bool) -> AutoTransport:
+        return AutoTransport(self.settings.ice_mode, controlling=controlling,
+                             servers=self.servers, host_addresses=self.settings.host_addresses)
 
     def _track(self, call: Call) -> None:
         self.calls[call.session] = call
@@ -114,13 +117,8 @@ class Phone:
             self.console.status(f"Rejected call from '{call.peer}': busy")
             call.reject(Reason.RECIPIENT_BUSY)
             return
-        call.spawn(self._gather_and_send(call))
+        call.start_transport()
         self._answer(call)
-
-    async def _gather_and_send(self, call: Call) -> None:
-        candidates = await call.transport.gather()
-        call.session.add_local_candidates(candidates, call.now())
-        call.pump()
 
     # -- dial -----------------------------------------------------------------------------
     async def resolve(self, target: str) -> str:
@@ -141,16 +139,14 @@ class Phone:
         if not await self.start(hangup):
             return ExitCode.OK
         peer = await self.resolve(target)
-        transport = self._transport(controlling=True)
-        candidates = await transport.gather()
         session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)))
-        call = Call(session=session, transport=transport, client=self.client,
-                    console=self.console, settings=self.settings.call)
+        call = Call(session=session, transport=self._transport(controlling=True),
+                    client=self.client, console=self.console, settings=self.settings.call)
         self._track(call)
-        session.add_local_candidates(candidates, call.now())  # held until the ack
         session.initiate(formats.offer(self.settings.formats), call.now())
         self.console.status("calling...")
         call.pump()
+        call.start_transport()  # candidates trickle out once the initiate is acknowledged
         return await self._run(call, duration, hangup)
 
     async def _run(self, call: Call, duration: float | None, hangup: asyncio.Event) -> ExitCode:

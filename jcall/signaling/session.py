@@ -44,6 +44,7 @@ from .gingle import Candidate, MessageType, PayloadType, Reason, SessionMessage
 log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 15.0  # libjingle's session timeout for unanswered iqs
+IGNORED_AFTER_S = 1.0  # a best-effort message unanswered this long was ignored
 
 # An empty <description> comes from an old Google Talk client (gingle.md part E).
 OLD_GTALK_PAYLOADS = (
@@ -163,6 +164,9 @@ class Session:
         self._remote_seen: set[tuple[str, str, int, str]] = set()
         self._remote_generation = 0
         self._pending: dict[int, _Pending] = {}
+        # best-effort messages (candidates, transport-accept) awaiting an answer: sent at
+        self._best_effort: dict[int, tuple[MessageType, float]] = {}
+        self.candidates_delivered = False  # the peer acknowledged candidates of ours
         self._next_tag = 1
         self._outbox: list[Outgoing] = []
         self._events: list[Event] = []
@@ -207,6 +211,8 @@ class Session:
         needs_reply = mtype in _REPLY_REQUIRED
         if needs_reply:
             self._pending[tag] = _Pending(mtype, now + REPLY_TIMEOUT_S)
+        else:
+            self._best_effort[tag] = (mtype, now)
         self._outbox.append(Outgoing(tag=tag, to=self.peer, message=msg, needs_reply=needs_reply))
 
     def _end(self, cause: EndCause, reason: str | None = None, detail: str = "") -> None:
@@ -319,6 +325,9 @@ class Session:
         error condition. Errors end the session for the messages that need a reply."""
         pending = self._pending.pop(tag, None)
         if pending is None:
+            mtype, _ = self._best_effort.pop(tag, (None, 0.0))
+            if error is None and mtype in (MessageType.TRANSPORT_INFO, MessageType.CANDIDATES):
+                self.candidates_delivered = True
             if error is not None:
                 log.debug("session %s: ignoring '%s' for best-effort message %d",
                           self.sid, error, tag)
@@ -332,6 +341,12 @@ class Session:
             held, self._held = self._held, []
             if held:
                 self._send_candidates(held, now)
+
+    def ignored_messages(self, now: float) -> bool:
+        """True when the peer has left a message of ours unanswered for over
+        ``IGNORED_AFTER_S`` (libpurple answers no session type it does not handle,
+        ``terminate`` included: gingle.md parts E and G)."""
+        return any(now - sent > IGNORED_AFTER_S for _, sent in self._best_effort.values())
 
     def get_timer(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or None."""

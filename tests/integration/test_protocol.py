@@ -4,6 +4,9 @@ compatibility dialect, Google ICE peers, silent peers and ICE failure (gingle.md
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
+import socket
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from jcall.signaling.gingle import (
     SessionMessage,
     session_element,
 )
+from jcall.transport import stun_classic as sc
 from jcall.transport.ice import IceTransport
 
 from .jcallproc import Account, JcallProcess, start
@@ -94,8 +98,11 @@ async def test_error_replies_and_a_peer_that_ignores_transport_info(
         await asyncio.sleep(0.3)
         assert "call destroyed" not in callee.out_lines
         assert await peer.send(jid, session(peer, MessageType.TERMINATE)) is None
-        assert await asyncio.to_thread(callee.finish) == ExitCode.OK
+        # Accepted, but this peer never sent a candidate: no media path, so a failure
+        # although the peer hung up first (issue 10).
+        assert await asyncio.to_thread(callee.finish) == ExitCode.CALL_FAILED
         assert "other side hung up" in callee.out_lines
+        assert f"call failed: no media path to '{peer.jid}'" in callee.err_lines
     finally:
         callee.popen.kill()
 
@@ -128,25 +135,60 @@ async def test_initiate_without_transport_gets_candidates_and_connects(
         await ice.close()
 
 
-async def test_google_ice_peer_is_reported_and_terminated(
+async def test_a_libjingle_style_google_ice_peer_is_pinged_and_connects(
         peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """Per-candidate usernames (libjingle 0.4, gingle.md part B) mean Google ICE: jcall
+    pings each candidate in RFC 3489 form with USERNAME = theirs + its own, answers
+    the peer's pings, and the call comes up. (Until issue 10 it ended with exit 10.)"""
     callee, jid = await listening(accounts, server, ca_file, "gice", "-a", "--once")
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
     try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+        users = ("uloaCAVUNxLbDt4w", "Xr9Ld2Q0aBfLmC3e")
+        google = tuple(Candidate("127.0.0.1", s.getsockname()[1], user, "yewpj2tpBCTP9C5u",
+                                 network=i)
+                       for i, (s, user) in enumerate(zip(socks, users, strict=True)))
         assert await peer.send(jid, session(peer, MessageType.INITIATE, description=PCMU,
                                             has_transport=True)) is None
-        google = (Candidate("127.0.0.1", 40000, "uloaCAVUNxLbDt4w", "yewpj2tpBCTP9C5u"),
-                  Candidate("127.0.0.1", 40001, "Xr9Ld2Q0aBfLmC3e", "qO2BFMXnYJtyZ7Hc",
-                            network=1))
         assert await peer.send(jid, session(peer, MessageType.TRANSPORT_INFO,
-                                            has_transport=True, candidates=google)) is None, \
-            peer.last_error
-        end = await peer.next(skip=("transport-accept", "transport-info", "accept"))
-        assert end.message.type is MessageType.TERMINATE
-        assert end.message.reason == "incompatible-parameters"
-        assert await asyncio.to_thread(callee.finish) == ExitCode.INCOMPATIBLE_PEER
-        assert any("Google ICE" in line for line in callee.err_lines), callee.err
+                                            has_transport=True, candidates=google)) is None
+        theirs: list[Candidate] = []
+        while not theirs:
+            theirs += (await peer.next(skip=("transport-accept", "accept"))).message.candidates
+        pinged: dict[int, sc.Binding] = {}
+        answered: set[int] = set()
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(pinged) < 2 or not answered:
+            assert asyncio.get_running_loop().time() < deadline, (pinged, answered)
+            for i, s in enumerate(socks):
+                with contextlib.suppress(BlockingIOError):
+                    data, addr = s.recvfrom(2048)
+                    if not sc.is_stun(data):
+                        continue  # jcall's RTP, once it has a writable connection
+                    msg = sc.parse(data)
+                    assert msg.classic
+                    if msg.kind is sc.Kind.SUCCESS:  # jcall answering our ping
+                        assert msg.username == (theirs[0].username + users[i]).encode()
+                        answered.add(i)
+                        continue
+                    assert msg.kind is sc.Kind.REQUEST
+                    pinged[i] = msg
+                    s.sendto(sc.success(msg, addr), addr)  # as libjingle answers
+                    mine = sc.request(secrets.token_bytes(16),
+                                      (theirs[0].username + users[i]).encode())
+                    s.sendto(mine, (theirs[0].address, theirs[0].port))
+            await asyncio.sleep(0.01)
+        for i, ping in pinged.items():
+            assert ping.username == (users[i] + theirs[0].username).encode()
+        await asyncio.to_thread(callee.wait_for, "call in progress")
+        assert await peer.send(jid, session(peer, MessageType.TERMINATE)) is None
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK
     finally:
         callee.popen.kill()
+        for s in socks:
+            s.close()
 
 
 @pytest.mark.parametrize("peer", [frozenset({"*"})], indirect=True)

@@ -18,6 +18,7 @@ from jcall.signaling.events import (
 )
 from jcall.signaling.gingle import Candidate, MessageType, PayloadType, SessionMessage
 from jcall.signaling.session import (
+    IGNORED_AFTER_S,
     REPLY_TIMEOUT_S,
     TRANSITIONS,
     Dialect,
@@ -306,3 +307,31 @@ def test_random_sequences_keep_invariants(role: Role, steps: list[tuple[object, 
         assert len(ends) <= 1
         if ends:
             assert s.state is State.ENDED
+
+
+def test_an_acknowledged_candidates_message_tells_that_the_peer_has_ours() -> None:
+    s = new(Role.RESPONDER)
+    s.receive(msg(MessageType.INITIATE, description=PCMU), CALLER, 0.0)  # compat dialect
+    s.add_local_candidates([cand(4000)], 0.0)
+    (sent,) = s.outgoing()
+    assert sent.message.type is MessageType.CANDIDATES and not s.candidates_delivered
+    s.handle_reply(sent.tag, "service-unavailable", 0.1)
+    assert not s.candidates_delivered  # an error is no delivery
+    s.add_local_candidates([cand(4001)], 0.2)
+    (again,) = s.outgoing()
+    s.handle_reply(again.tag, None, 0.3)
+    assert s.candidates_delivered
+
+
+def test_a_peer_that_leaves_transport_info_unanswered_is_known_to_ignore_messages() -> None:
+    s = new(Role.INITIATOR)
+    s.initiate(PCMU, 0.0)
+    (initiate,) = s.outgoing()
+    s.handle_reply(initiate.tag, None, 0.1)
+    s.add_local_candidates([cand(4000)], 0.2)
+    (info,) = s.outgoing()
+    assert info.message.type is MessageType.TRANSPORT_INFO
+    assert not s.ignored_messages(0.2 + IGNORED_AFTER_S)
+    assert s.ignored_messages(0.2 + IGNORED_AFTER_S + 0.01)  # libpurple's silence
+    s.handle_reply(info.tag, None, 5.0)
+    assert not s.ignored_messages(5.0) and s.candidates_delivered
