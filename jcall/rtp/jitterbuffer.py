@@ -18,15 +18,21 @@ a device's period) is the *quantum* that slack moves in, whatever the stretching
 * **Start.** Playout starts at the first ``pop`` at least target + 2 ms after the first
   packet arrived, plus the quantum less a frame (a decision that pops a whole device
   period needs the packets of that period): the initial delay from arrival to playout
-  is under target plus a quantum (10 ms + 10 ms for L16 at 44.1 kHz, paced).
+  is under target plus a quantum (10 ms + 10 ms for L16 at 44.1 kHz, paced). When
+  packets do not tile the frames (farstream fills its MTU: 347 samples of L16 stereo
+  against 441-sample frames), a packet may begin anywhere in a frame, and one that
+  begins at a frame's end is needed a whole frame before it would be on a tiling
+  stream: the start then waits a frame less the greatest common divisor of the two
+  sizes more (the *tiling* allowance), instead of expanding to it once packets show
+  the shortfall; acceleration leaves that allowance alone too.
 * **Adaptation.** Once 20 packets have come since the last adjustment, their slacks
   decide, a few stray packets aside (not a trend). If the third smallest slack is
   below target - 2 ms: *expand*, appending up to a quarter frame of pitch-period
   substitution. If the second smallest continuous slack (to the packet's own first
   sample within the decision, which also sees sub-frame offsets left by earlier
-  stretching) exceeds target + a quantum + 4 ms (a quantum is what the decisions'
-  spacing alone explains): *accelerate*, dropping up to a quarter frame at the
-  quietest point with a short cross-fade, never below target + a quantum. This
+  stretching) exceeds target + a quantum + the tiling allowance + 4 ms (a quantum is
+  what the decisions' spacing alone explains): *accelerate*, dropping up to a quarter
+  frame at the quietest point with a short cross-fade, never below that. This
   absorbs target changes and sender/receiver clock skew (±1000 ppm is 1 ms/s)
   without letting delay grow, and leaves the audio untouched when neither is needed
   (loopback output is sample-exact).
@@ -42,6 +48,7 @@ a device's period) is the *quantum* that slack moves in, whatever the stretching
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -96,6 +103,7 @@ class JitterBuffer:
         self._gaps: deque[float] = deque(maxlen=DECISION_GAPS)
         self._decisions = 0
         self._quantum = frame / rate
+        self._tiling = 0  # samples a packet may begin before its frame's end (see Start)
         self._last_arrival = 0.0
         self._concealer = Concealer(rate, channels)
         self._transit_min: deque[tuple[float, float]] = deque()  # monotonic minimum
@@ -128,12 +136,18 @@ class JitterBuffer:
     @property
     def start_delay_s(self) -> float:
         """How long after the first packet's arrival playout may start."""
-        return self.target_s + MARGIN_S + self.quantum_s - self.frame / self.rate
+        return self.target_s + MARGIN_S + self.quantum_s + self.tiling_s \
+            - self.frame / self.rate
+
+    @property
+    def tiling_s(self) -> float:
+        """What packets that do not tile the frames add to the delay (see Start)."""
+        return self._tiling / self.rate
 
     @property
     def delay_s(self) -> float:
         """Designed delay from a packet's arrival to the end of its playout."""
-        return self.target_s + self.quantum_s
+        return self.target_s + self.quantum_s + self.tiling_s
 
     # -- input ----------------------------------------------------------------------------
     def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
@@ -159,6 +173,7 @@ class JitterBuffer:
         self.stats.received += 1
         if self._play is None and len(self._starts) == 1:
             self._first_arrival = arrival
+            self._tiling = self.frame - math.gcd(n, self.frame)
         self._last_arrival = arrival
 
     def _track_jitter(self, ext: int, arrival: float) -> None:
@@ -225,11 +240,15 @@ class JitterBuffer:
         # the packet playout would be in had it started on time, as a timely start
         # does (decisions not phased to the first packet are up to a quantum late: a
         # frame, or a device's period); older packets are late.
+        # (within a quantum of the start delay the start is timely: packets shorter
+        # than a frame must not count as late then)
         late_s = now - self._first_arrival - self.start_delay_s
-        on_time = self._starts[0] + round((late_s - self.quantum_s) * self.rate) + self.frame
-        while len(self._starts) > 1 and self._starts[1] <= on_time:
-            self._drop(self._starts.pop(0))
-            self.stats.late += 1
+        if late_s > self.quantum_s:
+            on_time = self._starts[0] + round((late_s - self.quantum_s) * self.rate) \
+                + self.frame
+            while len(self._starts) > 1 and self._starts[1] <= on_time:
+                self._drop(self._starts.pop(0))
+                self.stats.late += 1
         self._play = self._decision_first = self._starts[0]
         self._clear_slack()
 
@@ -265,10 +284,10 @@ class JitterBuffer:
             self._clear_slack()  # judge the effect on fresh packets
             return 0, max(1, min(step, round((self.target_s - quantised) * self.rate)))
         continuous = sorted(self._slack_c)[1]
-        quantum = self.quantum_s
-        if continuous > self.target_s + quantum + ACCELERATE_MARGIN_S:
+        designed = self.target_s + self.quantum_s + self.tiling_s
+        if continuous > designed + ACCELERATE_MARGIN_S:
             ahead = int(self.level_s * self.rate) - self.frame
-            k = min(step, round((continuous - self.target_s - quantum) * self.rate), ahead)
+            k = min(step, round((continuous - designed) * self.rate), ahead)
             if k > 0:
                 self._clear_slack()
                 return k, 0

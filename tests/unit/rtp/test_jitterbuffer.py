@@ -328,3 +328,26 @@ def test_two_stray_late_wake_ups_in_twenty_packets_do_not_stretch() -> None:
     assert np.array_equal(aligned(out, sig[:n * FRAME]), sig[:n * FRAME])
     s = jb.stats
     assert (s.concealed_samples, s.accelerated_samples, s.expanded_samples, s.late) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("packet", [347, 220, 441, 882])
+def test_packets_that_do_not_tile_the_frames_play_exactly_from_the_start(packet: int) -> None:
+    """farstream's L16 stereo fills a 1400-byte MTU: 347 samples per packet against
+    441-sample frames. The start waits for that instead of expanding 20 packets in."""
+    rate, frame = 44100, 441
+    sig = voice(3.0, rate)
+    jb = JitterBuffer(rate, 1, frame)
+    n_packets = len(sig) // packet
+    events = [(0.001 + (i + 1) * packet / rate + 0.0004, 0, i) for i in range(n_packets)]
+    events += [(0.0037 + j * frame / rate, 1, j) for j in range(int(3.2 * rate / frame))]
+    out = []
+    for t, kind, i in sorted(events):
+        if kind == 0:
+            jb.push(uint32_add(777, i * packet), sig[i * packet:(i + 1) * packet], t)
+        elif (got := jb.pop(t)) is not None:
+            out.append(got)
+    played = aligned(np.concatenate(out), sig)[:n_packets * packet - frame]
+    assert np.array_equal(played, sig[:len(played)])
+    assert jb.stats.expanded_samples == 0 and jb.stats.late == 0
+    gcd_gap = frame - np.gcd(packet, frame)
+    assert jb.start_delay_s == pytest.approx(0.012 + gcd_gap / rate)
