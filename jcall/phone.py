@@ -227,12 +227,15 @@ class Phone:
         call.accept(payloads)
 
     def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
-        """The offered payload types we support, in the offerer's order, except that a
-        format the user asked for (--codec) goes first."""
+        """The offered payload types we support, in the offerer's order, except that the
+        codec the user asked for (--codec NAME[/RATE], any channel count) goes first."""
         answer = formats.answer(offered)
-        preferred = self.settings.formats[0]
+        first = self.settings.formats[0]
         if self.settings.formats != formats.SUPPORTED:
-            answer = tuple(sorted(answer, key=lambda pt: not preferred.matches(pt)))
+            wanted = [f for f in self.settings.formats
+                      if (f.name, f.clockrate) == (first.name, first.clockrate)]
+            answer = tuple(sorted(answer, key=lambda pt: not any(f.matches(pt)
+                                                                  for f in wanted)))
         return answer
 
     async def _ask(self, call: Call) -> bool:

@@ -21,9 +21,23 @@ class Format:
     def matches(self, pt: PayloadType) -> bool:
         if pt.name:
             return (pt.name.upper() == self.name and (pt.clockrate or self.clockrate)
-                    == self.clockrate and pt.channels == self.channels)
+                    == self.clockrate and channels_of(pt) == self.channels)
         # A nameless payload type is identified by its static number (RFC 3551 table 4).
         return self.static_pt is not None and pt.id == self.static_pt
+
+
+# RFC 3551 table 4 fixes the channels of the static L16 types: 10 is stereo, 11 mono.
+# libpurple offers <payload-type id="10" name="L16" clockrate="44100"/> with no channels
+# and farstream sends stereo on it (gingle.md part G).
+STATIC_L16_CHANNELS = {10: 2, 11: 1}
+
+
+def channels_of(pt: PayloadType) -> int:
+    """The channels a payload type carries: the static number decides for L16 10/11,
+    the ``channels`` attribute everywhere else."""
+    if pt.id in STATIC_L16_CHANNELS and pt.name.upper() in ("", "L16"):
+        return STATIC_L16_CHANNELS[pt.id]
+    return pt.channels
 
 
 L16_44100 = Format("L16", 44100, 1, 11)

@@ -37,3 +37,14 @@ def test_prefer_moves_matches_first() -> None:
         prefer("speex")
     with pytest.raises(ValueError, match="NAME"):
         prefer("L16/fast")
+
+
+def test_l16_payload_type_10_is_stereo_whatever_channels_says() -> None:
+    from jcall.audio.formats import L16_44100, L16_44100_STEREO, channels_of
+
+    purple = PayloadType(10, "L16", 44100)  # libpurple: no channels attribute
+    assert channels_of(purple) == 2
+    assert L16_44100_STEREO.matches(purple) and not L16_44100.matches(purple)
+    assert channels_of(PayloadType(11, "L16", 44100, channels=2)) == 1  # RFC 3551: mono
+    assert channels_of(PayloadType(96, "L16", 48000, channels=2)) == 2  # dynamic: honoured
+    assert channels_of(PayloadType(10, "speex", 16000)) == 1  # not L16: the attribute
