@@ -50,6 +50,7 @@ class Phone:
         self._answer: Callable[[Call], None] | None = None
         client.on_session = self._on_session
         client.on_lost = self._on_lost
+        client.on_offline = self._on_offline
 
         client.discover = settings.ice_servers is None
 
@@ -85,6 +86,13 @@ class Phone:
             self.lost.set_result(reason)
         for call in list(self.calls.values()):
             call.fail("call failed: connection to the server lost", ExitCode.CONNECT_FAILED)
+
+    def _on_offline(self, jid: str) -> None:
+        """The peer's resource went offline: a call still ringing or connecting with it
+        can never complete (one in progress keeps its direct media path)."""
+        for call in list(self.calls.values()):
+            if call.peer == jid and not call.in_progress.is_set():
+                call.fail(f"call failed: '{jid}' went offline", ExitCode.CALL_FAILED)
 
     def _transport(self, controlling: bool) -> AutoTransport:
         return AutoTransport(self.settings.ice_mode, controlling=controlling,

@@ -21,6 +21,7 @@ from typing import Any
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.stanza import Iq
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -55,12 +56,26 @@ class LoginSettings:
 SessionHandler = Callable[[SessionMessage, str], Callable[[], None] | None]
 
 
+class _Iq(Iq):
+    def unhandled(self) -> None:
+        """A get or set whose payload nobody here handles: ``service-unavailable``
+        (RFC 6120 section 8.4), not slixmpp's ``feature-not-implemented``."""
+        if self["type"] in ("get", "set"):
+            reply = self.reply()  # type: ignore[no-untyped-call]
+            reply["error"]["type"] = "cancel"
+            reply["error"]["condition"] = "service-unavailable"
+            reply.send()
+
+
 class _Stream(slixmpp.ClientXMPP):
-    """ClientXMPP that shows raw traffic to a tap and refuses to log in without TLS."""
+    """ClientXMPP that shows raw traffic to a tap, refuses to log in without TLS and
+    answers unknown iq payloads as RFC 6120 asks."""
 
     def __init__(self, jid: str, password: str,
                  tap: Callable[[Direction, str], None] | None) -> None:
         super().__init__(jid, password)
+        self.remove_stanza(Iq)
+        self.register_stanza(_Iq)
         self._tap = tap
         self._recv_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
@@ -110,6 +125,7 @@ class XmppClient:
         self.contacts = Contacts()
         self.on_session: SessionHandler | None = None
         self.on_lost: Callable[[str], None] | None = None
+        self.on_offline: Callable[[str], None] | None = None  # a full JID went away
         self.discovered = IceServers()  # from XEP-0215, filled in before presence
         self.discover = True
         self._logs = {d: DebugLog(d) for d in Direction} if debug else None
@@ -257,6 +273,8 @@ class XmppClient:
     def _on_presence_gone(self, pres: Any) -> None:
         jid = str(pres["from"])
         self._report(self.contacts.unavailable(jid), jid)
+        if self.on_offline is not None:
+            self.on_offline(jid)
 
     def _report(self, change: Change | None, jid: str) -> None:
         if change is Change.ADDED:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import secrets
 import socket
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -282,3 +283,51 @@ async def test_initiator_switches_to_candidates_when_the_peer_does(
     finally:
         caller.popen.kill()
         await ice.close()
+
+
+async def test_an_unknown_iq_payload_is_service_unavailable(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """RFC 6120 section 8.4 (slixmpp's default answer is feature-not-implemented)."""
+    callee, jid = await listening(accounts, server, ca_file, "unknown-ns")
+    try:
+        assert await peer.send(jid, "<query xmlns='urn:example:nothing-here'/>") \
+            == "service-unavailable"
+        assert await peer.send(jid, "<jingle xmlns='urn:xmpp:jingle:1' action='session-"
+                                    "initiate' sid='x'/>") == "service-unavailable"
+    finally:
+        callee.popen.kill()
+
+
+async def test_a_peer_going_offline_ends_a_ringing_call_at_once(
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    peer = RawPeer(accounts["erin"].jid + "/leaving", accounts["erin"].password, server,
+                   ca_file)
+    await peer.login()
+    caller = start("alice", accounts["alice"], server, ca_file, "dial", peer.jid)
+    try:
+        assert (await peer.next(timeout=15)).message.type is MessageType.INITIATE
+        await peer.close()  # it never answers: the phone rings on, then its owner leaves
+        left = time.monotonic()
+        assert await asyncio.to_thread(caller.finish) == ExitCode.CALL_FAILED
+        assert time.monotonic() - left < 2.0  # not the 15 s reply timeout
+        assert f"call failed: '{peer.jid}' went offline" in caller.err_lines
+    finally:
+        caller.popen.kill()
+
+
+async def test_a_caller_going_offline_ends_a_connecting_call_at_once(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    callee, jid = await listening(accounts, server, ca_file, "left-alone", "-a", "--once")
+    try:
+        assert await peer.send(jid, session(peer, MessageType.INITIATE, description=PCMU,
+                                            has_transport=True)) is None
+        assert (await peer.next(skip=("transport-accept", "transport-info"))).message.type \
+            is MessageType.ACCEPT  # accepted; no candidates from this peer: connecting
+        who = peer.jid
+        await peer.close()
+        left = time.monotonic()
+        assert await asyncio.to_thread(callee.finish) == ExitCode.CALL_FAILED
+        assert time.monotonic() - left < 2.0
+        assert f"call failed: '{who}' went offline" in callee.err_lines
+    finally:
+        callee.popen.kill()
