@@ -24,11 +24,19 @@ caller and the callee can be subtracted directly.
 * **CPU** -- utime+stime from /proc of caller and callee over the middle of a 20 s
   L16/44.1 kHz call, minus what an idle logged-in jcall used over the same time,
   per second of call, per endpoint.
+* **Gingle peer** -- a libpurple-like peer (tests/integration/purplepeer.py: slixmpp
+  signalling as libpurple's google_session.c does it, a real libnice 0.1.21 in GOOGLE
+  mode for ICE and media) calls a listening jcall, PCMU. From the peer sending
+  ``initiate`` to the first audio at each end: at jcall, the due time of its first
+  playout frame that carried the peer's audio; at the peer, the arrival of jcall's
+  first RTP packet at libnice (the peer has no playout; the arrival is the earliest
+  it could play). The peer sends from the moment libnice selects a pair.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -239,17 +247,68 @@ def bench_cpu(lab: Lab, seconds: float = 20.0) -> dict[str, float]:
             "idle logged-in process": 100 * idle_rate, "seconds": wall}
 
 
+async def _gingle_peer_calls(lab: Lab, calls: int) -> dict[str, list[float]]:
+    from jcall.signaling.gingle import PayloadType
+    from tests.integration import purplepeer
+    from tests.integration.nice import recorded
+
+    pcmu = PayloadType(0, "PCMU", 8000)
+    tone = (np.sin(2 * np.pi * 440 * np.arange(160) / 8000) * 8000).astype(np.int16)
+    payload = ulaw_encode(tone).tobytes()
+    packets = [bytes([0x80, 0, k >> 8, k & 0xFF]) + (k * 160).to_bytes(4, "big")
+               + (0xBE7C).to_bytes(4, "big") + payload for k in range(150)]
+    callee, callee_trace = lab.proc("bob", ["--ice-address", "127.0.0.1", "--tone", "440",
+                                            "--discard", "listen", "-a"], "gpeer", trace=True)
+    at_jcall, at_peer = [], []
+    try:
+        await asyncio.to_thread(callee.wait_for, "logged in...")
+        for i in range(calls):
+            peer = await purplepeer.start(lab.server.jid("erin") + f"/bench{i}",
+                                          lab.users["erin"], lab.server.server,
+                                          lab.server.ca_file, nice_controlling=True)
+            try:
+                got = lab.tmp / f"gpeer-{i}.bin"
+                await peer.nice.record(got)
+                peer.nice.play(packets, lab.tmp / f"gpeer-play-{i}.bin", 0.02, on_selected=True)
+                t_init = time.monotonic()
+                await peer.call(lab.server.jid("bob") + "/gpeer", (pcmu,))
+                await asyncio.wait_for(peer.accepted, 15)
+                await peer.nice.wait_for("selected", component=1)
+                await asyncio.sleep(0.6)
+                await peer.hangup()
+                await asyncio.sleep(0.2)
+                played = [float(e["t"]) for e in events(callee_trace)  # type: ignore[arg-type]
+                          if e["event"] == "first_audio_played"
+                          and float(e["t"]) > t_init]  # type: ignore[arg-type]
+                heard = recorded(got)
+                if not played or not heard:
+                    raise RuntimeError("the Gingle peer call carried no audio")
+                at_jcall.append(1000 * (min(played) - t_init))
+                at_peer.append(1000 * (heard[0][0] - t_init))
+            finally:
+                await peer.close()
+    finally:
+        callee.stop()
+    return {"initiate -> first audio played at jcall": at_jcall,
+            "initiate -> first jcall audio at the peer": at_peer}
+
+
+def bench_gingle_peer(lab: Lab, calls: int) -> dict[str, list[float]]:
+    return asyncio.run(_gingle_peer_calls(lab, calls))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setup-calls", type=int, default=20)
     parser.add_argument("--m2e-calls", type=int, default=10)
     parser.add_argument("--cpu-seconds", type=float, default=20.0)
-    parser.add_argument("--only", choices=("setup", "m2e", "cpu"),
-                        help="run one benchmark instead of all three")
+    parser.add_argument("--gingle-peer-calls", type=int, default=10)
+    parser.add_argument("--only", choices=("setup", "m2e", "cpu", "gingle-peer"),
+                        help="run one benchmark instead of all of them")
     args = parser.parse_args()
-    runs = {args.only} if args.only else {"setup", "m2e", "cpu"}
-    users = {u: secrets.token_urlsafe(12) for u in ("alice", "bob", "carol")}
+    runs = {args.only} if args.only else {"setup", "m2e", "cpu", "gingle-peer"}
+    users = {u: secrets.token_urlsafe(12) for u in ("alice", "bob", "carol", "erin")}
     with tempfile.TemporaryDirectory(prefix="jcall-bench-") as tmp, \
             Prosody(Path(tmp) / "prosody", accounts=users) as server:
         lab = Lab(server, users, Path(tmp))
@@ -257,18 +316,21 @@ def main() -> int:
         m2e = ({codec: bench_mouth_to_ear(lab, args.m2e_calls, codec)
                 for codec in ("L16/44100", "PCMU")} if "m2e" in runs else {})
         cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
+        gpeer = (bench_gingle_peer(lab, args.gingle_peer_calls) if "gingle-peer" in runs
+                 else {})
 
-    print(f"\n{'measure':<48} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
+    print(f"\n{'measure':<64} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
     rows = [(f"setup: {k} (ms)", v, "p95 <= 50" if "initiate" in k else "")
             for k, v in setup.items()]
     rows += [(f"mouth-to-ear {codec}, file -> file (ms)", v,
               "p95 <= 40" if codec.startswith("L16") else "") for codec, v in m2e.items()]
+    rows += [(f"libnice GOOGLE peer: {k} (ms)", v, "p95 <= 100") for k, v in gpeer.items()]
     for name, values, target in rows:
-        print(f"{name:<48} {len(values):>5} {statistics.median(values):8.1f} "
+        print(f"{name:<64} {len(values):>5} {statistics.median(values):8.1f} "
               f"{pct(values, 0.95):8.1f} {max(values):8.1f}  {target}")
     if cpu is None:
         return 0
-    print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<48} "
+    print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<64} "
           f"caller {cpu['caller']:.2f} %, callee {cpu['callee']:.2f} % of one core "
           f"(idle process {cpu['idle logged-in process']:.2f} %, {cpu['seconds']:.0f} s)"
           "  target <= 2 %")

@@ -100,9 +100,10 @@ class NicePeer:
              "type": {"local": "host", "stun": "srflx", "relay": "relay"}.get(c.type, "host"),
              "component": 1 if c.name == "rtp" else 2} for c in candidates], **credentials)
 
-    def play(self, packets: list[bytes], path: Path, interval: float) -> None:
+    def play(self, packets: list[bytes], path: Path, interval: float,
+             on_selected: bool = False) -> None:
         path.write_bytes(b"".join(struct.pack("!H", len(p)) + p for p in packets))
-        self.command("play", path=str(path), interval=interval)
+        self.command("play", path=str(path), interval=interval, on_selected=on_selected)
 
     async def record(self, path: Path) -> None:
         self.command("record", path=str(path))

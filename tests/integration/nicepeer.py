@@ -18,7 +18,9 @@ Commands (one JSON object per line):
   {"cmd": "remote", "candidates": [{"address", "port", "username", "password",
    "priority", "type", "component"}], "ufrag": "", "pwd": ""}
   {"cmd": "send", "hex": "..."}                    one datagram on component 1
-  {"cmd": "play", "path": FILE, "interval": 0.02}   length-prefixed datagrams, paced
+  {"cmd": "play", "path": FILE, "interval": 0.02, "on_selected": false}
+      length-prefixed datagrams, paced; with on_selected, from the moment a pair is
+      selected on component 1 (at once if one is)
   {"cmd": "record", "path": FILE}                  component 1's datagrams, with times
   {"cmd": "quit"}
 Events: "state" (component, state name), "selected" (component), "received" (count of
@@ -107,6 +109,8 @@ class Peer:
         self.record: Any = None
         self.received = 0
         self.reported = 0
+        self.selected = False
+        self.waiting_play: tuple[str, float] | None = None
         self._recv_cb = RECV_FUNC(self._on_data)  # kept alive as long as the agent
 
     # -- commands ---------------------------------------------------------------------
@@ -176,7 +180,10 @@ class Peer:
                                        len(data), data)
         emit(event="sent", result=sent)
 
-    def cmd_play(self, path: str, interval: float = 0.02) -> None:
+    def cmd_play(self, path: str, interval: float = 0.02, on_selected: bool = False) -> None:
+        if on_selected and not self.selected:
+            self.waiting_play = (path, interval)
+            return
         with open(path, "rb") as fh:
             blob = fh.read()
         packets = []
@@ -240,7 +247,13 @@ class Peer:
 
     def _on_selected(self, agent: Any, stream: int, component: int, local: str,
                      remote: str) -> None:
-        emit(event="selected", component=component)
+        emit(event="selected", component=component, t=time.monotonic())
+        if component == 1:
+            self.selected = True
+            if self.waiting_play is not None:
+                path, interval = self.waiting_play
+                self.waiting_play = None
+                GLib.idle_add(lambda: self.cmd_play(path, interval) and False)
 
     def _on_data(self, agent: int, stream: int, component: int, length: int,
                  buf: Any, data: Any) -> None:
