@@ -52,7 +52,8 @@ def sample(seconds: float = 4.0) -> np.ndarray:
     envelope = np.sin(np.pi * ((t * 2.5) % 1.0)) ** 0.6
     out = out * envelope / np.max(np.abs(out)) * 0.5
     chime = 0.3 * np.sin(2 * np.pi * 880 * t) * np.exp(-t * 6) * (t < 0.5)
-    return np.rint((out + chime) * 32767).astype(np.int16).reshape(-1, 1)
+    pcm: np.ndarray = np.rint((out + chime) * 32767).astype(np.int16).reshape(-1, 1)
+    return pcm
 
 
 def relay(name: str, stream: object, sink: object) -> None:

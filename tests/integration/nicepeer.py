@@ -253,7 +253,12 @@ class Peer:
             if self.waiting_play is not None:
                 path, interval = self.waiting_play
                 self.waiting_play = None
-                GLib.idle_add(lambda: self.cmd_play(path, interval) and False)
+
+                def play_now() -> bool:
+                    self.cmd_play(path, interval)
+                    return False  # (once)
+
+                GLib.idle_add(play_now)
 
     def _on_data(self, agent: int, stream: int, component: int, length: int,
                  buf: Any, data: Any) -> None:

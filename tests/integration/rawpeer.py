@@ -68,7 +68,7 @@ class RawPeer:
         iq = self.stream.Iq(stype="set", sto=to)
         iq.xml.append(ET.fromstring(session_xml))
         try:
-            await iq.send(timeout=10)
+            await iq.send(timeout=10)  # type: ignore[no-untyped-call]
         except IqError as exc:
             self.last_error = str(exc.iq["error"]["text"])
             return str(exc.iq["error"]["condition"])

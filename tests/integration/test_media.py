@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ def received(path: Path) -> np.ndarray:
 
 def two_way_call(tmp: Path, accounts: dict[str, Account], server: str, ca_file: Path,
                  resource: str, rate: int, caller_args: tuple[str, ...] = (),
-                 seconds: float = 2.0) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+                 seconds: float = 2.0
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any], dict[str, Any]]:
     a_in, b_in = speechlike(seconds, rate, 1), speechlike(seconds, rate, 2)
     write_wav(tmp / "a.wav", a_in, rate)
     write_wav(tmp / "b.wav", b_in, rate)

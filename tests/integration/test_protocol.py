@@ -42,7 +42,7 @@ def session(peer: RawPeer, mtype: MessageType, sid: str = "4242", **kw: object) 
 @pytest.fixture
 async def peer(accounts: dict[str, Account], server: str, ca_file: Path,
                request: pytest.FixtureRequest) -> AsyncIterator[RawPeer]:
-    ignore = getattr(request, "param", frozenset())
+    ignore: frozenset[str] = getattr(request, "param", frozenset())
     raw = RawPeer(accounts["erin"].jid + "/raw", accounts["erin"].password, server, ca_file,
                   ignore=ignore)
     await raw.login()
@@ -241,7 +241,7 @@ async def test_disco_info_advertises_voice(
             query = ET.SubElement(iq.xml, "{http://jabber.org/protocol/disco#info}query")
             if node:
                 query.set("node", node)
-            result = await iq.send(timeout=10)
+            result = await iq.send(timeout=10)  # type: ignore[no-untyped-call]
             features = {f.get("var") for f in result.xml.iter(
                 "{http://jabber.org/protocol/disco#info}feature")}
             assert "http://www.google.com/xmpp/protocol/voice/v1" in features

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from jcall.config import parse_server, resolve_account
+from jcall.config import Account, parse_server, resolve_account
 from jcall.errors import ConfigError
 
 
@@ -35,11 +35,14 @@ def test_password_sources_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cfg.write_text('jid = "a@b.c"\npassword = "from-config"\nserver = "h:1"\n')
     pwfile = tmp_path / "pw"
     pwfile.write_text("from-file\n")
-    args = {"jid": None, "server": None, "ca_file": None, "config_file": cfg}
-    assert resolve_account(password_file=None, **args).password == "from-config"
-    assert resolve_account(password_file=pwfile, **args).password == "from-file"
+    def resolve(password_file: Path | None) -> Account:
+        return resolve_account(jid=None, server=None, ca_file=None, config_file=cfg,
+                               password_file=password_file)
+
+    assert resolve(None).password == "from-config"
+    assert resolve(pwfile).password == "from-file"
     monkeypatch.setenv("JCALL_PASSWORD", "from-env")
-    account = resolve_account(password_file=pwfile, **args)
+    account = resolve(pwfile)
     assert account.password == "from-env"
     assert account.jid == "a@b.c" and account.server == ("h", 1)
 

@@ -8,7 +8,7 @@ from jcall.audio.plc import Concealer, find_pitch
 def test_pitch_of_a_harmonic_signal(f0: float) -> None:
     rate = 16000
     t = np.arange(int(0.06 * rate)) / rate
-    x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
+    x = np.sum([np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6)], axis=0)
     lag = find_pitch(x, rate)
     period = rate / f0
     # Any whole number of periods repeats seamlessly (a longer template, less buzz).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ def voice(seconds: float, rate: int, seed: int = 1) -> np.ndarray:
     return np.clip(np.rint(x), -32768, 32767).astype(np.int16).reshape(-1, 1)
 
 
-def replay(signal: np.ndarray, rate: int, frame: int, arrivals: list[float | None],
+def replay(signal: np.ndarray, rate: int, frame: int, arrivals: Sequence[float | None],
            *, pop_period: float | None = None, pop_phase: float = 0.0037,
            ts0: int = 123456, extra: list[tuple[float, int]] | None = None,
            tail: float = 0.3, frames: int | None = None,
@@ -42,7 +44,8 @@ def replay(signal: np.ndarray, rate: int, frame: int, arrivals: list[float | Non
     n_pops = int((end - pop_phase) / pop_period) + 1
     events += [(pop_phase + j * pop_period, 1, j) for j in range(n_pops)]
     events.sort()
-    out, levels = [], []
+    out: list[np.ndarray] = []
+    levels: list[float] = []
     for t, kind, i in events:
         if kind == 0:
             jb.push(uint32_add(ts0, i * frame), signal[i * frame:(i + 1) * frame], t)
@@ -67,7 +70,7 @@ def aligned(out: np.ndarray, signal: np.ndarray) -> np.ndarray:
     return out[start:start + len(signal)]
 
 
-def steady(n: int, frame_s: float, net: float = 0.0004) -> list[float | None]:
+def steady(n: int, frame_s: float, net: float = 0.0004) -> list[float]:
     return [i * frame_s + frame_s + net for i in range(n)]
 
 
@@ -99,8 +102,8 @@ def test_reordered_duplicated_and_wrapping_stream_is_exact() -> None:
     n = len(sig) // FRAME
     arrivals = steady(n, FRAME / RATE)
     for i in range(5, n - 1, 40):  # a packet overtaken by its successor
-        arrivals[i] = arrivals[i + 1] + 0.0005  # type: ignore[operator]
-    dups = [(arrivals[i] + 0.002, i) for i in range(3, n, 11)]  # type: ignore[operator]
+        arrivals[i] = arrivals[i + 1] + 0.0005
+    dups = [(arrivals[i] + 0.002, i) for i in range(3, n, 11)]
     out, jb, _ = replay(sig, RATE, FRAME, arrivals, ts0=2**32 - 20 * FRAME, extra=dups,
                         frames=n)
     assert np.array_equal(aligned(out, sig[:n * FRAME]), sig[:n * FRAME])
@@ -162,7 +165,7 @@ def test_jitter_burst_then_calm_brings_delay_back_down() -> None:
     rng = np.random.default_rng(5)
     arrivals = steady(n, frame / rate)
     for i in range(100, 400):  # 6 s of heavy jitter
-        arrivals[i] = arrivals[i] + float(rng.uniform(0, 0.05))  # type: ignore[operator]
+        arrivals[i] = arrivals[i] + float(rng.uniform(0, 0.05))
     _, jb, levels = replay(sig, rate, frame, arrivals)
     assert max(levels) > 0.08  # it did buffer up for the burst
     assert jb.target_s < 0.015  # ... and came back after 24 s of calm

@@ -204,7 +204,7 @@ def test_no_reply_to_initiate_ends_session_after_15_s() -> None:
     s.handle_timer(REPLY_TIMEOUT_S - 0.001)
     assert s.state is State.SENT_INITIATE
     s.handle_timer(REPLY_TIMEOUT_S)
-    assert s.state is State.ENDED
+    assert s.ended  # (not `s.state is ...` again: mypy keeps the narrowing above)
     (ended,) = s.events()
     assert isinstance(ended, SessionEnded) and ended.cause is EndCause.TIMEOUT
     assert s.outgoing()[0].message.type is MessageType.TERMINATE
