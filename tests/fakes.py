@@ -1,13 +1,15 @@
-"""Fakes for the middle ring's unit tests: a clock and a datagram network that loses,
-delays and reorders, both deterministic (seeded)."""
+"""Fakes for the middle ring's unit tests: a datagram network that loses, delays and
+reorders (deterministic, seeded), a media transport whose events the test emits, and
+the signalling side of a call."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 Address = tuple[str, int]
 
@@ -70,3 +72,82 @@ class DatagramNetwork:
         while self._queue and self._queue[0].due <= now:
             item = heapq.heappop(self._queue)
             deliver(item.to, item.source, item.data)
+
+
+class FakeTransport:
+    """A MediaTransport whose events the test emits; it records what the call did."""
+
+    def __init__(self, candidates: list[Any] | None = None) -> None:
+        from jcall.transport.base import EventStream
+
+        self._candidates = candidates or []
+        self._events = EventStream()
+        self.remote: list[Any] = []
+        self.peer_ready = False
+        self.closed = False
+        self.sent: list[bytes] = []
+        self.flavor: Any = None
+        self.path: Any = None
+
+    def emit(self, event: Any) -> None:
+        if hasattr(event, "path"):
+            self.path = event.path
+            self.flavor = event.path.flavor
+        self._events.put(event)
+
+    async def local_candidates(self) -> AsyncIterator[list[Any]]:
+        yield list(self._candidates)
+
+    def add_remote(self, candidates: Any) -> None:
+        self.remote += list(candidates)
+
+    def end_of_candidates(self) -> None:
+        pass
+
+    def peer_has_candidates(self) -> None:
+        self.peer_ready = True
+
+    def events(self) -> AsyncIterator[Any]:
+        return self._events.__aiter__()
+
+    def send_now(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def set_receiver(self, callback: Any) -> None:
+        pass
+
+    def receive_pending(self) -> None:
+        pass
+
+    def direct(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.closed = True
+        self._events.close()
+
+
+class FakeSignalling:
+    """The XMPP side of a Call: what it sends, and the peer's replies on demand."""
+
+    def __init__(self, auto_reply: bool = True) -> None:
+        import asyncio
+
+        self.sent: list[tuple[str, Any, Any]] = []  # (to, session element, reply future)
+        self.auto_reply = auto_reply
+        self._loop = asyncio.get_running_loop()
+
+    def send_session(self, to: str, element: Any) -> Any:
+        fut = self._loop.create_future()
+        self.sent.append((to, element, fut))
+        if self.auto_reply:
+            self._loop.call_soon(self._reply, fut)
+        return fut
+
+    @staticmethod
+    def _reply(fut: Any) -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    def types(self) -> list[str]:
+        return [str(e.get("type")) for _, e, _ in self.sent]

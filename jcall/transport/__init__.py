@@ -1,2 +1,5 @@
-"""ICE transport: Gingle p2p candidates <-> aioice (the only module importing aioice
-is :mod:`jcall.transport.ice`; :mod:`jcall.transport.p2p` maps values)."""
+"""The media path of a call: the transport seam (``base``), RFC 8445 ICE through aioice
+(``ice``, the only module that imports aioice), Google ICE (``stun_classic``,
+``google_ice``, ``google_udp``), the choice between them (``flavor``, ``auto``), Gingle
+p2p candidate values (``p2p``), STUN/TURN server settings (``servers``) and UDP with
+kernel arrival times (``udp``)."""
