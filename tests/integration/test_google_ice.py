@@ -182,3 +182,21 @@ async def test_libnice_rfc5245_and_jcall_stay_on_rfc_ice(nice_controlling: bool,
         assert played["sent"] == 10 and got == [rtp(i) for i in range(10)]
         assert [d for _, d in recorded(tmp_path / "nice.bin")] == \
             [rtp(100 + i) for i in range(10)]
+
+
+async def test_ice_rfc_with_a_google_ice_peer_fails_at_once_with_the_reason() -> None:
+    from jcall.signaling.gingle import Candidate
+    from jcall.transport.base import Failed
+
+    ours = AutoTransport(IceMode.RFC, controlling=True, host_addresses=LOOPBACK)
+    try:
+        events = ours.events()
+        await local(ours)
+        ours.add_remote([Candidate("127.0.0.1", 40000, "Jyb7+0yiFQg4gktD", "")])
+        failed = await first(events, timeout=1.0)
+        assert isinstance(failed, Failed)
+        assert failed.reason == ("the peer speaks Google ICE (candidates without an ICE "
+                                 "password), and '--ice rfc' rules that out")
+        assert ours.flavor is IceFlavor.RFC
+    finally:
+        await ours.close()
