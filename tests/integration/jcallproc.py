@@ -60,6 +60,11 @@ class JcallProcess:
         """Block until stdout has ``line``; returns the monotonic time it was seen."""
         return self._wait(lambda: line in self.out_lines, repr(line), timeout)
 
+    def wait_for_start(self, prefix: str, timeout: float = 15.0) -> float:
+        """Block until stdout has a line starting with ``prefix``."""
+        return self._wait(lambda: any(line.startswith(prefix) for line in self.out_lines),
+                          f"line starting {prefix!r}", timeout)
+
     def wait_for_prompt(self, text: str, timeout: float = 15.0) -> float:
         """Block until the unfinished last line of stdout contains ``text``."""
         return self._wait(lambda: text in self.out_partial, f"prompt {text!r}", timeout)
