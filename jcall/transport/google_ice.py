@@ -34,12 +34,12 @@ Two departures from libjingle, both for the peers jcall meets:
 * **A triggered ping** answers a ping on a connection that is not yet writable, so the
   first round trip does not wait for the next tick (libjingle waits).
 
-Events: :class:`Connected` once (the first writable best connection), :class:`Lost`
-and :class:`Restored` as writability of the best connection goes and comes back,
-:class:`Failed` when every connection has timed out (before media: each pinged
-unanswered for ``WRITE_TIMEOUT_S``; after: unanswered and unpinged for
-``READ_TIMEOUT_S`` too), and :class:`PathChanged` when a different connection becomes
-the best writable one.
+Events (the transport seam's own, ``events.py``): :class:`Connected` once (the first
+writable best connection), :class:`Lost` and :class:`Restored` as writability of the
+best connection goes and comes back, :class:`Failed` when every connection has timed
+out (before media: each pinged unanswered for ``WRITE_TIMEOUT_S``; after: unanswered
+and unpinged for ``READ_TIMEOUT_S`` too). A different connection becoming the best
+writable one is logged.
 """
 
 from __future__ import annotations
@@ -53,7 +53,19 @@ from enum import IntEnum
 
 from ..signaling.gingle import Candidate
 from . import stun_classic as sc
-from .p2p import PREFERENCE, usable
+from .events import (
+    Connected,
+    Failed,
+    IceFlavor,
+    Lost,
+    PathInfo,
+    Restored,
+    TransportEvent,
+)
+from .p2p import GINGLE_TO_ICE, PREFERENCE, usable
+
+__all__ = ["Connected", "Event", "Failed", "GoogleIceAgent", "LocalPort", "Lost",
+           "Restored", "WriteState", "local_port", "new_username"]
 
 log = logging.getLogger(__name__)
 
@@ -106,45 +118,7 @@ class Remote:
     type: str  # "local", "stun", "relay" or "prflx"
 
 
-@dataclass(frozen=True)
-class Path:
-    port: int  # LocalPort.index
-    local: Address
-    remote: Address
-    remote_type: str
-    rtt_s: float
-
-    def __str__(self) -> str:
-        return (f"{self.local[0]}:{self.local[1]} -> {self.remote[0]}:{self.remote[1]} "
-                f"({self.remote_type}, Google ICE, rtt {1000 * self.rtt_s:.0f} ms)")
-
-
-@dataclass(frozen=True)
-class Connected:
-    path: Path
-
-
-@dataclass(frozen=True)
-class PathChanged:
-    path: Path
-
-
-@dataclass(frozen=True)
-class Lost:
-    pass
-
-
-@dataclass(frozen=True)
-class Restored:
-    path: Path
-
-
-@dataclass(frozen=True)
-class Failed:
-    reason: str
-
-
-Event = Connected | PathChanged | Lost | Restored | Failed
+Event = TransportEvent  # (the seam's events: the adapter passes them on as they are)
 
 
 @dataclass(frozen=True)
@@ -175,9 +149,15 @@ class Connection:
         rtt = self.rtt_s if self.rtt_s is not None else MAX_RTT_S
         return (self.write, -self.preference, rtt)
 
-    def path(self) -> Path:
-        return Path(self.port.index, self.port.address, self.remote.address,
-                    self.remote.type, self.rtt_s if self.rtt_s is not None else 0.0)
+    def path(self) -> PathInfo:
+        local_type = GINGLE_TO_ICE.get(self.port.candidates[0].type, "host")
+        remote_type = GINGLE_TO_ICE.get(self.remote.type, self.remote.type)
+        return PathInfo(self.port.address, local_type, self.remote.address, remote_type,
+                        IceFlavor.GOOGLE)
+
+    def __str__(self) -> str:
+        rtt = f"{1000 * self.rtt_s:.0f} ms" if self.rtt_s is not None else "unknown"
+        return f"{self.path()}, rtt {rtt}"
 
     def conservative_rtt(self) -> float:
         rtt = self.rtt_s if self.rtt_s is not None else MAX_RTT_S
@@ -442,7 +422,7 @@ class GoogleIceAgent:
                 self._lost = False
                 self._events.append(Restored(best.path()))
             elif best is not self._best:
-                self._events.append(PathChanged(best.path()))
+                log.info("Google ICE: best connection now %s", best)
             return
         if self._ever_connected and not self._lost:
             self._lost = True

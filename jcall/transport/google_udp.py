@@ -2,7 +2,7 @@
 
 Thin by design: the agent decides everything; this reads the sockets (with kernel
 arrival times, ``udp.receive_all``), sends what the agent queues, keeps one timer
-at the agent's ``get_timer()``, and turns the agent's events into the transport seam's.
+at the agent's ``get_timer()``, and passes the agent's events (the seam's own) on.
 The sockets come from aioice's gathering (``ice.IceTransport.handover``): host and
 server-reflexive candidates are standard STUN and stay aioice's; only the checks are
 Google's.
@@ -19,20 +19,8 @@ from dataclasses import replace
 
 from ..signaling.gingle import Candidate
 from . import google_ice as gi
-from .base import (
-    Address,
-    Connected,
-    DirectPath,
-    EventStream,
-    Failed,
-    IceFlavor,
-    Lost,
-    PathInfo,
-    Restored,
-    TransportEvent,
-)
+from .base import Address, DirectPath, EventStream, IceFlavor, PathInfo, TransportEvent
 from .ice import EARLY_DATAGRAMS, Handover
-from .p2p import GINGLE_TO_ICE
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
 
 log = logging.getLogger(__name__)
@@ -91,13 +79,7 @@ class GoogleUdpTransport:
     @property
     def path(self) -> PathInfo | None:
         best = self.agent.best
-        return None if best is None else self._path_info(best.path())
-
-    def _path_info(self, path: gi.Path) -> PathInfo:
-        port = self.agent.ports[path.port]
-        local_type = GINGLE_TO_ICE.get(port.candidates[0].type, "host")
-        remote_type = GINGLE_TO_ICE.get(path.remote_type, path.remote_type)
-        return PathInfo(path.local, local_type, path.remote, remote_type, IceFlavor.GOOGLE)
+        return None if best is None else best.path()
 
     def inject(self, data: bytes, source: Address, local: Address) -> None:
         """A datagram that reached ``local`` before this agent owned the socket."""
@@ -118,27 +100,14 @@ class GoogleUdpTransport:
             except OSError as exc:  # e.g. an unreachable candidate address
                 log.debug("Google ICE: send to %s failed: %s", d.to, exc)
         for event in self.agent.events():
-            self._report(event)
+            log.info("Google ICE: %s (best: %s)", event, self.agent.best)
+            self._events.put(event)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         when = self.agent.get_timer()
         if when is not None:
             self._timer = self._loop.call_at(when, self._on_timer)
-
-    def _report(self, event: gi.Event) -> None:
-        match event:
-            case gi.Connected(path=path):
-                log.info("Google ICE connected: %s", path)
-                self._events.put(Connected(self._path_info(path)))
-            case gi.PathChanged(path=path):
-                log.info("Google ICE: best connection now %s", path)
-            case gi.Lost():
-                self._events.put(Lost())
-            case gi.Restored(path=path):
-                self._events.put(Restored(self._path_info(path)))
-            case gi.Failed(reason=reason):
-                self._events.put(Failed(reason))
 
     def _on_timer(self) -> None:
         self._timer = None

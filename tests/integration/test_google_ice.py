@@ -49,6 +49,22 @@ async def local(transport: AutoTransport) -> list:  # type: ignore[type-arg]
     return out
 
 
+async def both_ways(ours: AutoTransport, nice: NicePeer, tmp: Path, n: int) -> None:
+    """``n`` datagrams each way over a connected pair, all arriving in order."""
+    got: list[bytes] = []
+    ours.set_receiver(lambda data, arrival: got.append(data))
+    await nice.record(tmp / "nice.bin")
+    nice.play([rtp(i) for i in range(n)], tmp / "play.bin", 0.005)
+    for i in range(n):
+        ours.send_now(rtp(1000 + i))
+        await asyncio.sleep(0.002)
+    played = await nice.wait_for("played")
+    await asyncio.sleep(0.2)
+    assert played["sent"] == n and played["failed"] == 0
+    assert got == [rtp(i) for i in range(n)]
+    assert [d for _, d in recorded(tmp / "nice.bin")] == [rtp(1000 + i) for i in range(n)]
+
+
 async def test_libnice_calling_jcall_connects_and_carries_datagrams_both_ways(
         tmp_path: Path) -> None:
     """libpurple's caller side: its candidates arrive first, jcall answers with its own,
@@ -65,20 +81,7 @@ async def test_libnice_calling_jcall_connects_and_carries_datagrams_both_ways(
         assert connected.path.flavor is IceFlavor.GOOGLE
         assert connected.path.remote[1] == nice.candidates[0]["port"]
         await nice.wait_for("selected", component=1)
-
-        got: list[bytes] = []
-        ours.set_receiver(lambda data, arrival: got.append(data))
-        await nice.record(tmp_path / "nice.bin")
-        nice.play([rtp(i) for i in range(50)], tmp_path / "play.bin", 0.005)
-        for i in range(50):
-            ours.send_now(rtp(1000 + i))
-            await asyncio.sleep(0.002)
-        played = await nice.wait_for("played")
-        await asyncio.sleep(0.2)
-        assert played["sent"] == 50 and played["failed"] == 0
-        assert got == [rtp(i) for i in range(50)]
-        assert [d for _, d in recorded(tmp_path / "nice.bin")] == \
-            [rtp(1000 + i) for i in range(50)]
+        await both_ways(ours, nice, tmp_path, 50)
 
 
 async def test_stock_libnice_called_by_jcall_takes_our_audio_but_never_sends(
@@ -115,12 +118,7 @@ async def test_libnice_with_stream_credentials_called_by_jcall_sends_too(
         ours.peer_has_candidates()
         assert isinstance(await first(events), Connected)
         await nice.wait_for("selected", component=1)
-        got: list[bytes] = []
-        ours.set_receiver(lambda data, arrival: got.append(data))
-        nice.play([rtp(i) for i in range(10)], tmp_path / "play.bin", 0.005)
-        played = await nice.wait_for("played")
-        await asyncio.sleep(0.2)
-        assert played["sent"] == 10 and got == [rtp(i) for i in range(10)]
+        await both_ways(ours, nice, tmp_path, 10)
 
 
 async def test_a_google_check_ahead_of_the_candidates_switches_jcall_to_google_ice() -> None:
@@ -171,17 +169,7 @@ async def test_libnice_rfc5245_and_jcall_stay_on_rfc_ice(nice_controlling: bool,
         connected = await first(events)
         assert isinstance(connected, Connected) and connected.path.flavor is IceFlavor.RFC
         await nice.wait_for("selected", component=1)
-        got: list[bytes] = []
-        ours.set_receiver(lambda data, arrival: got.append(data))
-        await nice.record(tmp_path / "nice.bin")
-        nice.play([rtp(i) for i in range(10)], tmp_path / "play.bin", 0.005)
-        for i in range(10):
-            ours.send_now(rtp(100 + i))
-        played = await nice.wait_for("played")
-        await asyncio.sleep(0.3)
-        assert played["sent"] == 10 and got == [rtp(i) for i in range(10)]
-        assert [d for _, d in recorded(tmp_path / "nice.bin")] == \
-            [rtp(100 + i) for i in range(10)]
+        await both_ways(ours, nice, tmp_path, 10)
 
 
 async def test_ice_rfc_with_a_google_ice_peer_fails_at_once_with_the_reason() -> None:

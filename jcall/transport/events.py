@@ -1,0 +1,52 @@
+"""What a media transport reports, as values (pure): the path media takes and the
+events of finding, losing and regaining it (shared/ARCHITECTURE.md section 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+Address = tuple[str, int]
+
+
+class IceFlavor(Enum):
+    RFC = "RFC ICE"  # RFC 8445, between jcalls and with RFC ICE peers
+    GOOGLE = "Google ICE"  # libjingle's p2p checks (gingle.md part F)
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """The media path: local and remote address with their candidate types."""
+
+    local: Address
+    local_type: str  # host, srflx, relay (RFC 8445 names)
+    remote: Address
+    remote_type: str  # host, srflx, relay, prflx
+    flavor: IceFlavor
+
+    def __str__(self) -> str:
+        return (f"{self.local[0]}:{self.local[1]} ({self.local_type}) -> "
+                f"{self.remote[0]}:{self.remote[1]} ({self.remote_type}), {self.flavor.value}")
+
+
+@dataclass(frozen=True)
+class Connected:
+    path: PathInfo
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Lost:
+    pass
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: PathInfo
+
+
+TransportEvent = Connected | Failed | Lost | Restored
