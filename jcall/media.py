@@ -1,6 +1,7 @@
 """Voice over the nominated ICE path: RTP out of a source, RTP into the jitter buffer,
 frames out to a sink. Orchestration: the codecs, RTP and jitter buffer are pure; the
-source/sink are files or devices; the transport is the aioice adapter.
+source/sink are files or devices; the transport is the call's MediaTransport (RFC or
+Google ICE, jcall/transport/).
 
 Three paths per call, each a plain callback (no task wake-up per packet: CPU per
 call second is a product target):
@@ -35,8 +36,8 @@ frames at a time (read, encoded, packetized): the source is not live, and readin
 file or a tone ahead changes nothing about what is sent or when.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
-the event loop reads it, so aioice answers STUN at once (a controlled peer may still be
-checking, and waits for that answer) and hands RTP on to the thread. Either way every
+the event loop reads it, so the ICE agent answers STUN at once (a controlled peer may
+still be checking, and waits for that answer) and hands RTP on to the thread. Either way every
 RTP datagram carries the kernel's arrival time (jcall/transport/udp.py), so neither a
 busy event loop nor the thread's receive passes change what the jitter buffer sees.
 
@@ -500,7 +501,7 @@ class MediaSession:
             sock.sendto(data, remote)
 
         def arrive(data: bytes, arrival: float) -> None:
-            # On the event loop: aioice reads the socket, answers STUN at once and
+            # On the event loop: the ICE agent reads the socket, answers STUN at once and
             # hands the rest here. The first RTP shows the peer's ICE is done; only
             # then does the thread take the socket over, since a check it read would
             # wait for its next receive pass (up to 100 ms), and a controlled peer
@@ -599,7 +600,7 @@ class MediaSession:
 
     def _receive(self, sock: socket.socket) -> list[tuple[float, bytes]]:
         """Every RTP datagram waiting on the socket with its kernel arrival time, in
-        arrival order; STUN goes back to aioice."""
+        arrival order; STUN goes back to the ICE agent."""
         packets: list[tuple[float, bytes]] = []
         for arrival, data, addr in receive_all(sock, realtime_offset()):
             if is_rtp(data):
