@@ -150,3 +150,12 @@ async def test_a_quiet_google_ice_peer_is_not_waited_for_on_hang_up() -> None:
     call.hangup()
     assert await ended(call) is ExitCode.OK
     assert loop.time() - started < 0.5  # not TERMINATE_ACK_WAIT_S
+
+
+async def test_a_caller_giving_up_while_it_rings_is_a_missed_call_not_a_success() -> None:
+    call, _, _, lines = make(Role.RESPONDER)
+    from_peer(call, MessageType.INITIATE, description=PCMU)
+    call.start_transport()
+    from_peer(call, MessageType.TERMINATE)  # before anyone accepted
+    assert await ended(call) is ExitCode.REJECTED
+    assert "other side hung up" in lines.status and not lines.errors
