@@ -41,6 +41,7 @@ class App:
     ice_addresses: tuple[str, ...]
     ice_timeout: float
     ice_mode: IceMode
+    ice_loopback: bool
     audio: AudioSettings
     codec: str | None
     stats_json: Path | None
@@ -83,7 +84,7 @@ class App:
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               stats_json=self.stats_json, open_devices=device.open_devices),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
-            ice_mode=self.ice_mode))
+            ice_mode=self.ice_mode, ice_loopback=self.ice_loopback))
         try:
             return await action(phone, hangup)
         except asyncio.CancelledError:
@@ -121,6 +122,9 @@ def _setup_logging() -> None:
 @click.option("--ice", "ice_mode", type=click.Choice([m.value for m in IceMode]),
               default=IceMode.AUTO.value, show_default=True,
               help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer.")
+@click.option("--ice-loopback", is_flag=True,
+              help="Offer 127.0.0.1 and accept the peer's loopback candidates "
+                   "(calls on this machine).")
 @click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
               metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
@@ -138,7 +142,8 @@ def _setup_logging() -> None:
 @click.pass_context
 def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
          ca_file: Path | None, config: Path | None, password_file: Path | None,
-         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, input_: Path | None,
+         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, ice_loopback: bool,
+         input_: Path | None,
          output: Path | None, tone: float | None, silence: bool, discard: bool,
          input_device: str | None, output_device: str | None, codec: str | None,
          stats_json: Path | None) -> None:
@@ -156,7 +161,8 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
     ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, IceMode(ice_mode), audio, codec, stats_json, Console())
+                  ice_timeout, IceMode(ice_mode), ice_loopback, audio, codec, stats_json,
+                  Console())
 
 
 @main.command()

@@ -34,6 +34,7 @@ class PhoneSettings:
     host_addresses: list[str] | None = None
     ice_servers: IceServers | None = None  # None: ask the server (XEP-0215)
     ice_mode: IceMode = IceMode.AUTO
+    ice_loopback: bool = False  # offer 127.0.0.1 and check loopback candidates
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
     formats: tuple[formats.Format, ...] = formats.SUPPORTED  # in order of preference
 
@@ -96,7 +97,8 @@ class Phone:
 
     def _transport(self, controlling: bool) -> AutoTransport:
         return AutoTransport(self.settings.ice_mode, controlling=controlling,
-                             servers=self.servers, host_addresses=self.settings.host_addresses)
+                             servers=self.servers, host_addresses=self.settings.host_addresses,
+                             loopback=self.settings.ice_loopback)
 
     def _track(self, call: Call) -> None:
         self.calls[call.session] = call

@@ -22,6 +22,9 @@ NS_P2P = "http://www.google.com/transport/p2p"
 
 # Payload-type id is a 7-bit RTP payload type (RFC 3550 section 5.1).
 MAX_PAYLOAD_TYPE = 127
+# A candidate's username/password: libjingle's are 16 characters, an RFC ICE ufrag or
+# pwd at most 256 (RFC 8839 section 5.4); anything longer is not a credential.
+MAX_CREDENTIAL_CHARS = 256
 
 
 class GingleParseError(ValueError):
@@ -162,12 +165,16 @@ def parse_candidate(elem: ET.Element) -> Candidate:
     generation = _int_attr(elem, "generation")
     if generation < 0:
         raise GingleParseError(f"candidate generation is negative: {generation}")
+    username, password = _required(elem, "username"), elem.get("password", "")
+    if max(len(username), len(password)) > MAX_CREDENTIAL_CHARS:
+        raise GingleParseError(f"candidate username or password longer than "
+                               f"{MAX_CREDENTIAL_CHARS} characters")
     return Candidate(
         name=_required(elem, "name"),
         address=address,
         port=port,
-        username=_required(elem, "username"),
-        password=elem.get("password", ""),
+        username=username,
+        password=password,
         preference=preference,
         protocol=_required(elem, "protocol"),
         generation=generation,

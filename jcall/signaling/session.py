@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 15.0  # libjingle's session timeout for unanswered iqs
 IGNORED_AFTER_S = 1.0  # a best-effort message unanswered this long was ignored
+# Each remote candidate costs checks sent wherever it points: a bound per component
+# (candidate name) and session, beyond which the message is refused, not checked.
+MAX_REMOTE_CANDIDATES = 20
 
 # An empty <description> comes from an old Google Talk client (gingle.md part E).
 OLD_GTALK_PAYLOADS = (
@@ -272,6 +275,7 @@ class Session:
                                       condition="feature-not-implemented")
         if inp is Input.RECV_INITIATE and msg.description is None:
             raise RemoteProtocolError("initiate without a phone description")
+        self._check_candidate_count(msg.candidates)
         self._transition(inp)
         self._apply(msg, now)
         self._take_candidates(msg.candidates)
@@ -305,6 +309,23 @@ class Session:
         if self._sent:
             resend, self._sent = self._sent, []
             self._send_candidates(resend, now)
+
+    def _check_candidate_count(self, candidates: tuple[Candidate, ...]) -> None:
+        """Refuse a message that would take a component past MAX_REMOTE_CANDIDATES."""
+        seen = set(self._remote_seen)
+        per_name: dict[str, int] = {}
+        for key in seen:
+            per_name[key[0]] = per_name.get(key[0], 0) + 1
+        for cand in candidates:
+            key = _candidate_key(cand)
+            if key in seen:
+                continue
+            seen.add(key)
+            per_name[cand.name] = per_name.get(cand.name, 0) + 1
+            if per_name[cand.name] > MAX_REMOTE_CANDIDATES:
+                raise RemoteProtocolError(
+                    f"more than {MAX_REMOTE_CANDIDATES} '{cand.name}' candidates in one "
+                    "session", condition="not-acceptable")
 
     def _take_candidates(self, candidates: tuple[Candidate, ...]) -> None:
         fresh: list[Candidate] = []

@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..signaling.gingle import Candidate
-from . import flavor
+from . import filters, flavor
 from .base import (
     Address,
     DirectPath,
@@ -32,6 +32,7 @@ from .base import (
     PathInfo,
     TransportEvent,
 )
+from .filters import AddressPolicy
 from .google_udp import GoogleUdpTransport
 from .ice import IceTransport
 from .p2p import GoogleIceError
@@ -46,11 +47,14 @@ class AutoTransport:
     """A :class:`~.base.MediaTransport` that is RFC or Google ICE as the peer needs."""
 
     def __init__(self, mode: IceMode = IceMode.AUTO, *, controlling: bool,
-                 servers: IceServers = NO_SERVERS, host_addresses: list[str] | None = None
-                 ) -> None:
+                 servers: IceServers = NO_SERVERS, host_addresses: list[str] | None = None,
+                 loopback: bool = False) -> None:
+        """``loopback``: offer 127.0.0.1 and check the peer's loopback candidates
+        (``--ice-loopback``); a loopback ``host_addresses`` entry implies the latter."""
         self.mode = mode
         self._rfc = IceTransport(controlling=controlling, servers=servers,
-                                 host_addresses=host_addresses)
+                                 host_addresses=host_addresses, include_loopback=loopback)
+        self._policy = AddressPolicy.for_local(host_addresses, loopback)
         self._impl: IceTransport | GoogleUdpTransport = self._rfc
         self._flavor: IceFlavor | None = {IceMode.RFC: IceFlavor.RFC,
                                           IceMode.GOOGLE: IceFlavor.GOOGLE}.get(mode)
@@ -104,9 +108,15 @@ class AutoTransport:
         if self._flavor is IceFlavor.GOOGLE and self._impl is self._rfc:
             return  # the Google ICE agent takes all of them when it starts
         try:
-            self._impl.add_remote(candidates)
+            self._impl.add_remote(self._checkable(candidates))
         except GoogleIceError as exc:
             self._events.put(Failed(str(exc)))
+
+    def _checkable(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        kept, refused = filters.checkable(candidates, self._policy)
+        for cand, why in refused:
+            log.info("not checking %s candidate %s:%d", why, cand.address, cand.port)
+        return kept
 
     def end_of_candidates(self) -> None:
         self._ended = True
@@ -151,7 +161,7 @@ class AutoTransport:
         for data, source, local in held:
             google.inject(data, source, local)
         if self._remote:
-            google.add_remote(self._remote)
+            google.add_remote(self._checkable(self._remote))
         if self._peer_ready:
             google.peer_has_candidates()
         if self._ended:

@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
 EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
+LOOPBACK = "127.0.0.1"
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -77,6 +78,9 @@ class Handover:
     candidates: tuple[Candidate, ...]  # host first, then server-reflexive ones on it
 
 
+NO_ADDRESS = ("no usable local address (this machine has only loopback; '--ice-loopback' "
+              "calls on this machine)")
+
 GoogleCheckHandler = Callable[[bytes, Address, Address], None]  # (data, source, local)
 
 
@@ -89,7 +93,8 @@ class _Connection(aioice.Connection):
     queue costs a task wake-up per datagram.
     """
 
-    def __init__(self, *, host_addresses: list[str] | None, gather_timeout: int,
+    def __init__(self, *, host_addresses: list[str] | None, include_loopback: bool,
+                 gather_timeout: int,
                  controlling: bool, servers: IceServers, use_ipv6: bool,
                  credentials: IceCredentials) -> None:
         super().__init__(
@@ -100,6 +105,7 @@ class _Connection(aioice.Connection):
             local_username=credentials.ufrag, local_password=credentials.pwd,
         )
         self._jcall_hosts = host_addresses
+        self._jcall_loopback = include_loopback
         self._jcall_gather_timeout = gather_timeout
         loop = asyncio.get_running_loop()
         self.jcall_nominated = loop.create_future()
@@ -135,6 +141,8 @@ class _Connection(aioice.Connection):
         if addresses is None:
             addresses = aioice_ice.get_host_addresses(use_ipv4=self._use_ipv4,
                                                       use_ipv6=self._use_ipv6)
+        if self._jcall_loopback and LOOPBACK not in addresses:
+            addresses = [*addresses, LOOPBACK]  # aioice never offers it itself
         for component in sorted(self._components):
             self._local_candidates += await self.get_component_candidates(
                 component=component, addresses=addresses, timeout=self._jcall_gather_timeout)
@@ -207,11 +215,13 @@ class IceTransport:
     flavor = IceFlavor.RFC
 
     def __init__(self, *, controlling: bool, servers: IceServers = NO_SERVERS,
-                 host_addresses: list[str] | None = None, use_ipv6: bool = False,
+                 host_addresses: list[str] | None = None, include_loopback: bool = False,
+                 use_ipv6: bool = False,
                  gather_timeout: int = 2) -> None:
         self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
         self._conn = _Connection(
-            host_addresses=host_addresses, gather_timeout=gather_timeout,
+            host_addresses=host_addresses, include_loopback=include_loopback,
+            gather_timeout=gather_timeout,
             controlling=controlling, servers=servers, use_ipv6=use_ipv6,
             credentials=self.credentials)
         self._gathered = False
@@ -283,6 +293,8 @@ class IceTransport:
                 hosts.append(base)
             self._advertised.append((c, to_gingle(c.host, c.port, c.type, self.credentials,
                                                   hosts.index(base))))
+        if not self._advertised:  # (a machine or namespace with only loopback)
+            self._events.put(Failed(NO_ADDRESS))
         self._maybe_connect()
         return [g for _, g in self._advertised]
 

@@ -51,9 +51,10 @@ async def peer(accounts: dict[str, Account], server: str, ca_file: Path,
 
 
 async def listening(accounts: dict[str, Account], server: str, ca_file: Path, resource: str,
-                    *args: str) -> tuple[JcallProcess, str]:
+                    *args: str, loopback: bool = False) -> tuple[JcallProcess, str]:
     bob = Account(f"{accounts['bob'].jid}/{resource}", accounts["bob"].password)
-    proc = start("bob", bob, server, ca_file, "listen", *args)
+    options = ("--ice-loopback",) if loopback else ()
+    proc = start("bob", bob, server, ca_file, *options, "listen", *args)
     await asyncio.to_thread(proc.wait_for, "logged in...")
     return proc, bob.jid
 
@@ -141,7 +142,9 @@ async def test_a_libjingle_style_google_ice_peer_is_pinged_and_connects(
     """Per-candidate usernames (libjingle 0.4, gingle.md part B) mean Google ICE: jcall
     pings each candidate in RFC 3489 form with USERNAME = theirs + its own, answers
     the peer's pings, and the call comes up. (Until issue 10 it ended with exit 10.)"""
-    callee, jid = await listening(accounts, server, ca_file, "gice", "-a", "--once")
+    # (its candidates are loopback sockets: checked only where the user allows it)
+    callee, jid = await listening(accounts, server, ca_file, "gice", "-a", "--once",
+                                  loopback=True)
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
     try:
         for s in socks:
@@ -331,3 +334,55 @@ async def test_a_caller_going_offline_ends_a_connecting_call_at_once(
         assert f"call failed: '{who}' went offline" in callee.err_lines
     finally:
         callee.popen.kill()
+
+
+async def test_a_hostile_callers_candidates_are_bounded_and_filtered(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """Candidates beyond 20 get not-acceptable and no checks; multicast and
+    unspecified addresses get no checks; the first 20 checkable ones are checked."""
+    callee, jid = await listening(accounts, server, ca_file, "hostile", "-a", "--once",
+                                  loopback=True)  # so that loopback sockets may be checked
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(25)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+        ufrag, pwd = "hostileufrag0001", "p" * 24  # RFC ICE credentials: aioice checks
+        bad = [Candidate(a, 5000 + i, ufrag, pwd)
+               for i, a in enumerate(("224.0.0.9", "0.0.0.0", "255.255.255.255"))]
+        good = [Candidate("127.0.0.1", s.getsockname()[1], ufrag, pwd) for s in socks]
+        assert await peer.send(jid, session(peer, MessageType.INITIATE, description=PCMU,
+                                            has_transport=True)) is None
+        answers = [await peer.send(jid, session(peer, MessageType.CANDIDATES,
+                                                candidates=(c,)))
+                   for c in [*bad, *good]]
+        assert answers[:20] == [None] * 20
+        assert answers[20:] == ["not-acceptable"] * 8
+        await asyncio.sleep(2.0)  # aioice checks its pairs 20 ms apart
+        checked = set()
+        for i, s in enumerate(socks):
+            with contextlib.suppress(BlockingIOError):
+                while s.recv(2048):
+                    checked.add(i)
+        assert checked and checked <= set(range(17)), checked  # only the 17 accepted
+    finally:
+        callee.popen.kill()
+        for s in socks:
+            s.close()
+
+
+async def test_loopback_candidates_are_offered_only_with_ice_loopback(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    for loopback in (False, True):
+        callee, jid = await listening(accounts, server, ca_file, f"lo-{loopback}", "-a",
+                                      "--once", loopback=loopback)
+        try:
+            sid = f"lo{int(loopback)}"
+            assert await peer.send(jid, session(peer, MessageType.INITIATE, sid=sid,
+                                                description=PCMU)) is None  # compat dialect
+            got = await peer.next(skip=("accept",))
+            assert got.message.type is MessageType.CANDIDATES
+            addresses = {c.address for c in got.message.candidates}
+            assert ("127.0.0.1" in addresses) is loopback, addresses
+        finally:
+            callee.popen.kill()

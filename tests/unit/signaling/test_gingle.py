@@ -165,3 +165,13 @@ def test_round_trip(msg: SessionMessage) -> None:
         msg.has_transport or bool(msg.candidates))
     assert back == SessionMessage(msg.type, msg.sid, msg.initiator, msg.description,
                                   expected_transport, msg.candidates)
+
+
+def test_credentials_longer_than_any_ice_credential_are_refused() -> None:
+    long = "u" * 257  # an RFC ICE ufrag/pwd is at most 256 characters
+    with pytest.raises(GingleParseError, match="longer than 256"):
+        parse(SAMPLE_TRANSPORT_INFO.replace('username="uloaCAVUNxLbDt4w"',
+                                            f'username="{long}"'))
+    with pytest.raises(GingleParseError, match="longer than 256"):
+        parse(SAMPLE_TRANSPORT_INFO.replace('password="yewpj2tpBCTP9C5u"',
+                                            f'password="{long}"'))

@@ -19,6 +19,7 @@ from jcall.signaling.events import (
 from jcall.signaling.gingle import Candidate, MessageType, PayloadType, SessionMessage
 from jcall.signaling.session import (
     IGNORED_AFTER_S,
+    MAX_REMOTE_CANDIDATES,
     REPLY_TIMEOUT_S,
     TRANSITIONS,
     Dialect,
@@ -335,3 +336,18 @@ def test_a_peer_that_leaves_transport_info_unanswered_is_known_to_ignore_message
     assert s.ignored_messages(0.2 + IGNORED_AFTER_S + 0.01)  # libpurple's silence
     s.handle_reply(info.tag, None, 5.0)
     assert not s.ignored_messages(5.0) and s.candidates_delivered
+
+
+def test_at_most_20_candidates_per_component_are_taken_from_a_peer() -> None:
+    s = reach(Role.RESPONDER, State.RECEIVED_INITIATE)
+    s.events()
+    many = tuple(cand(6000 + i) for i in range(MAX_REMOTE_CANDIDATES))
+    s.receive(msg(MessageType.CANDIDATES, candidates=many), CALLER, 1.0)
+    s.receive(msg(MessageType.CANDIDATES, candidates=many[:3]), CALLER, 1.0)  # (duplicates)
+    rtcp = tuple(Candidate("127.0.0.1", 7000 + i, "u", name="rtcp") for i in range(5))
+    s.receive(msg(MessageType.CANDIDATES, candidates=rtcp), CALLER, 1.0)  # its own count
+    with pytest.raises(RemoteProtocolError, match="more than 20 'rtp' candidates") as info:
+        s.receive(msg(MessageType.CANDIDATES, candidates=(cand(6999),)), CALLER, 1.0)
+    assert info.value.condition == "not-acceptable"  # (slixmpp knows no policy-violation)
+    taken = [c for e in s.events() if isinstance(e, RemoteCandidates) for c in e.candidates]
+    assert len(taken) == MAX_REMOTE_CANDIDATES + 5 and cand(6999) not in taken

@@ -1,0 +1,74 @@
+"""Which remote candidate addresses jcall may send connectivity checks to. Pure.
+
+Every remote candidate makes jcall send checks there, so a caller can aim jcall's
+checks at third parties (the STUN amplification and "voice hammer" attacks of ICE's
+security considerations, RFC 8445 section 19) or at services on jcall's own machine.
+So addresses that can be nobody's media endpoint are never checked: unspecified
+(0.0.0.0/8, ::), multicast, the limited broadcast 255.255.255.255 and the reserved
+240.0.0.0/4; and loopback and link-local ones only where the user allowed them
+(``--ice-loopback``, or a loopback or link-local ``--ice-address``). IPv4-mapped IPv6
+addresses are judged as the IPv4 address they carry. The count of candidates per
+session is bounded where they arrive (``signaling/session.py``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..signaling.gingle import Candidate
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    allow_loopback: bool = False
+    allow_link_local: bool = False
+
+    @classmethod
+    def for_local(cls, addresses: Iterable[str] | None, loopback: bool = False
+                  ) -> AddressPolicy:
+        """What the user's own choices allow: ``--ice-loopback``, and the kinds of
+        address named by ``--ice-address`` (one who binds to loopback talks to it)."""
+        ips = [ipaddress.ip_address(a) for a in addresses or ()]
+        return cls(allow_loopback=loopback or any(ip.is_loopback for ip in ips),
+                   allow_link_local=any(ip.is_link_local for ip in ips))
+
+
+def refusal(address: str, policy: AddressPolicy) -> str | None:
+    """Why ``address`` must not be checked, or None when it may be."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified or (ip.version == 4 and ip in _THIS_NETWORK):
+        return "unspecified"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.version == 4 and ip == _BROADCAST:
+        return "broadcast"
+    if ip.is_loopback:
+        return None if policy.allow_loopback else "loopback"
+    if ip.is_link_local:
+        return None if policy.allow_link_local else "link-local"
+    if ip.version == 4 and ip in _RESERVED:
+        return "reserved"
+    return None
+
+
+def checkable(candidates: Iterable[Candidate], policy: AddressPolicy
+              ) -> tuple[list[Candidate], list[tuple[Candidate, str]]]:
+    """(the candidates that may be checked, the others with the reason)."""
+    kept: list[Candidate] = []
+    refused: list[tuple[Candidate, str]] = []
+    for cand in candidates:
+        why = refusal(cand.address, policy)
+        if why is None:
+            kept.append(cand)
+        else:
+            refused.append((cand, why))
+    return kept, refused
+
+
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+_RESERVED = ipaddress.ip_network("240.0.0.0/4")
