@@ -95,8 +95,7 @@ class AutoTransport:
         self._remote.extend(candidates)
         shown = flavor.from_candidates(self._remote)
         if self._flavor is None and shown is not None:
-            self._decide(shown, flavor.explain(self._remote) if shown is IceFlavor.GOOGLE
-                         else "candidates with RFC ICE credentials")
+            self._decide(shown, flavor.explain(self._remote))
         if self._flavor is IceFlavor.RFC and shown is IceFlavor.GOOGLE:
             why = flavor.explain(self._remote)
             if self.mode is IceMode.RFC:

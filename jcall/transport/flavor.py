@@ -28,13 +28,24 @@ MIN_RFC_PWD_CHARS = 22  # RFC 8445 section 5.3: at least 128 bits of base64
 
 def from_candidates(candidates: Sequence[Candidate]) -> IceFlavor | None:
     """The flavour all of the peer's candidates so far show; None before the first."""
+    return _judge(candidates)[0]
+
+
+def explain(candidates: Sequence[Candidate]) -> str:
+    """Why ``from_candidates`` says what it says, for the log and error messages."""
+    return _judge(candidates)[1]
+
+
+def _judge(candidates: Sequence[Candidate]) -> tuple[IceFlavor | None, str]:
     if not candidates:
-        return None
+        return None, "no candidates yet"
+    if any(not c.password for c in candidates):
+        return IceFlavor.GOOGLE, "candidates without an ICE password"
     if any(len(c.password) < MIN_RFC_PWD_CHARS for c in candidates):
-        return IceFlavor.GOOGLE
+        return IceFlavor.GOOGLE, "candidate passwords too short for RFC ICE"
     if len({(c.username, c.password) for c in candidates}) > 1:
-        return IceFlavor.GOOGLE
-    return IceFlavor.RFC
+        return IceFlavor.GOOGLE, "a different username on each candidate"
+    return IceFlavor.RFC, "candidates with RFC ICE credentials"
 
 
 def from_datagram(data: bytes) -> IceFlavor | None:
@@ -51,11 +62,3 @@ def from_datagram(data: bytes) -> IceFlavor | None:
         return IceFlavor.GOOGLE
     return IceFlavor.RFC
 
-
-def explain(candidates: Sequence[Candidate]) -> str:
-    """Why ``from_candidates`` said Google ICE, for the log and error messages."""
-    if any(not c.password for c in candidates):
-        return "candidates without an ICE password"
-    if any(len(c.password) < MIN_RFC_PWD_CHARS for c in candidates):
-        return "candidate passwords too short for RFC ICE"
-    return "a different username on each candidate"

@@ -312,15 +312,12 @@ class GoogleIceAgent:
         self._out.append(Datagram(port.index, sc.success(msg, source), source))
         self._peer_ready = True  # it pings us, so it has our candidates
         remote_username = username[len(port.username):]
-        conn = self._conns.get((port.index, source))
-        if conn is None:
-            remote = next((r for r in self._remotes if r.username == remote_username), None)
-            if remote is None:  # its candidates are still on the way through the server
-                if len(self._pending) < MAX_PENDING_PINGS:
-                    self._pending.append((port.index, source, remote_username, now))
-                return
-            conn = self._connect(port, Remote(source, remote_username, remote.preference,
-                                              "prflx"), now)
+        conn = self._conns.get((port.index, source)) or \
+            self._learned(port, source, remote_username, now)
+        if conn is None:  # its candidates are still on the way through the server
+            if len(self._pending) < MAX_PENDING_PINGS:
+                self._pending.append((port.index, source, remote_username, now))
+            return
         conn.readable = True
         conn.last_ping_received = now
         if conn.write is not WriteState.WRITABLE and now - conn.last_ping_sent >= \
@@ -335,16 +332,23 @@ class GoogleIceAgent:
     def _adopt_pending(self, now: float) -> None:
         waiting, self._pending = self._pending, []
         for index, source, remote_username, when in waiting:
-            remote = next((r for r in self._remotes if r.username == remote_username), None)
-            if remote is None:
+            conn = self._learned(self.ports[index], source, remote_username, now)
+            if conn is None:
                 if now - when < READ_TIMEOUT_S:
                     self._pending.append((index, source, remote_username, when))
                 continue
-            port = self.ports[index]
-            conn = self._conns.get((index, source)) or self._connect(
-                port, Remote(source, remote_username, remote.preference, "prflx"), now)
             conn.readable = True
             conn.last_ping_received = max(conn.last_ping_received, when)
+
+    def _learned(self, port: LocalPort, source: Address, remote_username: str,
+                 now: float) -> Connection | None:
+        """The connection for a ping from ``source``: a peer-reflexive candidate of the
+        remote candidate whose username it carries (None while none does)."""
+        remote = next((r for r in self._remotes if r.username == remote_username), None)
+        if remote is None:
+            return None
+        return self._connect(port, Remote(source, remote_username, remote.preference, "prflx"),
+                             now)
 
     # -- answers in --------------------------------------------------------------------
     def _on_answer(self, msg: sc.Binding, source: Address, now: float) -> None:

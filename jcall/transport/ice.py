@@ -158,8 +158,7 @@ class _Connection(aioice.Connection):
 
         def received(data: bytes, addr: tuple[Any, ...]) -> None:
             handler = self.jcall_on_google_check
-            if handler is not None and data[:1] in (b"\0", b"\1") and \
-                    flavor.from_datagram(data) is IceFlavor.GOOGLE:
+            if handler is not None and flavor.from_datagram(data) is IceFlavor.GOOGLE:
                 handler(data, (addr[0], addr[1]), local)
                 return
             aioice_receive(data, addr)
@@ -346,14 +345,9 @@ class IceTransport:
 
     @property
     def selected(self) -> str:
-        """``local -> remote`` of the nominated pair, for status and logs."""
-        pairs = getattr(self._conn, "_nominated", {})
-        pair = pairs.get(1)
-        if pair is None:
-            return "none"
-        local, remote = pair.local_candidate, pair.remote_candidate
-        return f"{local.host}:{local.port} ({local.type}) -> {remote.host}:{remote.port} " \
-               f"({remote.type})"
+        """The nominated pair as text (``path``), for logs; "none" before there is one."""
+        path = self.path
+        return "none" if path is None else str(path)
 
     def send_now(self, data: bytes) -> None:
         """Send on the nominated pair without a coroutine per datagram; a TURN relay

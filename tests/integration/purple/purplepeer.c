@@ -100,24 +100,25 @@ static PurpleEventLoopUiOps eventloop_ops = {
 };
 
 /* -- media elements: a test tone in, raw PCM out ------------------------------------- */
-static GstElement *create_src(PurpleMedia *media, const gchar *sid, const gchar *who)
+static GstElement *bin_from(gchar *desc)  /* takes desc */
 {
-	gchar *desc = g_strdup_printf(
-		"audiotestsrc is-live=true wave=sine volume=0.5 freq=%g ! audioconvert "
-		"! audioresample", tone_hz);
 	GstElement *bin = gst_parse_bin_from_description(desc, TRUE, NULL);
 	g_free(desc);
 	return bin;
 }
 
+static GstElement *create_src(PurpleMedia *media, const gchar *sid, const gchar *who)
+{
+	return bin_from(g_strdup_printf(
+		"audiotestsrc is-live=true wave=sine volume=0.5 freq=%g ! audioconvert "
+		"! audioresample", tone_hz));
+}
+
 static GstElement *create_sink(PurpleMedia *media, const gchar *sid, const gchar *who)
 {
-	gchar *desc = g_strdup_printf(
+	return bin_from(g_strdup_printf(
 		"audioconvert ! audioresample ! audio/x-raw,format=S16LE,channels=1,rate=8000 "
-		"! filesink location=%s sync=false", record_path);
-	GstElement *bin = gst_parse_bin_from_description(desc, TRUE, NULL);
-	g_free(desc);
-	return bin;
+		"! filesink location=%s sync=false", record_path));
 }
 
 static void register_elements(void)
