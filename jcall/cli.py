@@ -18,14 +18,25 @@ from . import __version__
 from .audio import device, formats
 from .audio.endpoints import AudioSettings
 from .call import CallSettings
-from .config import resolve_account
+from .config import resolve_account, resolve_ice
 from .console import Console
 from .errors import ConfigError, ExitCode, JcallError
 from .phone import Phone, PhoneSettings
 from .transport.base import IceMode
+from .transport.servers import ServerSpecError, from_specs
 from .xmpp.client import LoginSettings, XmppClient
 
 Action = Callable[[Phone, asyncio.Event], Awaitable[ExitCode]]
+
+
+@dataclass(frozen=True)
+class IceOptions:
+    """STUN/TURN as given on the command line (resolved with the config file later)."""
+
+    stun: tuple[str, ...]
+    turn: tuple[str, ...]
+    relay_only: bool
+    no_discover: bool
 
 
 @dataclass
@@ -42,6 +53,7 @@ class App:
     ice_timeout: float
     ice_mode: IceMode
     ice_loopback: bool
+    ice: IceOptions
     audio: AudioSettings
     codec: str | None
     stats_json: Path | None
@@ -67,6 +79,9 @@ class App:
         self.audio.check_files()
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, config_file=self.config)
+        ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,
+                          relay_only=self.ice.relay_only, no_discover=self.ice.no_discover,
+                          config_file=self.config)
         loop = asyncio.get_running_loop()
         hangup = asyncio.Event()
         main = asyncio.current_task()
@@ -84,7 +99,8 @@ class App:
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               stats_json=self.stats_json, open_devices=device.open_devices),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
-            ice_mode=self.ice_mode, ice_loopback=self.ice_loopback))
+            ice_mode=self.ice_mode, ice_loopback=self.ice_loopback,
+            ice_servers=ice.servers, discover=ice.discover))
         try:
             return await action(phone, hangup)
         except asyncio.CancelledError:
@@ -125,6 +141,15 @@ def _setup_logging() -> None:
 @click.option("--ice-loopback", is_flag=True,
               help="Offer 127.0.0.1 and accept the peer's loopback candidates "
                    "(calls on this machine).")
+@click.option("--stun", multiple=True, metavar="HOST[:PORT]",
+              help="STUN server for reflexive candidates (repeatable; default: what the "
+                   "account's server offers).")
+@click.option("--turn", multiple=True, metavar="[USER:PASS@]HOST[:PORT][?transport=udp|tcp]",
+              help="TURN server for a relay candidate (repeatable).")
+@click.option("--relay-only", is_flag=True,
+              help="Offer only TURN relay candidates: the peer never learns your addresses.")
+@click.option("--no-discover", is_flag=True,
+              help="Do not ask the account's server for STUN/TURN services (XEP-0215).")
 @click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
               metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
@@ -143,6 +168,7 @@ def _setup_logging() -> None:
 def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
          ca_file: Path | None, config: Path | None, password_file: Path | None,
          ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, ice_loopback: bool,
+         stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,
          input_: Path | None,
          output: Path | None, tone: float | None, silence: bool, discard: bool,
          input_device: str | None, output_device: str | None, codec: str | None,
@@ -158,10 +184,15 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
                                       ("--output-device", output_device)) if given]
     if len(sinks) > 1:
         raise click.UsageError(f"{' and '.join(sinks)} exclude each other")
+    try:  # a bad spec is a usage error now, before anything else is tried
+        from_specs(stun, turn, relay_only)
+    except ServerSpecError as exc:
+        raise click.UsageError(str(exc)) from None
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
     ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, IceMode(ice_mode), ice_loopback, audio, codec, stats_json,
+                  ice_timeout, IceMode(ice_mode), ice_loopback,
+                  IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
                   Console())
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .transport.servers import IceServers, ServerSpecError, from_specs
 
 DEFAULT_CONFIG = Path("~/.config/jcall/config.toml")
 DEFAULT_PORT = 5222
@@ -95,6 +96,50 @@ def resolve_account(*, jid: str | None, server: str | None, ca_file: Path | None
         raise ConfigError(f"CA file not found: {ca}")
     return Account(jid=jid, password=_password(password_file, table),
                    server=parse_server(server_text) if server_text else None, ca_file=ca)
+
+
+@dataclass(frozen=True)
+class IceConfig:
+    servers: IceServers  # the user's own (may be empty)
+    discover: bool  # also ask the account's server (XEP-0215)
+
+
+def _texts(table: dict[str, object], key: str) -> list[str]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"config key '{key}' must be a string or a list of strings")
+    return list(value)
+
+
+def _flag(table: dict[str, object], key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"config key '{key}' must be true or false")
+    return value
+
+
+def resolve_ice(*, stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool,
+                no_discover: bool, config_file: Path | None) -> IceConfig:
+    """STUN/TURN servers from the options, else from the config file (``stun``,
+    ``turn``: a spec or a list of them; ``relay_only``, ``discover``: booleans).
+    Servers named on the command line replace the file's; a flag given on the
+    command line wins over the file."""
+    table = load_file(config_file)
+    relay = relay_only or _flag(table, "relay_only", False)
+    if stun or turn:
+        try:
+            servers = from_specs(stun, turn, relay)
+        except ServerSpecError as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        try:
+            servers = from_specs(_texts(table, "stun"), _texts(table, "turn"), relay)
+        except ServerSpecError as exc:
+            raise ConfigError(f"config file: {exc}") from None
+    discover = not no_discover and _flag(table, "discover", True)
+    return IceConfig(servers, discover)
 
 
 def _password(password_file: Path | None, table: dict[str, object]) -> str:

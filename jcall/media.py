@@ -608,6 +608,8 @@ class MediaSession:
             else:
                 assert self._direct is not None
                 self._loop.call_soon_threadsafe(self._direct.stun, data, addr)
+        if packets and self._direct is not None:
+            self._direct.heard(packets[-1][0])  # (the path is alive: consent.py)
         return packets
 
 

@@ -17,12 +17,12 @@ from typing import Any
 from .audio import formats
 from .call import Call, CallSettings
 from .console import Console
-from .errors import CallError, ExitCode
+from .errors import CallError, ConfigError, ExitCode
 from .signaling.gingle import PayloadType, Reason, SessionMessage
 from .signaling.session import Session, SessionManager
 from .transport.auto import AutoTransport
 from .transport.base import IceMode
-from .transport.servers import IceServers
+from .transport.servers import NO_SERVERS, IceServers
 from .xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 class PhoneSettings:
     call: CallSettings = field(default_factory=CallSettings)
     host_addresses: list[str] | None = None
-    ice_servers: IceServers | None = None  # None: ask the server (XEP-0215)
+    ice_servers: IceServers = NO_SERVERS  # the user's own STUN/TURN servers
+    discover: bool = True  # without own servers, ask the account's server (XEP-0215)
     ice_mode: IceMode = IceMode.AUTO
     ice_loopback: bool = False  # offer 127.0.0.1 and check loopback candidates
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
@@ -53,7 +54,7 @@ class Phone:
         client.on_lost = self._on_lost
         client.on_offline = self._on_offline
 
-        client.discover = settings.ice_servers is None
+        client.discover = settings.discover and not settings.ice_servers.any
 
     @property
     def manager(self) -> SessionManager:
@@ -63,7 +64,7 @@ class Phone:
 
     @property
     def servers(self) -> IceServers:
-        return self.settings.ice_servers or self.client.discovered
+        return self.settings.ice_servers.or_discovered(self.client.discovered)
 
     async def start(self, hangup: asyncio.Event) -> bool:
         """Log in; False if the user gave up (Ctrl-C) before it completed."""
@@ -79,6 +80,9 @@ class Phone:
         login.result()
         if self.servers.any:
             log.info("ICE servers: %s", self.servers)
+        if self.servers.relay_only and not self.servers.turn:
+            raise ConfigError("--relay-only needs a TURN server: give --turn (the account's "
+                              "server offers none)")
         return True
 
     def _on_lost(self, reason: str) -> None:

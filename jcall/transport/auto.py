@@ -81,13 +81,21 @@ class AutoTransport:
 
     # -- candidates -----------------------------------------------------------------------
     async def local_candidates(self) -> AsyncIterator[list[Candidate]]:
-        batch = await self._rfc.gather()
+        """RFC ICE's trickle while the peer's flavour allows it. After a move to Google
+        ICE the host sockets (and the reflexive candidates learned on them so far) carry
+        on; a relay, and reflexive answers still to come, are dropped."""
+        await self._rfc.hosts()
         self._gathered.set()
         if self.mode is IceMode.GOOGLE:
+            await self._rfc.gather()  # the Google ICE agent starts with all of them
             await self._become_google(fresh_credentials=True)
             assert isinstance(self._impl, GoogleUdpTransport)
-            batch = [c for p in self._impl.agent.ports.values() for c in p.candidates]
-        yield batch
+            yield [c for p in self._impl.agent.ports.values() for c in p.candidates]
+            return
+        async for batch in self._rfc.local_candidates():
+            if self._rfc_closed:
+                return
+            yield batch
 
     def add_remote(self, candidates: Sequence[Candidate]) -> None:
         if not candidates:

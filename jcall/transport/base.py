@@ -50,13 +50,15 @@ class DirectPath:
     """The selected path's own UDP socket (a duplicate descriptor), for a media thread
     that sends and receives without the event loop: ``pause()`` stops the event loop
     reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
-    the ICE agent through ``stun`` (call it on the event loop)."""
+    the ICE agent through ``stun`` (call it on the event loop); ``heard(arrival)`` tells
+    the transport that media still arrives (any thread: it only stores the time)."""
 
     sock: socket.socket
     remote: Address
     stun: Callable[[bytes, Address], None]
     pause: Callable[[], None]
     resume: Callable[[], None]
+    heard: Callable[[float], None] = lambda arrival: None
 
 
 class MediaTransport(Protocol):

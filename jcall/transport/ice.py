@@ -4,9 +4,14 @@ within a bound. The only module that imports aioice; it implements the transport
 
 aioice facts this module is built around (shared/reference/infrastructure.md):
 ``connect()`` needs the remote ufrag/pwd before it starts and has no overall timeout;
-gathering waits for STUN/TURN answers before returning anything; host addresses
-cannot be chosen. So jcall starts ``connect()`` once the first remote candidate has
-told it the credentials, bounds the wait itself, and may pin host addresses.
+its own gathering waits for every STUN/TURN answer before returning anything, asks
+one STUN and one TURN server, and cannot choose host addresses; its consent checks
+notice a dead path only after 30-36 s. So jcall gathers itself: host candidates at
+once (``connect()`` may start with them), then one task per STUN and TURN server whose
+candidates trickle out as they come (RFC 8838), relays joining the check list as
+they do. It starts ``connect()`` once the first remote candidate has told it the
+credentials, gives up when no pair has worked ``NO_PATH_S`` after the last candidate
+exchange, and runs consent freshness itself (``consent.py``).
 
 Two things serve the per-peer choice of ICE (``auto.py``): a Google ICE check that
 reaches an aioice socket is handed to ``on_google_check`` instead of aioice (which
@@ -16,30 +21,35 @@ so the ports and every candidate already sent stay valid) before aioice closes.
 
 aioice internals relied on (pinned in pyproject.toml, checked by
 tests/unit/transport/test_ice.py): ``Connection._check_list_maybe_complete``,
-``_local_candidates_start/_end``, ``_protocols``, ``_nominated``, ``_components``,
-``_use_ipv4/6``, ``get_component_candidates``, ``data_received``, and
-``StunProtocol.transport/local_candidate/datagram_received``.
+``_local_candidates_start/_end``, ``_local_candidates``, ``_protocols``,
+``_nominated``, ``_remote_candidates``, ``_pair_remote_candidate``,
+``sort_check_list``, ``build_request``, ``query_consent``, ``_use_ipv4/6``,
+``data_received``, ``ice.StunProtocol``, ``ice.server_reflexive_candidate``,
+``ice.relayed_candidate``, and ``StunProtocol.transport/local_candidate/
+datagram_received/request``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import random
 import secrets
 import socket
 import string
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import aioice
 from aioice import ice as aioice_ice
-from aioice.candidate import candidate_foundation
+from aioice.candidate import candidate_foundation, candidate_priority
 
 from ..signaling.gingle import Candidate
-from . import flavor
+from . import consent, flavor
 from .base import (
     Address,
     Connected,
@@ -47,11 +57,13 @@ from .base import (
     EventStream,
     Failed,
     IceFlavor,
+    Lost,
     PathInfo,
+    Restored,
     TransportEvent,
 )
 from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
-from .servers import NO_SERVERS, IceServers
+from .servers import NO_SERVERS, IceServers, StunServer, TurnServer
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
 
 __all__ = ["DirectPath", "Handover", "IceServers", "IceTransport"]
@@ -60,9 +72,18 @@ log = logging.getLogger(__name__)
 
 UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
+SERVER_TIMEOUT_S = 5.0  # a STUN or TURN server's answer; later ones are not waited for
+NO_PATH_S = 8.0  # no pair working this long after the last candidate exchange: give up
+LIVENESS_POLL_S = 0.2  # how soon returning media shows after a loss
 EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
 LOOPBACK = "127.0.0.1"
 _ALPHABET = string.ascii_letters + string.digits
+
+
+def _types(types: Iterable[str]) -> str:
+    order = ["host", "srflx", "prflx", "relay"]
+    seen = set(types)
+    return ", ".join(t for t in order if t in seen)
 
 
 def _random(n: int) -> str:
@@ -85,8 +106,9 @@ GoogleCheckHandler = Callable[[bytes, Address, Address], None]  # (data, source,
 
 
 class _Connection(aioice.Connection):
-    """aioice with a choice of host addresses, a bounded gathering wait, a signal the
-    moment a pair is nominated, and datagrams handed straight to a callback.
+    """aioice with jcall's gathering (a choice of host addresses, then every STUN and
+    TURN server in the background), a signal the moment a pair is nominated, and
+    datagrams handed straight to a callback.
 
     These override aioice internals (checked by the integration tests): ``connect()``
     itself returns only at its next 20 ms check tick after nomination, and its receive
@@ -94,19 +116,17 @@ class _Connection(aioice.Connection):
     """
 
     def __init__(self, *, host_addresses: list[str] | None, include_loopback: bool,
-                 gather_timeout: int,
                  controlling: bool, servers: IceServers, use_ipv6: bool,
                  credentials: IceCredentials) -> None:
         super().__init__(
-            ice_controlling=controlling, components=1,
-            stun_server=servers.stun, turn_server=servers.turn,
-            turn_username=servers.turn_username, turn_password=servers.turn_password,
-            use_ipv6=use_ipv6,
+            ice_controlling=controlling, components=1, use_ipv6=use_ipv6,
+            transport_policy=(aioice_ice.TransportPolicy.RELAY if servers.relay_only
+                              else aioice_ice.TransportPolicy.ALL),
             local_username=credentials.ufrag, local_password=credentials.pwd,
         )
         self._jcall_hosts = host_addresses
         self._jcall_loopback = include_loopback
-        self._jcall_gather_timeout = gather_timeout
+        self.jcall_servers = servers
         loop = asyncio.get_running_loop()
         self.jcall_nominated = loop.create_future()
         self.jcall_on_data: Callable[[bytes, float], None] | None = None
@@ -114,6 +134,7 @@ class _Connection(aioice.Connection):
         # may start a little after the peer's (the jitter buffer needs the real times).
         self.jcall_early: deque[tuple[bytes, float]] = deque(maxlen=EARLY_DATAGRAMS)
         self.jcall_on_google_check: GoogleCheckHandler | None = None
+        self.jcall_last_media = 0.0  # arrival of the latest datagram (loop clock)
         self._jcall_clock = loop.time
 
     def _check_list_maybe_complete(self) -> bool:
@@ -127,29 +148,67 @@ class _Connection(aioice.Connection):
         self.data_arrived(data, self._jcall_clock())
 
     def data_arrived(self, data: bytes, arrival: float) -> None:
+        self.jcall_last_media = arrival
         if self.jcall_on_data is not None:
             self.jcall_on_data(data, arrival)
         else:
             self.jcall_early.append((data, arrival))
 
+    async def query_consent(self) -> None:
+        """Not aioice's: :class:`IceTransport` runs consent freshness (``consent.py``)."""
+
     async def gather_candidates(self) -> None:
-        # Same steps as aioice's own, but with our addresses and timeout.
+        """Host candidates only (RFC 8445 section 5.1.1.1); ``connect()`` may start
+        with them. None at all with the relay policy: they would reveal addresses."""
         if self._local_candidates_start:
             return
         self._local_candidates_start = True
-        addresses = self._jcall_hosts
-        if addresses is None:
-            addresses = aioice_ice.get_host_addresses(use_ipv4=self._use_ipv4,
-                                                      use_ipv6=self._use_ipv6)
-        if self._jcall_loopback and LOOPBACK not in addresses:
-            addresses = [*addresses, LOOPBACK]  # aioice never offers it itself
-        for component in sorted(self._components):
-            self._local_candidates += await self.get_component_candidates(
-                component=component, addresses=addresses, timeout=self._jcall_gather_timeout)
-        self._local_candidates_end = True
-        for protocol in self._protocols:
-            if protocol.local_candidate.type == "host":
-                self._jcall_screen(protocol)
+        addresses: list[str] = []
+        if not self.jcall_servers.relay_only:
+            addresses = self._jcall_hosts if self._jcall_hosts is not None else \
+                aioice_ice.get_host_addresses(use_ipv4=self._use_ipv4, use_ipv6=self._use_ipv6)
+            if self._jcall_loopback and LOOPBACK not in addresses:
+                addresses = [*addresses, LOOPBACK]  # aioice never offers it itself
+        loop = asyncio.get_running_loop()
+        for address in addresses:
+            try:
+                _, protocol = await loop.create_datagram_endpoint(
+                    lambda: aioice_ice.StunProtocol(self), local_addr=(address, 0))
+            except OSError as exc:
+                log.info("cannot bind to %s: %s", address, exc)
+                continue
+            host, port = protocol.transport.get_extra_info("sockname")[:2]
+            protocol.local_candidate = aioice.Candidate(
+                foundation=candidate_foundation("host", "udp", host), component=1,
+                transport="udp", priority=candidate_priority(1, "host"), host=host,
+                port=port, type="host")
+            self._protocols.append(protocol)
+            self._local_candidates.append(protocol.local_candidate)
+            self._jcall_screen(protocol)
+        self._local_candidates_end = True  # (for connect(): the rest trickles)
+
+    async def jcall_reflexive(self, protocol: Any, server: StunServer) -> aioice.Candidate:
+        """A server-reflexive candidate on a host socket (RFC 8445 section 5.1.1.2)."""
+        candidate, _ = await aioice_ice.server_reflexive_candidate(protocol, server.address)
+        return candidate
+
+    async def jcall_relay(self, server: TurnServer) -> aioice.Candidate:
+        """A relayed candidate from a TURN allocation (RFC 8656), joining the checks."""
+        candidate, protocol = await aioice_ice.relayed_candidate(
+            component=1, hide_related_address=self.jcall_servers.relay_only,
+            protocol_factory=lambda: aioice_ice.StunProtocol(self),
+            turn_server=server.address, turn_username=server.username,
+            turn_password=server.password, turn_ssl=False,
+            turn_transport=server.transport.value)
+        if self._closing:
+            await protocol.close()
+            raise ConnectionError("closed while allocating")
+        self._protocols.append(protocol)
+        if not self._nominated:  # pair it with what the peer already sent (RFC 8838 §10)
+            for remote in self._remote_candidates:
+                self._pair_remote_candidate(remote)
+            self.sort_check_list()
+        return candidate
 
     def _jcall_screen(self, protocol: Any) -> None:
         """Google ICE checks go to ``jcall_on_google_check`` (when set), not to aioice."""
@@ -215,16 +274,25 @@ class IceTransport:
 
     def __init__(self, *, controlling: bool, servers: IceServers = NO_SERVERS,
                  host_addresses: list[str] | None = None, include_loopback: bool = False,
-                 use_ipv6: bool = False,
-                 gather_timeout: int = 2) -> None:
+                 use_ipv6: bool = False, server_timeout: float = SERVER_TIMEOUT_S,
+                 no_path_after: float = NO_PATH_S) -> None:
         self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
         self._conn = _Connection(
             host_addresses=host_addresses, include_loopback=include_loopback,
-            gather_timeout=gather_timeout,
             controlling=controlling, servers=servers, use_ipv6=use_ipv6,
             credentials=self.credentials)
-        self._gathered = False
+        self._servers = servers
+        self._server_timeout = server_timeout
+        self._no_path_after = no_path_after
+        self._loop = asyncio.get_running_loop()
+        self._hosts_task: asyncio.Task[list[Candidate]] | None = None
+        self._gathered = False  # host candidates exist: connect() may start
+        self._batches: asyncio.Queue[list[Candidate] | None] = asyncio.Queue()
+        self._gathering: set[asyncio.Task[aioice.Candidate]] = set()
+        self._gather_done = asyncio.Event()  # every server answered or gave up
+        self._server_errors: list[str] = []
         self._remote: IceCredentials | None = None
+        self._remote_types: list[str] = []
         self._feed: asyncio.Task[None] | None = None
         self._connect: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -232,8 +300,11 @@ class IceTransport:
         self._reader: _NominatedReader | None = None
         self._end_of_candidates = False
         self._advertised: list[tuple[aioice.Candidate, Candidate]] = []
+        self._last_exchange = self._loop.time()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._consent: asyncio.Task[None] | None = None
         self._events = EventStream()
-        self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.connected: asyncio.Future[None] = self._loop.create_future()
         self.connected.add_done_callback(self._report)
 
     # -- the seam (base.MediaTransport) ---------------------------------------------------
@@ -246,8 +317,21 @@ class IceTransport:
         self._conn.jcall_on_google_check = handler
 
     async def local_candidates(self) -> AsyncIterator[list[Candidate]]:
-        """aioice gathers everything before it returns: one batch."""
-        yield await self.gather()
+        """Host candidates at once, then each reflexive or relayed one as a server
+        answers (RFC 8838 section 4); ends when every server has answered or given up."""
+        hosts = await self.hosts()
+        if hosts:
+            self._exchanged()
+            yield hosts
+        while (batch := await self._batches.get()) is not None:
+            self._exchanged()
+            yield batch
+
+    async def gather(self) -> list[Candidate]:
+        """Every local candidate, once gathering has ended (no trickle)."""
+        await self.hosts()
+        await self._gather_done.wait()
+        return [g for _, g in self._advertised]
 
     def events(self) -> AsyncIterator[TransportEvent]:
         return self._events.__aiter__()
@@ -279,24 +363,85 @@ class IceTransport:
         path = self.path
         if path is not None:
             self._events.put(Connected(path))
+            self._consent = asyncio.ensure_future(self._keep_consent())
 
-    async def gather(self) -> list[Candidate]:
-        """Gather local candidates and return them as p2p candidates."""
+    # -- gathering ----------------------------------------------------------------------
+    def hosts(self) -> asyncio.Task[list[Candidate]]:
+        """The host candidates (the task that binds them; started on first use). It
+        also starts asking every STUN and TURN server."""
+        if self._hosts_task is None:
+            self._hosts_task = asyncio.ensure_future(self._gather_hosts())
+        return self._hosts_task
+
+    async def _gather_hosts(self) -> list[Candidate]:
         await self._conn.gather_candidates()
+        hosts = [self._advertise(c) for c in self._conn.local_candidates]
+        servers = self._servers
+        if not servers.relay_only:
+            for protocol in list(self._conn._protocols):
+                if ":" not in protocol.local_candidate.host:  # STUN here: IPv4 only
+                    for stun in servers.stun:
+                        self._ask(self._conn.jcall_reflexive(protocol, stun), str(stun))
+        for turn in servers.turn:
+            self._ask(self._conn.jcall_relay(turn), str(turn))
+        if not self._gathering:
+            self._gathering_ended()
         self._gathered = True
-        hosts: list[str] = []
-        self._advertised = []
-        for c in self._conn.local_candidates:
-            base = c.related_address or c.host
-            if base not in hosts:
-                hosts.append(base)
-            self._advertised.append((c, to_gingle(c.host, c.port, c.type, self.credentials,
-                                                  hosts.index(base))))
-        if not self._advertised:  # (a machine or namespace with only loopback)
-            self._events.put(Failed(NO_ADDRESS))
         self._maybe_connect()
-        return [g for _, g in self._advertised]
+        return hosts
 
+    def _ask(self, coro: Coroutine[Any, Any, aioice.Candidate], server: str) -> None:
+        task = asyncio.ensure_future(asyncio.wait_for(coro, self._server_timeout))
+        self._gathering.add(task)
+        task.add_done_callback(functools.partial(self._answered, server))
+
+    def _answered(self, server: str, task: asyncio.Task[aioice.Candidate]) -> None:
+        self._gathering.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            why = "no answer" if isinstance(exc, TimeoutError) else (str(exc) or type(exc).__name__)
+            log.info("%s: %s", server, why)
+            self._server_errors.append(f"{server}: {why}")
+        else:
+            candidate = task.result()
+            if self._redundant(candidate):
+                log.info("%s: %s:%d is already a candidate", server, candidate.host,
+                         candidate.port)
+            else:
+                self._conn._local_candidates.append(candidate)
+                self._batches.put_nowait([self._advertise(candidate)])
+        if not self._gathering:
+            self._gathering_ended()
+
+    def _redundant(self, candidate: aioice.Candidate) -> bool:
+        """RFC 8445 section 5.1.3: same address as one we have (a reflexive address
+        equal to its base: no NAT in between)."""
+        return any((c.host, c.port) == (candidate.host, candidate.port)
+                   for c in self._conn._local_candidates)
+
+    def _gathering_ended(self) -> None:
+        self._gather_done.set()
+        self._batches.put_nowait(None)
+        if not self._advertised:
+            if self._servers.relay_only:
+                why = "; ".join(self._server_errors) or "no TURN server"
+                self._events.put(Failed(f"no relay candidate ('--relay-only'): {why}"))
+            else:  # (a machine or namespace with only loopback)
+                self._events.put(Failed(NO_ADDRESS))
+
+    def _advertise(self, c: aioice.Candidate) -> Candidate:
+        """The p2p form of a local candidate; candidates on one base share a network."""
+        bases = list(dict.fromkeys((a.related_address or a.host) if a.type != "relay"
+                                   else f"relay:{a.host}" for a, _ in self._advertised))
+        base = (c.related_address or c.host) if c.type != "relay" else f"relay:{c.host}"
+        network = bases.index(base) if base in bases else len(bases)
+        gingle = to_gingle(c.host, c.port, c.type, self.credentials, network)
+        self._advertised.append((c, gingle))
+        return gingle
+
+    # -- the peer's candidates ------------------------------------------------------------
     def add_remote(self, candidates: Iterable[Candidate]) -> None:
         """Feed the peer's candidates; raises GoogleIceError for Google ICE peers."""
         mine = [c for c in candidates if usable(c)]
@@ -307,6 +452,8 @@ class IceTransport:
         self._remote = creds
         self._conn.remote_username = creds.ufrag
         self._conn.remote_password = creds.pwd
+        self._remote_types.extend(to_ice(c).type for c in mine)
+        self._exchanged()
         previous = self._feed
         self._feed = asyncio.create_task(self._add(previous, mine))
         self._maybe_connect()
@@ -323,9 +470,41 @@ class IceTransport:
         if self._end_of_candidates and not cands and self._remote is not None:
             await self._conn.add_remote_candidate(None)
 
+    # -- connecting, or giving up ---------------------------------------------------------
     def _maybe_connect(self) -> None:
         if self._connect is None and self._gathered and self._remote is not None:
             self._connect = asyncio.create_task(self._run_connect())
+            self._arm_deadline()
+
+    def _exchanged(self) -> None:
+        self._last_exchange = self._loop.time()
+        self._arm_deadline()
+
+    def _arm_deadline(self) -> None:
+        """No pair working ``no_path_after`` seconds after the last candidate went
+        either way: none will (checks on a working pair succeed within a few RTOs;
+        aioice alone would wait for end-of-candidates, which Gingle never sends)."""
+        if self._connect is None or self.connected.done():
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self._loop.call_at(self._last_exchange + self._no_path_after,
+                                            self._no_path)
+
+    def _no_path(self) -> None:
+        self._deadline = None
+        if self.connected.done():
+            return
+        if self._gathering:  # a server still answering: its candidate resets the clock
+            self._loop.call_later(0.1, self._arm_deadline)
+            return
+        self.connected.set_exception(ConnectionError(self.tried()))
+
+    def tried(self) -> str:
+        """The candidate types each side offered, for a failure message."""
+        mine = _types(c.type for c, _ in self._advertised) or "nothing"
+        peers = _types(self._remote_types) or "nothing"
+        return f"tried {mine}; peer offered {peers}"
 
     async def _run_connect(self) -> None:
         if self._feed is not None:
@@ -338,10 +517,62 @@ class IceTransport:
             self._read_nominated()
             if not self.connected.done():
                 self.connected.set_result(None)
-            return  # aioice's connect() finishes by itself and starts consent checks
-        exc = connect.exception()
+            return  # aioice's connect() finishes by itself
         if not self.connected.done():
-            self.connected.set_exception(ConnectionError(f"ICE failed: {exc}"))
+            self.connected.set_exception(ConnectionError(self.tried()))
+
+    # -- consent freshness (RFC 7675) -----------------------------------------------------
+    def media_heard(self, arrival: float) -> None:
+        """RTP arrived on the path at ``arrival`` (loop clock); any thread may call it."""
+        self._conn.jcall_last_media = arrival
+
+    async def _keep_consent(self) -> None:
+        pair = self._conn._nominated.get(1)
+        if pair is None or self._conn.remote_password is None:
+            return
+        key = self._conn.remote_password.encode("utf8")
+        fresh = consent.Freshness.starting(self._loop.time())
+        checks: set[asyncio.Task[None]] = set()
+
+        async def check() -> None:
+            request = self._conn.build_request(pair, nominate=False)
+            try:
+                await pair.protocol.request(request, pair.remote_addr, integrity_key=key,
+                                            retransmissions=0)
+            except Exception as exc:  # (a timeout, an error answer, a closed socket)
+                log.debug("consent check on %s: %s", pair, exc)
+                return
+            self._verdict(fresh.answered(self._loop.time()), fresh)
+
+        try:
+            while not fresh.expired:
+                now = self._loop.time()
+                self._verdict(fresh.heard(self._conn.jcall_last_media), fresh)
+                self._verdict(fresh.poll(now), fresh)
+                if now >= fresh.next_check():
+                    task = asyncio.ensure_future(check())
+                    checks.add(task)
+                    task.add_done_callback(checks.discard)
+                    fresh.sent(now, random.random())
+                wake = min(fresh.next_check(), fresh.wake_at())
+                if fresh.lost:  # media coming back shows only when looked at
+                    wake = min(wake, now + LIVENESS_POLL_S)
+                await asyncio.sleep(max(0.0, wake - self._loop.time()))
+        finally:
+            for task in checks:
+                task.cancel()
+
+    def _verdict(self, verdict: consent.Verdict | None, fresh: consent.Freshness) -> None:
+        match verdict:
+            case consent.Verdict.LOST:
+                log.info("no media and no consent answer for %g s", consent.LOST_AFTER_S)
+                self._events.put(Lost())
+            case consent.Verdict.RESTORED:
+                if (path := self.path) is not None:
+                    self._events.put(Restored(path))
+            case consent.Verdict.EXPIRED:
+                self._events.put(Failed(f"consent expired: no answer from the peer for "
+                                        f"{consent.EXPIRY_S:g} s (RFC 7675)"))
 
     @property
     def selected(self) -> str:
@@ -381,7 +612,7 @@ class IceTransport:
         sock.setblocking(False)
         return DirectPath(sock=sock, remote=pair.remote_addr,
                           stun=pair.protocol.datagram_received,
-                          pause=reader.pause, resume=reader.resume)
+                          pause=reader.pause, resume=reader.resume, heard=self.media_heard)
 
     def receive_pending(self) -> None:
         """Deliver the datagrams already waiting on the nominated pair's socket now
@@ -421,13 +652,17 @@ class IceTransport:
         self._events.close()
         self._conn.jcall_on_google_check = None
         self._conn.jcall_on_data = None
+        if self._deadline is not None:
+            self._deadline.cancel()
         if self._reader is not None:
             self._reader.close()
-        for task in (self._connect, self._feed, self._connecting, *self._sending):
+        for task in (self._hosts_task, self._consent, self._connect, self._feed,
+                     self._connecting, *self._sending, *self._gathering):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if not self.connected.done():
             self.connected.cancel()
+        self._batches.put_nowait(None)
         await self._conn.close()

@@ -28,7 +28,8 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from ..console import Console
 from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
-from ..transport.servers import IceServers
+from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
+from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
 from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts
 from .debuglog import DebugLog, Direction
 
@@ -353,20 +354,23 @@ class XmppClient:
 
 
 def parse_services(xml: ET.Element) -> IceServers:
-    """STUN and TURN (UDP) services from an XEP-0215 ``<services>`` answer."""
-    stun = turn = None
-    user = password = None
+    """STUN and TURN services (UDP, and TURN over TCP) from an XEP-0215 ``<services>``
+    answer (section 3.2), in the server's order; others and malformed ones are skipped."""
+    stun: list[StunServer] = []
+    turn: list[TurnServer] = []
     services = xml.find(f"{{{NS_EXTDISCO}}}services")
     for svc in services if services is not None else []:
-        if svc.get("transport", "udp") != "udp" or not svc.get("host"):
-            continue
+        host, kind = svc.get("host"), svc.get("type")
         try:
-            addr = (svc.get("host", ""), int(svc.get("port", "3478")))
+            port = int(svc.get("port", str(DEFAULT_STUN_PORT)))
+            transport = TurnTransport(svc.get("transport", "udp"))
         except ValueError:
             continue
-        if svc.get("type") == "stun" and stun is None:
-            stun = addr
-        elif svc.get("type") == "turn" and turn is None:
-            turn, user, password = addr, svc.get("username"), svc.get("password")
-    return IceServers(stun=stun, turn=turn, turn_username=user, turn_password=password)
-
+        if not host or not 0 < port < 65536:
+            continue
+        if kind == "stun" and transport is TurnTransport.UDP:
+            stun.append(StunServer(host, port))
+        elif kind == "turn":
+            turn.append(TurnServer(host, port, svc.get("username"), svc.get("password"),
+                                   transport))
+    return IceServers(tuple(stun), tuple(turn))

@@ -19,7 +19,8 @@ from jcall.audio.endpoints import AudioSettings
 from jcall.audio.files import read_wav, write_wav
 from jcall.media import MediaSession
 from jcall.signaling.gingle import PayloadType
-from jcall.transport.ice import IceServers, IceTransport
+from jcall.transport.ice import IceTransport
+from jcall.transport.servers import IceServers, TurnServer
 
 RATE = 44100
 L16 = PayloadType(id=11, name="L16", clockrate=RATE)
@@ -209,9 +210,9 @@ async def test_media_over_a_turn_relay(tmp_path: Path, coturn: object) -> None:
     """Both ends offer only their relayed candidates (as behind symmetric NATs), so
     the path goes through coturn: the media runs on the event loop (aioice wraps every
     datagram) and must still arrive sample-exactly at the nominal delay."""
-    turn_addr = coturn.address  # type: ignore[attr-defined]
-    servers = IceServers(turn=turn_addr, turn_username=coturn.user,  # type: ignore[attr-defined]
-                         turn_password=coturn.password)  # type: ignore[attr-defined]
+    host, port = coturn.address  # type: ignore[attr-defined]
+    servers = IceServers(turn=(TurnServer(host, port, coturn.user,  # type: ignore[attr-defined]
+                                          coturn.password),))  # type: ignore[attr-defined]
     a = IceTransport(controlling=True, servers=servers, host_addresses=["127.0.0.1"])
     b = IceTransport(controlling=False, servers=servers, host_addresses=["127.0.0.1"])
     a_cands, b_cands = await asyncio.gather(a.gather(), b.gather())

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from jcall.config import Account, parse_server, resolve_account
+from jcall.config import Account, IceConfig, parse_server, resolve_account, resolve_ice
 from jcall.errors import ConfigError
+from jcall.transport.servers import IceServers, StunServer, TurnServer
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -72,3 +73,39 @@ def test_missing_ca_file_and_bad_jid(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(ConfigError, match="invalid JID"):
         resolve_account(jid="nobody", server=None, ca_file=None, password_file=None,
                         config_file=None)
+
+
+def _ice(tmp_path: Path, text: str, **options: object) -> IceConfig:
+    config = tmp_path / "config.toml"
+    config.write_text(text)
+    args: dict[str, object] = {"stun": (), "turn": (), "relay_only": False,
+                               "no_discover": False}
+    args.update(options)
+    return resolve_ice(config_file=config, **args)  # type: ignore[arg-type]
+
+
+def test_ice_servers_from_the_config_file(tmp_path: Path) -> None:
+    ice = _ice(tmp_path, 'stun = "stun.example.org"\nturn = ["u:p@t.example.org:3479"]\n'
+                         'relay_only = true\ndiscover = false\n')
+    assert ice == IceConfig(IceServers((StunServer("stun.example.org"),),
+                                       (TurnServer("t.example.org", 3479, "u", "p"),), True),
+                            discover=False)
+
+
+def test_ice_servers_on_the_command_line_replace_the_files(tmp_path: Path) -> None:
+    ice = _ice(tmp_path, 'stun = "stun.example.org"\n', turn=("u:p@127.0.0.1",))
+    assert ice.servers == IceServers((), (TurnServer("127.0.0.1", 3478, "u", "p"),))
+    assert ice.discover
+    assert not _ice(tmp_path, "discover = true\n", no_discover=True).discover
+
+
+@pytest.mark.parametrize(("text", "options", "message"), [
+    ("", {"stun": ("host:x",)}, "invalid port in server 'host:x'"),
+    ('turn = ["a@b"]\n', {}, "config file: invalid TURN server 'a@b'"),
+    ("stun = 3\n", {}, "config key 'stun' must be a string or a list of strings"),
+    ('relay_only = "yes"\n', {}, "config key 'relay_only' must be true or false"),
+])
+def test_bad_ice_settings_are_usage_errors(tmp_path: Path, text: str,
+                                           options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[")):
+        _ice(tmp_path, text, **options)

@@ -15,7 +15,7 @@ async def test_no_usable_address_is_said_instead_of_gathering_nothing() -> None:
     events = ours.events()
     try:
         batches = [batch async for batch in ours.local_candidates()]
-        assert batches == [[]]
+        assert batches == []
         failed = await asyncio.wait_for(events.__anext__(), 1.0)
         assert failed == Failed(NO_ADDRESS)
         assert "--ice-loopback" in NO_ADDRESS

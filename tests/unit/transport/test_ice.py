@@ -9,12 +9,14 @@ from aioice import ice as aioice_ice
 
 
 def test_the_connection_members_jcall_overrides_or_reads_exist() -> None:
-    for name in ("_check_list_maybe_complete", "get_component_candidates", "data_received",
-                 "gather_candidates", "add_remote_candidate", "request_received"):
+    for name in ("_check_list_maybe_complete", "data_received", "query_consent",
+                 "gather_candidates", "add_remote_candidate", "request_received",
+                 "_pair_remote_candidate", "sort_check_list", "build_request"):
         assert callable(getattr(aioice.Connection, name)), name
     source = inspect.getsource(aioice.Connection.__init__)
-    for attr in ("_local_candidates_start", "_local_candidates_end", "_protocols",
-                 "_nominated", "_components", "_use_ipv4", "_use_ipv6"):
+    for attr in ("_local_candidates_start", "_local_candidates_end", "_local_candidates",
+                 "_protocols", "_remote_candidates", "_nominated", "_components",
+                 "_use_ipv4", "_use_ipv6", "_closing"):
         assert f"self.{attr}" in source, attr
 
 
@@ -23,4 +25,12 @@ def test_the_stun_protocol_members_jcall_wraps_exist() -> None:
     assert callable(protocol.datagram_received) and callable(protocol.send_data)
     assert "local_candidate" in protocol.__annotations__
     assert "transport" in protocol.__annotations__
+    assert callable(protocol.request)
     assert callable(aioice_ice.get_host_addresses)
+    for name in ("server_reflexive_candidate", "relayed_candidate"):
+        params = inspect.signature(getattr(aioice_ice, name)).parameters
+        assert params, name
+    assert {"component", "hide_related_address", "protocol_factory", "turn_server",
+            "turn_username", "turn_password", "turn_ssl", "turn_transport"} <= set(
+        inspect.signature(aioice_ice.relayed_candidate).parameters)
+    assert aioice_ice.TransportPolicy.RELAY
