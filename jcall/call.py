@@ -163,6 +163,7 @@ class Call:
         self.session.accept(payloads, self.now())
         self._on_accepted()
         self.pump()
+        self.start_transport()  # (already under way unless the caller is a stranger)
 
     def reject(self, reason: str = Reason.DECLINE) -> None:
         self.session.reject(self.now(), reason)

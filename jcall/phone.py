@@ -131,7 +131,10 @@ class Phone:
             self.console.status(f"Rejected call from '{call.peer}': busy")
             call.reject(Reason.RECIPIENT_BUSY)
             return
-        call.start_transport()
+        if self.client.trusts(call.peer):
+            call.start_transport()
+        else:  # a stranger learns no address, nor gets checks, before the user says yes
+            log.info("'%s' is not in the roster: candidates wait for accept", call.peer)
         self._answer(call)
 
     # -- dial -----------------------------------------------------------------------------

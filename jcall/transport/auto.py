@@ -40,6 +40,7 @@ from .servers import NO_SERVERS, IceServers
 
 log = logging.getLogger(__name__)
 
+GOOGLE_NO_RELAY = "jcall runs Google ICE on host sockets only, not with '--relay-only'"
 MAX_HELD_CHECKS = 16  # Google checks kept for the Google ICE agent while it starts
 
 
@@ -52,6 +53,7 @@ class AutoTransport:
         """``loopback``: offer 127.0.0.1 and check the peer's loopback candidates
         (``--ice-loopback``); a loopback ``host_addresses`` entry implies the latter."""
         self.mode = mode
+        self._relay_only = servers.relay_only
         self._rfc = IceTransport(controlling=controlling, servers=servers,
                                  host_addresses=host_addresses, include_loopback=loopback)
         self._policy = AddressPolicy.for_local(host_addresses, loopback)
@@ -84,6 +86,9 @@ class AutoTransport:
         """RFC ICE's trickle while the peer's flavour allows it. After a move to Google
         ICE the host sockets (and the reflexive candidates learned on them so far) carry
         on; a relay, and reflexive answers still to come, are dropped."""
+        if self.mode is IceMode.GOOGLE and self._relay_only:
+            self._events.put(Failed(GOOGLE_NO_RELAY))
+            return
         await self._rfc.hosts()
         self._gathered.set()
         if self.mode is IceMode.GOOGLE:
@@ -137,6 +142,10 @@ class AutoTransport:
     def _decide(self, shown: IceFlavor, why: str) -> None:
         self._flavor = shown
         log.info("the peer speaks %s (%s)", shown.value, why)
+        if shown is IceFlavor.GOOGLE and self._relay_only:
+            # Google ICE here runs on the host sockets; a relay cannot be handed over.
+            self._events.put(Failed(f"the peer speaks Google ICE ({why}); {GOOGLE_NO_RELAY}"))
+            return
         if shown is IceFlavor.GOOGLE:
             self._switch = asyncio.ensure_future(self._become_google(fresh_credentials=False))
 

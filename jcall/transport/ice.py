@@ -474,7 +474,7 @@ class IceTransport:
     def _maybe_connect(self) -> None:
         if self._connect is None and self._gathered and self._remote is not None:
             self._connect = asyncio.create_task(self._run_connect())
-            self._arm_deadline()
+            self._exchanged()  # (the peer's candidates may have waited for an accept)
 
     def _exchanged(self) -> None:
         self._last_exchange = self._loop.time()

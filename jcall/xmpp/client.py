@@ -30,7 +30,7 @@ from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
-from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts
+from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts, bare
 from .debuglog import DebugLog, Direction
 
 log = logging.getLogger(__name__)
@@ -255,6 +255,19 @@ class XmppClient:
                 await asyncio.wait_for(self._stream.disconnect(wait=1.0), 3.0)
             self.console.status("logged out...")
         self._abort()
+
+    def trusts(self, jid: str) -> bool:
+        """Whether ``jid`` is one of ours, or in the roster with a presence subscription
+        either way (RFC 6121 section 2.1.2.5): whom a ringing call may show addresses."""
+        if self._stream is None:
+            return False
+        peer = bare(jid)
+        if peer == self._stream.boundjid.bare:
+            return True
+        roster = self._stream.client_roster
+        if not roster.has_jid(peer):  # (indexing would add it)
+            return False
+        return roster[peer]["subscription"] in ("both", "from", "to")
 
     # -- presence ------------------------------------------------------------------------
     def _on_presence(self, pres: Any) -> None:

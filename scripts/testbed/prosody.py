@@ -50,6 +50,7 @@ class Prosody(Service):
     directory: Path
     domain: str = "jcall.test"
     accounts: dict[str, str] = field(default_factory=dict)
+    outsiders: frozenset[str] = frozenset()  # accounts in nobody's roster (the rest share one)
     port: int = 0
     debug: bool = False
     extra_modules: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ class Prosody(Service):
         self.certs = make_server_cert(self.directory / "ca", self.domain)
         if not self.port:
             self.port = free_port()
-        members = "\n".join(f"{self.jid(u)}" for u in self.accounts)
+        members = "\n".join(f"{self.jid(u)}" for u in self.accounts if u not in self.outsiders)
         (self.directory / "groups.txt").write_text(f"[testers]\n{members}\n")
         log = (f'debug = "{self.directory}/prosody.log"' if self.debug
                else f'info = "{self.directory}/prosody.log"')

@@ -11,7 +11,8 @@ import pytest
 from .jcallproc import Account
 
 ACCOUNTS = {"alice": "alice-secret-1", "bob": "bob-secret-2", "carol": "carol-secret-3",
-            "dave": "dave-secret-4", "erin": "erin-secret-5"}
+            "dave": "dave-secret-4", "erin": "erin-secret-5", "mallory": "mallory-secret-6"}
+OUTSIDERS = frozenset({"mallory"})  # in nobody's roster: a stranger to everyone
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +21,8 @@ def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         pytest.fail("prosody is not installed: run scripts/setup (apt-get install prosody)")
     from testbed.prosody import Prosody
 
-    server = Prosody(tmp_path_factory.mktemp("prosody"), accounts=dict(ACCOUNTS))
+    server = Prosody(tmp_path_factory.mktemp("prosody"), accounts=dict(ACCOUNTS),
+                     outsiders=OUTSIDERS)
     server.start()
     yield server
     server.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pty
 import secrets
 import socket
 import time
@@ -386,3 +388,57 @@ async def test_loopback_candidates_are_offered_only_with_ice_loopback(
             assert ("127.0.0.1" in addresses) is loopback, addresses
         finally:
             callee.popen.kill()
+
+
+def _drain(sock: socket.socket) -> int:
+    n = 0
+    with contextlib.suppress(BlockingIOError):
+        while sock.recv(2048):
+            n += 1
+    return n
+
+
+@pytest.mark.parametrize("stranger", [True, False], ids=["stranger", "contact"])
+async def test_a_stranger_learns_no_address_and_gets_no_checks_before_accept(
+        stranger: bool, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """A ringing callee shows its candidates (and checks) to a caller in its roster at
+    once, to a stranger (mallory is in nobody's roster) only after the user accepts."""
+    name = "mallory" if stranger else "erin"
+    caller = RawPeer(f"{accounts[name].jid}/privacy", accounts[name].password, server, ca_file)
+    await caller.login()
+    master, slave = pty.openpty()
+    bob = Account(f"{accounts['bob'].jid}/privacy-{name}", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "--ice-loopback", "listen", "--once",
+                   stdin=slave)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind(("127.0.0.1", 0))
+        probe.setblocking(False)
+        await asyncio.to_thread(callee.wait_for, "logged in...")
+        mine = Candidate("127.0.0.1", probe.getsockname()[1], "privacyufrag0001", "p" * 24)
+        assert await caller.send(bob.jid, session(caller, MessageType.INITIATE,
+                                                  description=PCMU)) is None
+        assert await caller.send(bob.jid, session(caller, MessageType.CANDIDATES,
+                                                  candidates=(mine,))) is None
+        await asyncio.to_thread(callee.wait_for_prompt, "accept? [y/N] ")
+        await asyncio.sleep(1.5)  # ringing: time enough to gather, send and check
+        before = [caller.received.get_nowait().message for _ in range(caller.received.qsize())]
+        offered = [c for m in before for c in m.candidates]
+        checks = _drain(probe)
+        if stranger:
+            assert offered == [] and checks == 0, (before, checks)
+        else:
+            assert offered and checks > 0, (before, checks)
+        os.write(master, b"y\n")
+        got = await caller.next(skip=("accept",)) if stranger else None
+        if stranger:
+            assert got is not None and got.message.type is MessageType.CANDIDATES
+            assert got.message.candidates
+            await asyncio.sleep(0.5)
+            assert _drain(probe) > 0
+    finally:
+        callee.popen.kill()
+        os.close(master)
+        os.close(slave)
+        probe.close()
+        await caller.close()

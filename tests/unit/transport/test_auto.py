@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from jcall.transport.auto import AutoTransport
+from jcall.signaling.gingle import Candidate
+from jcall.transport.auto import GOOGLE_NO_RELAY, AutoTransport
 from jcall.transport.base import Failed, IceMode
 from jcall.transport.ice import NO_ADDRESS
+from jcall.transport.servers import IceServers, TurnServer
 
 
 async def test_no_usable_address_is_said_instead_of_gathering_nothing() -> None:
@@ -28,5 +30,30 @@ async def test_ice_loopback_offers_127_0_0_1_too() -> None:
     try:
         (batch,) = [batch async for batch in ours.local_candidates()]
         assert [(c.address, c.type) for c in batch] == [("127.0.0.1", "local")]
+    finally:
+        await ours.close()
+
+
+async def test_relay_only_refuses_a_google_ice_peer_instead_of_revealing_addresses() -> None:
+    relay_only = IceServers(turn=(TurnServer("127.0.0.1", 9, "u", "p"),), relay_only=True)
+    ours = AutoTransport(IceMode.AUTO, controlling=True, servers=relay_only)
+    events = ours.events()
+    try:
+        google = Candidate("127.0.0.1", 5000, "shortname", "")  # no password: Google ICE
+        ours.add_remote([google])
+        failed = await asyncio.wait_for(events.__anext__(), 1.0)
+        assert isinstance(failed, Failed) and GOOGLE_NO_RELAY in failed.reason
+        assert failed.reason.startswith("the peer speaks Google ICE (")
+    finally:
+        await ours.close()
+
+
+async def test_relay_only_with_forced_google_ice_gathers_nothing() -> None:
+    relay_only = IceServers(turn=(TurnServer("127.0.0.1", 9, "u", "p"),), relay_only=True)
+    ours = AutoTransport(IceMode.GOOGLE, controlling=True, servers=relay_only)
+    events = ours.events()
+    try:
+        assert [batch async for batch in ours.local_candidates()] == []
+        assert await asyncio.wait_for(events.__anext__(), 1.0) == Failed(GOOGLE_NO_RELAY)
     finally:
         await ours.close()
