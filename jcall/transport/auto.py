@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..signaling.gingle import Candidate
 from . import filters, flavor
 from .base import (
     Address,
+    Connected,
     DirectPath,
     EventStream,
     Failed,
@@ -32,16 +34,18 @@ from .base import (
     PathInfo,
     TransportEvent,
 )
+from .events import no_path
 from .filters import AddressPolicy
 from .google_udp import GoogleUdpTransport
 from .ice import IceTransport
-from .p2p import GoogleIceError
+from .p2p import GINGLE_TO_ICE, GoogleIceError
 from .servers import NO_SERVERS, IceServers
 
 log = logging.getLogger(__name__)
 
 GOOGLE_NO_RELAY = "jcall runs Google ICE on host sockets only, not with '--relay-only'"
 MAX_HELD_CHECKS = 16  # Google checks kept for the Google ICE agent while it starts
+NO_PATH_S = 8.0  # no path this long after the last candidate exchange: none will come
 
 
 class AutoTransport:
@@ -49,9 +53,13 @@ class AutoTransport:
 
     def __init__(self, mode: IceMode = IceMode.AUTO, *, controlling: bool,
                  servers: IceServers = NO_SERVERS, host_addresses: list[str] | None = None,
-                 loopback: bool = False) -> None:
+                 loopback: bool = False, no_path_after: float = NO_PATH_S) -> None:
         """``loopback``: offer 127.0.0.1 and check the peer's loopback candidates
-        (``--ice-loopback``); a loopback ``host_addresses`` entry implies the latter."""
+        (``--ice-loopback``); a loopback ``host_addresses`` entry implies the latter.
+        ``no_path_after``: with candidates gone both ways and no path this long after
+        the last of them, the transport fails, naming what each side offered (checks
+        on a working pair succeed within a few retransmissions; aioice alone waits for
+        an end-of-candidates that Gingle never sends, and fails a pair after 63.5 s)."""
         self.mode = mode
         self._relay_only = servers.relay_only
         self._rfc = IceTransport(controlling=controlling, servers=servers,
@@ -70,6 +78,13 @@ class AutoTransport:
         self._ended = False
         self._receiver: Callable[[bytes, float], None] | None = None
         self._rfc_closed = False
+        self._loop = asyncio.get_running_loop()
+        self._no_path_after = no_path_after
+        self._tried: set[str] = set()  # our candidate types, as offered
+        self._unchecked: dict[Address, str] = {}  # the peer's we refused, with why
+        self._last_exchange = 0.0
+        self._deadline: asyncio.TimerHandle | None = None
+        self._connected = False
         if mode is not IceMode.RFC:
             self._rfc.on_google_check = self._google_check
 
@@ -95,17 +110,24 @@ class AutoTransport:
             await self._rfc.gather()  # the Google ICE agent starts with all of them
             await self._become_google(fresh_credentials=True)
             assert isinstance(self._impl, GoogleUdpTransport)
-            yield [c for p in self._impl.agent.ports.values() for c in p.candidates]
+            yield self._offered([c for p in self._impl.agent.ports.values()
+                                 for c in p.candidates])
             return
         async for batch in self._rfc.local_candidates():
             if self._rfc_closed:
                 return
-            yield batch
+            yield self._offered(batch)
+
+    def _offered(self, batch: list[Candidate]) -> list[Candidate]:
+        self._tried.update(GINGLE_TO_ICE.get(c.type, c.type) for c in batch)
+        self._exchanged()
+        return batch
 
     def add_remote(self, candidates: Sequence[Candidate]) -> None:
         if not candidates:
             return
         self._remote.extend(candidates)
+        self._exchanged()
         shown = flavor.from_candidates(self._remote)
         if self._flavor is None and shown is not None:
             self._decide(shown, flavor.explain(self._remote))
@@ -128,7 +150,35 @@ class AutoTransport:
         kept, refused = filters.checkable(candidates, self._policy)
         for cand, why in refused:
             log.info("not checking %s candidate %s:%d", why, cand.address, cand.port)
+            self._unchecked[(cand.address, cand.port)] = why
         return kept
+
+    # -- no path ---------------------------------------------------------------------------
+    def _exchanged(self) -> None:
+        self._last_exchange = self._loop.time()
+        self._arm()
+
+    def _arm(self, delay: float | None = None) -> None:
+        """(Re)start the no-path clock once candidates went both ways (not before: a
+        callee may keep its candidates until the user accepts)."""
+        if self._connected or self._events.closed or not self._tried or not self._remote:
+            return
+        if self._deadline is not None:
+            self._deadline.cancel()
+        when = self._last_exchange + self._no_path_after if delay is None \
+            else self._loop.time() + delay
+        self._deadline = self._loop.call_at(when, self._no_path)
+
+    def _no_path(self) -> None:
+        self._deadline = None
+        if self._connected:
+            return
+        if self._impl is self._rfc and self._rfc.gathering:
+            self._arm(delay=0.1)  # a server's answer still to come resets the clock
+            return
+        offered = {GINGLE_TO_ICE.get(c.type, c.type) for c in self._remote if c.name == "rtp"}
+        self._events.put(Failed(no_path(self._tried, offered,
+                                        dict(Counter(self._unchecked.values())))))
 
     def end_of_candidates(self) -> None:
         self._ended = True
@@ -185,6 +235,11 @@ class AutoTransport:
 
     async def _pump(self, impl: MediaTransport) -> None:
         async for event in impl.events():
+            if isinstance(event, Connected | Failed) and self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            if isinstance(event, Connected):
+                self._connected = True
             self._events.put(event)
 
     def events(self) -> AsyncIterator[TransportEvent]:
@@ -205,6 +260,8 @@ class AutoTransport:
         return self._impl.direct()
 
     async def close(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
         for task in (self._switch, self._forward):
             if task is not None and not task.done():
                 task.cancel()

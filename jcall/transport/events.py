@@ -50,3 +50,19 @@ class Restored:
 
 
 TransportEvent = Connected | Failed | Lost | Restored
+
+
+CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")  # RFC 8445 section 5.1.1, in order
+
+
+def no_path(tried: set[str], offered: set[str], unchecked: dict[str, int]) -> str:
+    """Why no path: the candidate types each side offered ("tried host, srflx; peer
+    offered host"), and how many of the peer's went unchecked, by reason."""
+    def names(types: set[str]) -> str:
+        return ", ".join(t for t in CANDIDATE_TYPES if t in types) or "nothing"
+
+    text = f"tried {names(tried)}; peer offered {names(offered)}"
+    if unchecked:
+        text += " (not checked: " + ", ".join(f"{n} {why}" for why, n in
+                                               sorted(unchecked.items())) + ")"
+    return text

@@ -10,8 +10,8 @@ notice a dead path only after 30-36 s. So jcall gathers itself: host candidates 
 once (``connect()`` may start with them), then one task per STUN and TURN server whose
 candidates trickle out as they come (RFC 8838), relays joining the check list as
 they do. It starts ``connect()`` once the first remote candidate has told it the
-credentials, gives up when no pair has worked ``NO_PATH_S`` after the last candidate
-exchange, and runs consent freshness itself (``consent.py``).
+credentials, and runs consent freshness itself (``consent.py``). How long to wait for
+a pair is the flavour-neutral ``auto.py``'s decision.
 
 Two things serve the per-peer choice of ICE (``auto.py``): a Google ICE check that
 reaches an aioice socket is handed to ``on_google_check`` instead of aioice (which
@@ -73,17 +73,10 @@ log = logging.getLogger(__name__)
 UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
 SERVER_TIMEOUT_S = 5.0  # a STUN or TURN server's answer; later ones are not waited for
-NO_PATH_S = 8.0  # no pair working this long after the last candidate exchange: give up
 LIVENESS_POLL_S = 0.2  # how soon returning media shows after a loss
 EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
 LOOPBACK = "127.0.0.1"
 _ALPHABET = string.ascii_letters + string.digits
-
-
-def _types(types: Iterable[str]) -> str:
-    order = ["host", "srflx", "prflx", "relay"]
-    seen = set(types)
-    return ", ".join(t for t in order if t in seen)
 
 
 def _random(n: int) -> str:
@@ -274,8 +267,7 @@ class IceTransport:
 
     def __init__(self, *, controlling: bool, servers: IceServers = NO_SERVERS,
                  host_addresses: list[str] | None = None, include_loopback: bool = False,
-                 use_ipv6: bool = False, server_timeout: float = SERVER_TIMEOUT_S,
-                 no_path_after: float = NO_PATH_S) -> None:
+                 use_ipv6: bool = False, server_timeout: float = SERVER_TIMEOUT_S) -> None:
         self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
         self._conn = _Connection(
             host_addresses=host_addresses, include_loopback=include_loopback,
@@ -283,7 +275,6 @@ class IceTransport:
             credentials=self.credentials)
         self._servers = servers
         self._server_timeout = server_timeout
-        self._no_path_after = no_path_after
         self._loop = asyncio.get_running_loop()
         self._hosts_task: asyncio.Task[list[Candidate]] | None = None
         self._gathered = False  # host candidates exist: connect() may start
@@ -292,7 +283,6 @@ class IceTransport:
         self._gather_done = asyncio.Event()  # every server answered or gave up
         self._server_errors: list[str] = []
         self._remote: IceCredentials | None = None
-        self._remote_types: list[str] = []
         self._feed: asyncio.Task[None] | None = None
         self._connect: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -300,8 +290,6 @@ class IceTransport:
         self._reader: _NominatedReader | None = None
         self._end_of_candidates = False
         self._advertised: list[tuple[aioice.Candidate, Candidate]] = []
-        self._last_exchange = self._loop.time()
-        self._deadline: asyncio.TimerHandle | None = None
         self._consent: asyncio.Task[None] | None = None
         self._events = EventStream()
         self.connected: asyncio.Future[None] = self._loop.create_future()
@@ -321,10 +309,8 @@ class IceTransport:
         answers (RFC 8838 section 4); ends when every server has answered or given up."""
         hosts = await self.hosts()
         if hosts:
-            self._exchanged()
             yield hosts
         while (batch := await self._batches.get()) is not None:
-            self._exchanged()
             yield batch
 
     async def gather(self) -> list[Candidate]:
@@ -452,8 +438,6 @@ class IceTransport:
         self._remote = creds
         self._conn.remote_username = creds.ufrag
         self._conn.remote_password = creds.pwd
-        self._remote_types.extend(to_ice(c).type for c in mine)
-        self._exchanged()
         previous = self._feed
         self._feed = asyncio.create_task(self._add(previous, mine))
         self._maybe_connect()
@@ -470,41 +454,15 @@ class IceTransport:
         if self._end_of_candidates and not cands and self._remote is not None:
             await self._conn.add_remote_candidate(None)
 
-    # -- connecting, or giving up ---------------------------------------------------------
+    # -- connecting -----------------------------------------------------------------------
     def _maybe_connect(self) -> None:
         if self._connect is None and self._gathered and self._remote is not None:
             self._connect = asyncio.create_task(self._run_connect())
-            self._exchanged()  # (the peer's candidates may have waited for an accept)
 
-    def _exchanged(self) -> None:
-        self._last_exchange = self._loop.time()
-        self._arm_deadline()
-
-    def _arm_deadline(self) -> None:
-        """No pair working ``no_path_after`` seconds after the last candidate went
-        either way: none will (checks on a working pair succeed within a few RTOs;
-        aioice alone would wait for end-of-candidates, which Gingle never sends)."""
-        if self._connect is None or self.connected.done():
-            return
-        if self._deadline is not None:
-            self._deadline.cancel()
-        self._deadline = self._loop.call_at(self._last_exchange + self._no_path_after,
-                                            self._no_path)
-
-    def _no_path(self) -> None:
-        self._deadline = None
-        if self.connected.done():
-            return
-        if self._gathering:  # a server still answering: its candidate resets the clock
-            self._loop.call_later(0.1, self._arm_deadline)
-            return
-        self.connected.set_exception(ConnectionError(self.tried()))
-
-    def tried(self) -> str:
-        """The candidate types each side offered, for a failure message."""
-        mine = _types(c.type for c, _ in self._advertised) or "nothing"
-        peers = _types(self._remote_types) or "nothing"
-        return f"tried {mine}; peer offered {peers}"
+    @property
+    def gathering(self) -> bool:
+        """Whether a STUN or TURN server may still add a candidate."""
+        return bool(self._gathering)
 
     async def _run_connect(self) -> None:
         if self._feed is not None:
@@ -519,7 +477,7 @@ class IceTransport:
                 self.connected.set_result(None)
             return  # aioice's connect() finishes by itself
         if not self.connected.done():
-            self.connected.set_exception(ConnectionError(self.tried()))
+            self.connected.set_exception(ConnectionError("every candidate pair failed"))
 
     # -- consent freshness (RFC 7675) -----------------------------------------------------
     def media_heard(self, arrival: float) -> None:
@@ -652,8 +610,6 @@ class IceTransport:
         self._events.close()
         self._conn.jcall_on_google_check = None
         self._conn.jcall_on_data = None
-        if self._deadline is not None:
-            self._deadline.cancel()
         if self._reader is not None:
             self._reader.close()
         for task in (self._hosts_task, self._consent, self._connect, self._feed,

@@ -13,7 +13,16 @@ from dataclasses import replace
 import pytest
 
 from jcall.signaling.gingle import Candidate
-from jcall.transport.base import Connected, Failed, Lost, Restored, TransportEvent
+from jcall.transport.auto import AutoTransport
+from jcall.transport.base import (
+    Connected,
+    Failed,
+    IceMode,
+    Lost,
+    MediaTransport,
+    Restored,
+    TransportEvent,
+)
 from jcall.transport.consent import LOST_AFTER_S
 from jcall.transport.ice import IceTransport
 from jcall.transport.servers import IceServers, StunServer, TurnServer, TurnTransport
@@ -40,7 +49,7 @@ class Events:
     """A transport's events, read by a task of their own (a timed-out wait must not
     close the transport's event iterator)."""
 
-    def __init__(self, transport: IceTransport) -> None:
+    def __init__(self, transport: MediaTransport) -> None:
         self.queue: asyncio.Queue[TransportEvent] = asyncio.Queue()
         self.task = asyncio.ensure_future(self._read(transport.events()))
 
@@ -52,12 +61,13 @@ class Events:
         return await asyncio.wait_for(self.queue.get(), timeout)
 
 
-async def trickle(source: IceTransport, sink: IceTransport,
+async def trickle(source: MediaTransport, sink: MediaTransport | None,
                   log: list[tuple[float, list[Candidate]]] | None = None) -> None:
     async for batch in source.local_candidates():
         if log is not None:
             log.append((time.monotonic(), batch))
-        sink.add_remote(batch)
+        if sink is not None:
+            sink.add_remote(batch)
 
 
 async def test_a_silent_stun_server_delays_neither_candidates_nor_the_path(
@@ -107,39 +117,50 @@ async def test_a_relay_trickles_after_the_host_and_carries_a_relay_only_call(
 
 async def test_a_relay_joins_the_checks_after_they_started(coturn: object) -> None:
     """The peer's candidates are all unreachable; the caller's relay, learned after
-    the checks began, is paired with them too (the checks still fail, but each pair
-    is tried and the failure names both relay and host)."""
-    a = IceTransport(controlling=True, host_addresses=LOOPBACK, no_path_after=1.0,
-                     servers=IceServers(turn=(turn_of(coturn),)))
+    the checks began, is paired with them too (each pair is tried, and the failure
+    names relay and host)."""
+    a = AutoTransport(IceMode.RFC, controlling=True, host_addresses=LOOPBACK,
+                      servers=IceServers(turn=(turn_of(coturn),)), no_path_after=1.0)
     b = IceTransport(controlling=False, host_addresses=LOOPBACK)
     events = Events(a)
+    offered: list[str] = []
+
+    async def offer() -> None:
+        async for batch in a.local_candidates():
+            offered.extend(c.type for c in batch)
+
+    trickling = asyncio.ensure_future(offer())
     try:
-        hosts = await a.hosts()
-        dead = [replace(c, port=9) for c in await b.gather()]
-        a.add_remote(dead)
-        assert [c.type for c in hosts] == ["local"]
+        a.add_remote([replace(c, port=9) for c in await b.gather()])
         failed = await events.next(8.0)
         assert failed == Failed("tried host, relay; peer offered host")
+        assert offered == ["local", "relay"]
         pairs = {(p.local_candidate.type, p.remote_candidate.port)
-                 for p in a._conn._check_list}
+                 for p in a._rfc._conn._check_list}
         assert pairs == {("host", 9), ("relay", 9)}
     finally:
+        trickling.cancel()
         await asyncio.gather(a.close(), b.close())
 
 
-async def test_no_path_fails_soon_after_the_last_candidate_and_says_what_was_tried() -> None:
-    a = IceTransport(controlling=True, host_addresses=LOOPBACK, no_path_after=1.0)
-    b = IceTransport(controlling=False, host_addresses=LOOPBACK)
+@pytest.mark.parametrize("mode", [IceMode.RFC, IceMode.GOOGLE])
+async def test_no_path_fails_soon_after_the_last_candidate_and_says_what_was_tried(
+        mode: IceMode) -> None:
+    a = AutoTransport(mode, controlling=True, host_addresses=LOOPBACK, no_path_after=1.0)
     events = Events(a)
+    trickling = asyncio.ensure_future(trickle(a, None))
     try:
-        await a.gather()
-        dead = [replace(c, port=9) for c in await b.gather()]
+        await asyncio.sleep(0.2)  # (gathered)
+        ufrag, pwd = ("deadbeefdeadbeef", "p" * 24) if mode is IceMode.RFC else ("g" * 16, "")
         t0 = time.monotonic()
-        a.add_remote(dead)
-        assert await events.next(5.0) == Failed("tried host; peer offered host")
+        a.add_remote([Candidate("127.0.0.1", 9, ufrag, pwd),
+                      Candidate("224.0.0.9", 9, ufrag, pwd, type="stun")])
+        assert await events.next(5.0) == Failed(
+            "tried host; peer offered host, srflx (not checked: 1 multicast)")
         assert 0.9 < time.monotonic() - t0 < 1.5
     finally:
-        await asyncio.gather(a.close(), b.close())
+        trickling.cancel()
+        await a.close()
 
 
 async def test_a_peer_that_vanishes_is_lost_within_three_seconds_and_one_that_returns_is_restored(

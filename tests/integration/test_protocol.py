@@ -237,6 +237,39 @@ async def test_no_ice_path_is_a_clear_failure(
         caller.popen.kill()
 
 
+async def test_no_media_path_ends_the_call_soon_after_the_last_candidates(
+        peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """Without --ice-timeout: the transport gives up 8 s after the last candidate
+    exchange (target: within 10 s), terminates, and names what was tried."""
+    caller = start("alice", accounts["alice"], server, ca_file, "--ice-loopback",
+                   "dial", peer.jid)
+    try:
+        initiate = await peer.next(timeout=15)
+        sid = initiate.message.sid
+        dead = (Candidate("127.0.0.1", 9, "deadbeefdeadbeef", "p" * 22),)
+
+        def reply(mtype: MessageType, **kw: object) -> str:
+            return xml(SessionMessage(mtype, sid, initiate.message.initiator, **kw))  # type: ignore[arg-type]
+
+        await peer.send(initiate.sender, reply(MessageType.TRANSPORT_ACCEPT, has_transport=True))
+        await peer.send(initiate.sender, reply(MessageType.ACCEPT, description=PCMU))
+        theirs = await peer.next(timeout=10)
+        assert theirs.message.type is MessageType.TRANSPORT_INFO and theirs.message.candidates
+        await peer.send(initiate.sender, reply(MessageType.TRANSPORT_INFO, has_transport=True,
+                                               candidates=dead))
+        last_exchange = time.monotonic()
+        end = await peer.next(timeout=12, skip=("transport-info",))
+        elapsed = time.monotonic() - last_exchange
+        assert end.message.type is MessageType.TERMINATE
+        assert end.message.reason == "general-error"
+        assert 7.5 < elapsed < 10.0, elapsed
+        assert await asyncio.to_thread(caller.finish) == ExitCode.CALL_FAILED
+        assert caller.err_lines == [f"call failed: no media path to '{peer.jid}': "
+                                    "tried host; peer offered host"]
+    finally:
+        caller.popen.kill()
+
+
 async def test_disco_info_advertises_voice(
         peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
     callee, jid = await listening(accounts, server, ca_file, "disco", "-a")
