@@ -330,6 +330,8 @@ class Call:
                 await self._media_start
         if self.media is not None:  # audio stops at once; the ack may take a while
             stats = await self.media.stop()
+            if self.path is not None:
+                stats["path"] = self.path.as_dict()
             for line in stats_lines(stats):
                 self.console.status(line)
             if self.settings.stats_json is not None:

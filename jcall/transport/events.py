@@ -24,6 +24,12 @@ class PathInfo:
     remote_type: str  # host, srflx, relay, prflx
     flavor: IceFlavor
 
+    def as_dict(self) -> dict[str, str]:
+        """For ``--stats-json``: the path's kinds and ends."""
+        return {"local": f"{self.local[0]}:{self.local[1]}", "local_type": self.local_type,
+                "remote": f"{self.remote[0]}:{self.remote[1]}", "remote_type": self.remote_type,
+                "ice": self.flavor.value}
+
     def __str__(self) -> str:
         return (f"{self.local[0]}:{self.local[1]} ({self.local_type}) -> "
                 f"{self.remote[0]}:{self.remote[1]} ({self.remote_type}), {self.flavor.value}")

@@ -1,4 +1,6 @@
-"""A private coturn (STUN/TURN over UDP) on loopback, with one long-term-credential user.
+"""A private coturn (STUN/TURN over UDP and TCP) on loopback, with one long-term-credential
+user, or with a shared secret for time-limited REST credentials (what Prosody's
+``external_services`` hands out, XEP-0215).
 
 Facts behind the config: ../shared/reference/infrastructure.md (coturn section):
 always ``-c``; relaying to 127.x needs ``allow-loopback-peers``, which needs ``no-cli``;
@@ -32,8 +34,7 @@ no-cli
 allow-loopback-peers
 realm=jcall.test
 fingerprint
-lt-cred-mech
-user={user}:{password}
+{auth}
 pidfile={dir}/turnserver.pid
 userdb={dir}/turndb
 log-file=stdout
@@ -46,6 +47,7 @@ class Coturn(Service):
     directory: Path
     user: str = "jcall"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    secret: str | None = None  # REST credentials (use-auth-secret) instead of the user
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -61,9 +63,12 @@ class Coturn(Service):
         # A relay port range of its own per instance (tests may run side by side).
         base = 20000 + (os.getpid() * 97 + self.port) % 30000
         config = self.directory / "turnserver.conf"
+        # One auth mode per instance: with both, the secret silently wins.
+        auth = (f"use-auth-secret\nstatic-auth-secret={self.secret}" if self.secret
+                else f"lt-cred-mech\nuser={self.user}:{self.password}")
         config.write_text(CONFIG_TEMPLATE.format(
-            port=self.port, min_port=base, max_port=base + 200, user=self.user,
-            password=self.password, dir=self.directory))
+            port=self.port, min_port=base, max_port=base + 200, auth=auth,
+            dir=self.directory))
         self.process = subprocess.Popen(
             ["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
