@@ -74,6 +74,13 @@ UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
 SERVER_TIMEOUT_S = 5.0  # a STUN or TURN server's answer; later ones are not waited for
 LIVENESS_POLL_S = 0.2  # how soon returning media shows after a loss
+RELAY_HEAD_START_S = 1.0  # direct pairs' head start over relayed ones...
+RELAY_GRACE_S = 3.0  # ...or this, once the peer's checks arrive directly
+MAX_RETRIGGERS = 2  # triggered re-checks of one in-progress pair (bounds a ping-pong)
+_WAITING = aioice_ice.CandidatePair.State.WAITING
+_FROZEN = aioice_ice.CandidatePair.State.FROZEN
+_IN_PROGRESS = aioice_ice.CandidatePair.State.IN_PROGRESS
+_FAILED = aioice_ice.CandidatePair.State.FAILED
 EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
 LOOPBACK = "127.0.0.1"
 _ALPHABET = string.ascii_letters + string.digits
@@ -117,6 +124,14 @@ class _Connection(aioice.Connection):
                               else aioice_ice.TransportPolicy.ALL),
             local_username=credentials.ufrag, local_password=credentials.pwd,
         )
+        # Regular nomination (RFC 8445 section 8.1.1): the controlling side nominates
+        # one valid pair with a second check. aioice nominates aggressively (every
+        # check carries USE-CANDIDATE) unless the peer is ICE-lite, and this flag is
+        # its only switch (it reads it nowhere else; tests/unit/transport/test_ice.py).
+        # Aggressive nomination is gone from RFC 8445 because the two ends may select
+        # different pairs: behind NATs with relays and loss they did, and no audio
+        # arrived either way.
+        self.remote_is_lite = True
         self._jcall_hosts = host_addresses
         self._jcall_loopback = include_loopback
         self.jcall_servers = servers
@@ -129,6 +144,10 @@ class _Connection(aioice.Connection):
         self.jcall_on_google_check: GoogleCheckHandler | None = None
         self.jcall_last_media = 0.0  # arrival of the latest datagram (loop clock)
         self._jcall_clock = loop.time
+        self._jcall_began: float | None = None  # when our first check went out
+        self._jcall_peer_began: float | None = None  # when the peer's first one came
+        self._jcall_direct_seen = False
+        self._jcall_retriggers: dict[int, int] = {}
 
     def _check_list_maybe_complete(self) -> bool:
         done: bool = super()._check_list_maybe_complete()
@@ -146,6 +165,77 @@ class _Connection(aioice.Connection):
             self.jcall_on_data(data, arrival)
         else:
             self.jcall_early.append((data, arrival))
+
+    # -- which pair wins: direct before relayed (RFC 8445 sections 7.3.1.4 and 8.1.1) ---
+    def _jcall_relayed(self, pair: Any) -> bool:
+        return "relay" in (pair.local_candidate.type, pair.remote_candidate.type)
+
+    def _jcall_holding(self, pair: Any) -> bool:
+        """Whether a relayed pair's check waits: the first pair that works is
+        nominated, and a relay often answers as fast as a hole being punched. So
+        relayed checks start ``RELAY_HEAD_START_S`` after both sides began checking,
+        or ``RELAY_GRACE_S`` once a check reached a host socket straight from the peer
+        (hole punching under way), unless every direct pair failed already. The
+        price: where only a relay can work, setup takes ``RELAY_HEAD_START_S`` longer."""
+        if not self.ice_controlling or not self._jcall_relayed(pair) or self._nominated \
+                or self._jcall_began is None:
+            return False  # (the controlled side does not choose: holding would only delay)
+        # The clock runs once both sides check (the peer may start later than we do),
+        # or from our first check if the peer's never come.
+        began = self._jcall_began
+        if self._jcall_peer_began is not None:
+            began = max(began, self._jcall_peer_began)
+        wait = RELAY_GRACE_S if self._jcall_direct_seen else RELAY_HEAD_START_S
+        if self._jcall_clock() >= min(began + wait, self._jcall_began + RELAY_GRACE_S):
+            return False
+        return any(not self._jcall_relayed(p) and p.state is not _FAILED
+                   for p in self._check_list)
+
+    def check_start_task(self, pair: Any) -> None:
+        if self._jcall_holding(pair):
+            return  # stays Waiting: _check_periodic starts it when the hold ends
+        super().check_start_task(pair)
+
+    def _check_periodic(self) -> bool:
+        # aioice's pacing (one check per 20 ms tick: Waiting pairs, then Frozen ones),
+        # stepping over held relayed pairs instead of stopping at them.
+        if self._check_list_done:
+            return False
+        if self._jcall_began is None:
+            self._jcall_began = self._jcall_clock()
+        held = False
+        for state in (_WAITING, _FROZEN):
+            for pair in self._check_list:
+                if pair.state is state:
+                    if self._jcall_holding(pair):
+                        held = True
+                        continue
+                    super().check_start_task(pair)
+                    return True
+        return held or self._remote_candidates_expected()
+
+    def check_incoming(self, message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        if self._jcall_peer_began is None:
+            self._jcall_peer_began = self._jcall_clock()
+        remote = next((c for c in self._remote_candidates
+                       if (c._network_host, c.port) == (addr[0], addr[1])), None)
+        if protocol.local_candidate.type == "host" and \
+                (remote is None or remote.type != "relay"):
+            self._jcall_direct_seen = True  # the peer's packets reach us directly
+        pair = self._find_pair(protocol, remote) if remote is not None else None
+        if pair is not None and pair.state is _IN_PROGRESS and pair.task is not None \
+                and pair.component not in self._nominating \
+                and self._jcall_retriggers.get(id(pair), 0) < MAX_RETRIGGERS:
+            # RFC 8445 section 7.3.1.4: a check from the peer on a pair whose own check
+            # is still in progress cancels that transaction and triggers a new one
+            # now. (Its first request was probably dropped by the peer's NAT before
+            # the peer's own packets opened it; otherwise it waits a whole RTO.) Never
+            # once a nomination is under way: that check would lose its second half.
+            self._jcall_retriggers[id(pair)] = self._jcall_retriggers.get(id(pair), 0) + 1
+            pair.task.cancel()
+            pair.task = None
+            self.check_state(pair, _WAITING)
+        super().check_incoming(message, addr, protocol)
 
     async def query_consent(self) -> None:
         """Not aioice's: :class:`IceTransport` runs consent freshness (``consent.py``)."""

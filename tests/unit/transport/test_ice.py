@@ -11,12 +11,14 @@ from aioice import ice as aioice_ice
 def test_the_connection_members_jcall_overrides_or_reads_exist() -> None:
     for name in ("_check_list_maybe_complete", "data_received", "query_consent",
                  "gather_candidates", "add_remote_candidate", "request_received",
-                 "_pair_remote_candidate", "sort_check_list", "build_request"):
+                 "_pair_remote_candidate", "sort_check_list", "build_request",
+                 "_check_periodic", "check_start_task", "check_incoming", "check_state",
+                 "_find_pair", "_remote_candidates_expected"):
         assert callable(getattr(aioice.Connection, name)), name
     source = inspect.getsource(aioice.Connection.__init__)
     for attr in ("_local_candidates_start", "_local_candidates_end", "_local_candidates",
                  "_protocols", "_remote_candidates", "_nominated", "_components",
-                 "_use_ipv4", "_use_ipv6", "_closing"):
+                 "_use_ipv4", "_use_ipv6", "_closing", "_check_list", "_check_list_done"):
         assert f"self.{attr}" in source, attr
 
 
@@ -34,3 +36,11 @@ def test_the_stun_protocol_members_jcall_wraps_exist() -> None:
             "turn_username", "turn_password", "turn_ssl", "turn_transport"} <= set(
         inspect.signature(aioice_ice.relayed_candidate).parameters)
     assert aioice_ice.TransportPolicy.RELAY
+
+
+def test_remote_is_lite_only_chooses_the_nomination_style() -> None:
+    """jcall sets it for regular nomination (ice.py); it must mean nothing else."""
+    source = inspect.getsource(aioice_ice)
+    uses = [line.strip() for line in source.splitlines() if "remote_is_lite" in line]
+    assert uses == ["self.remote_is_lite = False",
+                    "nominate = self.ice_controlling and not self.remote_is_lite"]
