@@ -23,16 +23,15 @@ from .ports import free_port
 from .process import Service
 
 CONFIG_TEMPLATE = """\
-listening-ip=127.0.0.1
+listening-ip={ip}
 listening-port={port}
-relay-ip=127.0.0.1
+relay-ip={ip}
 min-port={min_port}
 max-port={max_port}
 no-tls
 no-dtls
 no-cli
-allow-loopback-peers
-realm=jcall.test
+{loopback}realm=jcall.test
 fingerprint
 {auth}
 pidfile={dir}/turnserver.pid
@@ -49,29 +48,41 @@ class Coturn(Service):
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     secret: str | None = None  # REST credentials (use-auth-secret) instead of the user
     port: int = 0
+    ip: str = "127.0.0.1"
+    netns: str | None = None  # run inside this network namespace (natlab.py)
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.port)
+        return (self.ip, self.port)
 
     def start(self, timeout: float = 10.0) -> None:
         if shutil.which("turnserver") is None:
             raise RuntimeError("coturn is not installed (apt-get install coturn)")
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.port = free_port(socket.SOCK_DGRAM)
+        if not self.port:
+            self.port = free_port(socket.SOCK_DGRAM) if self.netns is None else 3478
         # A relay port range of its own per instance (tests may run side by side).
         base = 20000 + (os.getpid() * 97 + self.port) % 30000
         config = self.directory / "turnserver.conf"
         # One auth mode per instance: with both, the secret silently wins.
         auth = (f"use-auth-secret\nstatic-auth-secret={self.secret}" if self.secret
                 else f"lt-cred-mech\nuser={self.user}:{self.password}")
+        # Relaying to 127.x peers needs allow-loopback-peers (which needs no-cli).
+        loopback = "allow-loopback-peers\n" if self.ip.startswith("127.") else ""
         config.write_text(CONFIG_TEMPLATE.format(
-            port=self.port, min_port=base, max_port=base + 200, auth=auth,
-            dir=self.directory))
+            ip=self.ip, port=self.port, min_port=base, max_port=base + 200, auth=auth,
+            dir=self.directory, loopback=loopback))
+        inside = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.process = subprocess.Popen(
-            ["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
+            [*inside, "turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
+        if self.netns:
+            from .natlab import stun_probe, wait_in
+            if not wait_in(self.netns, stun_probe(self.address, timeout), timeout):
+                self.stop()
+                raise RuntimeError("turnserver did not answer STUN")
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

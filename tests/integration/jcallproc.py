@@ -109,15 +109,17 @@ class JcallProcess:
 def start(name: str, account: Account, server: str, ca_file: Path | None, *args: str,
           password: str | None = None, stdin: int | None = subprocess.DEVNULL,
           extra_env: dict[str, str] | None = None,
-          audio: tuple[str, ...] = ("--silence", "--discard")) -> JcallProcess:
+          audio: tuple[str, ...] = ("--silence", "--discard"),
+          netns: str | None = None) -> JcallProcess:
     """``args`` are group options then the command; ``audio`` (no sound card in CI)
-    is inserted before them."""
+    is inserted before them. ``netns``: run inside that network namespace."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
     env["JCALL_PASSWORD"] = account.password if password is None else password
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = str(REPO)  # this checkout's jcall, whatever pip installed
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "jcall", "--jid", account.jid, "--server", server]
+    inside = ["ip", "netns", "exec", netns] if netns else []
+    cmd = [*inside, sys.executable, "-m", "jcall", "--jid", account.jid, "--server", server]
     if ca_file is not None:
         cmd += ["--ca-file", str(ca_file)]
     cmd += [*audio, *args]
