@@ -475,3 +475,47 @@ async def test_a_stranger_learns_no_address_and_gets_no_checks_before_accept(
         os.close(slave)
         probe.close()
         await caller.close()
+
+
+async def test_a_strangers_thousand_candidates_get_no_checks_while_ringing_and_20_after(
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """1,000 candidates in 100 messages from a caller in nobody's roster: the first 20
+    are kept (the rest refused with not-acceptable), nothing is checked while the
+    phone rings, and after accept only those 20 are."""
+    caller = RawPeer(f"{accounts['mallory'].jid}/flood", accounts["mallory"].password, server,
+                     ca_file)
+    await caller.login()
+    master, slave = pty.openpty()
+    bob = Account(f"{accounts['bob'].jid}/flooded", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "--ice-loopback", "listen", "--once",
+                   stdin=slave)
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(40)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+        await asyncio.to_thread(callee.wait_for, "logged in...")
+        ufrag, pwd = "floodufrag000001", "p" * 24
+        ports = [s.getsockname()[1] for s in socks]  # 40 listening, then 960 silent ones
+        ports += [p for p in range(40000, 41000) if p not in ports][:960]
+        cands = [Candidate("127.0.0.1", p, ufrag, pwd) for p in ports]
+        assert await caller.send(bob.jid, session(caller, MessageType.INITIATE,
+                                                  description=PCMU)) is None
+        answers = [await caller.send(bob.jid, session(caller, MessageType.CANDIDATES,
+                                                      candidates=tuple(cands[i:i + 10])))
+                   for i in range(0, 1000, 10)]
+        assert answers == [None, None] + ["not-acceptable"] * 98
+        await asyncio.to_thread(callee.wait_for_prompt, "accept? [y/N] ")
+        await asyncio.sleep(1.0)
+        assert sum(_drain(s) for s in socks) == 0  # ringing: nothing checked
+        os.write(master, b"y\n")
+        await asyncio.sleep(2.0)  # checks go out 20 ms apart
+        checked = {i for i, s in enumerate(socks) if _drain(s)}
+        assert checked and checked <= set(range(20)), checked
+    finally:
+        callee.popen.kill()
+        os.close(master)
+        os.close(slave)
+        for s in socks:
+            s.close()
+        await caller.close()
