@@ -150,6 +150,7 @@ class Call:
                 if self.on_incoming is not None:
                     self.on_incoming(self)  # it announces the call, or asks about it
             case RemoteCandidates(candidates=cands):
+                trace.event("remote_candidates")
                 self.transport.add_remote(cands)
             case CallAccepted():
                 if self.session.role is Role.INITIATOR:
@@ -177,6 +178,7 @@ class Call:
         """End the call with an error line and exit code (terminating it if still up)."""
         if self.finished.done() or self._closing:
             return
+        trace.event("call_failed")
         self.console.error(message)
         self._result = code
         if self.session.ended:
@@ -209,6 +211,7 @@ class Call:
                 case Failed(reason=reason):
                     self._no_path(reason)
                 case Lost():
+                    trace.event("media_lost")
                     if self.in_progress.is_set():
                         self.console.status("media lost")
                 case Restored(path=path):

@@ -31,6 +31,18 @@ caller and the callee can be subtracted directly.
   playout frame that carried the peer's audio; at the peer, the arrival of jcall's
   first RTP packet at libnice (the peer has no playout; the arrival is the earliest
   it could play). The peer sends from the moment libnice selects a pair.
+* **dead STUN** -- "calling..." -> "call in progress" at the caller, both sides with
+  ``--stun`` pointing at a UDP port that never answers, against no STUN server,
+  interleaved in one run; the penalty is the difference of the medians (and p95s).
+* **dead path** -- the callee is killed (SIGKILL) 2 s into a call (7 s for the first
+  few): until the caller prints "media lost"; for those first calls also until consent
+  expiry ends the call, from the kill and from the last consent answer the caller got
+  (or the nomination, which counts as one; trace events).
+* **NAT lab** (root; scripts/testbed/natlab.py) -- per NAT pairing, "calling..." ->
+  "call in progress" at the caller behind one NAT calling a callee behind another,
+  STUN/TURN discovered from Prosody (XEP-0215); and with ``--no-discover`` behind two
+  cone NATs (no path can exist), from the last candidate exchange (sent or received,
+  trace events) to the caller's failure.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ import asyncio
 import json
 import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -64,14 +77,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 class Proc:
     def __init__(self, jid: str, password: str, server: Prosody, args: list[str],
-                 trace: Path | None = None) -> None:
+                 trace: Path | None = None, netns: str | None = None) -> None:
         env = dict(os.environ, JCALL_PASSWORD=password, PYTHONUNBUFFERED="1",
                    PYTHONPATH=str(ROOT))
         if trace is not None:
             env["JCALL_TRACE"] = str(trace)
         self.started = time.monotonic()
+        inside = ["ip", "netns", "exec", netns] if netns else []
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "jcall", "--jid", jid, "--server", server.server,
+            [*inside, sys.executable, "-m", "jcall", "--jid", jid, "--server", server.server,
              "--ca-file", str(server.ca_file), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: dict[str, float] = {}
@@ -145,12 +159,13 @@ class Lab:
         self.server, self.users, self.tmp = server, users, tmp
         self.n = 0
 
-    def proc(self, user: str, args: list[str], resource: str = "", trace: bool = False
-             ) -> tuple[Proc, Path]:
+    def proc(self, user: str, args: list[str], resource: str = "", trace: bool = False,
+             netns: str | None = None) -> tuple[Proc, Path]:
         self.n += 1
         path = self.tmp / f"trace-{self.n}.jsonl"
         jid = self.server.jid(user) + (f"/{resource}" if resource else "")
-        return Proc(jid, self.users[user], self.server, args, path if trace else None), path
+        return Proc(jid, self.users[user], self.server, args, path if trace else None,
+                    netns), path
 
 
 def bench_setup(lab: Lab, calls: int) -> dict[str, list[float]]:
@@ -293,6 +308,158 @@ async def _gingle_peer_calls(lab: Lab, calls: int) -> dict[str, list[float]]:
             "initiate -> first jcall audio at the peer": at_peer}
 
 
+def _progress_time(lab: Lab, caller_args: list[str], callee_args: list[str],
+                   resource: str) -> float:
+    """One call: the caller's "calling..." -> "call in progress", in ms."""
+    callee, _ = lab.proc("bob", [*callee_args, "--silence", "--discard", "listen", "-a",
+                                 "--once"], resource)
+    try:
+        callee.wait_for("logged in...")
+        caller, _ = lab.proc("alice", [*caller_args, "--silence", "--discard", "dial",
+                                       lab.server.jid("bob") + "/" + resource,
+                                       "--duration", "0.2"])
+        progress = caller.wait_for("call in progress")
+        if caller.finish() != 0:
+            raise RuntimeError("call failed")
+        return 1000 * (progress - caller.lines["calling..."])
+    finally:
+        callee.stop()
+
+
+def bench_dead_stun(lab: Lab, calls: int) -> dict[str, list[float]]:
+    """Setup with a black-holed STUN server on both sides, against none, interleaved."""
+    hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    hole.bind(("127.0.0.1", 0))
+    stun = ["--stun", f"127.0.0.1:{hole.getsockname()[1]}"]
+    plain, dead = [], []
+    try:
+        for i in range(calls):
+            plain.append(_progress_time(lab, [], [], f"plain{i}"))
+            dead.append(_progress_time(lab, stun, stun, f"dead{i}"))
+    finally:
+        hole.close()
+    return {"no STUN server": plain, "black-holed STUN server": dead}
+
+
+def bench_dead_path(lab: Lab, kills: int, expiries: int) -> dict[str, list[float]]:
+    """kill -9 of the callee mid-call: until the caller says "media lost"; for the
+    first ``expiries`` calls also until consent expiry ends the call, from the kill
+    and from the last consent answer the caller got (RFC 7675: 30 s)."""
+    notice, from_kill, from_answer = [], [], []
+    for i in range(kills):
+        callee, _ = lab.proc("bob", ["--silence", "--discard", "listen", "-a", "--once"],
+                             f"kill{i}")
+        callee.wait_for("logged in...")
+        caller, trace = lab.proc("alice", ["--tone", "440", "--discard", "dial",
+                                           lab.server.jid("bob") + f"/kill{i}"], trace=True)
+        try:
+            caller.wait_for("call in progress")
+            time.sleep(7.0 if i < expiries else 2.0)  # (past a regular consent check)
+            callee.popen.kill()
+            killed = time.monotonic()
+            notice.append(1000 * (caller.wait_for("media lost", 10) - killed))
+            if i < expiries:
+                if caller.finish() != 9:
+                    raise RuntimeError("the call did not end as failed")
+                evs = events(trace)
+                failed = first(evs, "call_failed")
+                answers = [float(e["t"]) for e in evs  # type: ignore[arg-type]
+                           if e["event"] in ("consent_answer", "ice_connected")]
+                from_kill.append(failed - killed)
+                from_answer.append(failed - max(a for a in answers if a < killed))
+        finally:
+            caller.stop()
+            callee.stop()
+    return {"kill -9 -> 'media lost' at the caller (ms)": notice,
+            "kill -9 -> consent expiry ends the call (s)": from_kill,
+            "last consent answer -> call ended (s)": from_answer}
+
+
+def bench_nat(tmp: Path, calls: int) -> tuple[dict[str, list[float]], list[float]]:
+    """Setup across the NAT lab per pairing (STUN/TURN discovered from Prosody), and
+    the no-path failure: host candidates only (--no-discover) behind two NATs."""
+    import testbed.natlab as natlab
+    from testbed.coturn import Coturn
+
+    why = natlab.available()
+    if why is not None:
+        print(f"NAT lab skipped: {why}", file=sys.stderr)
+        return {}, []
+    users = {"alice": secrets.token_urlsafe(12), "bob": secrets.token_urlsafe(12)}
+    cone, sym = natlab.NatKind.CONE, natlab.NatKind.SYMMETRIC
+    out: dict[str, list[float]] = {}
+    no_path: list[float] = []
+    with natlab.NatLab() as nat:
+        turn = Coturn(tmp / "nat-coturn", secret=secrets.token_hex(16), ip=natlab.SERVER,
+                      netns=nat.public)
+        services = (f'external_services = {{\n'
+                    f'  {{ type = "stun", transport = "udp", host = "{natlab.SERVER}", '
+                    f'port = 3478 }};\n'
+                    f'  {{ type = "turn", transport = "udp", host = "{natlab.SERVER}", '
+                    f'port = 3478, secret = "{turn.secret}", ttl = 600 }};\n}}')
+        server = Prosody(tmp / "nat-prosody", domain="nat.jcall.test", accounts=users,
+                         extra_modules=["external_services"], extra_config=services,
+                         interface=natlab.SERVER, port=5222, netns=nat.public)
+        with turn, server:
+            lab = Lab(server, users, tmp)
+            for loss in (0, 5):
+                for a, b in ((cone, cone), (cone, sym), (sym, sym)):
+                    first_nat, second_nat = natlab.Nat(a, loss), natlab.Nat(b, loss)
+                    times = []
+                    with nat.pairing(first_nat, second_nat):
+                        for i in range(calls):
+                            times.append(_nat_call(lab, nat, f"n{i}"))
+                    out[f"{first_nat} -> {second_nat}"] = times
+            with nat.pairing(natlab.Nat(cone), natlab.Nat(cone)):
+                for i in range(max(1, calls // 3)):
+                    no_path.append(_nat_no_path(lab, nat, f"np{i}"))
+    return out, no_path
+
+
+def _nat_call(lab: Lab, nat: object, resource: str) -> float:
+    callee, _ = lab.proc("bob", ["--silence", "--discard", "listen", "-a", "--once"],
+                         resource, netns=nat.host(2))  # type: ignore[attr-defined]
+    caller = None
+    try:
+        callee.wait_for("logged in...")
+        caller, _ = lab.proc("alice", ["--silence", "--discard", "dial",
+                                       lab.server.jid("bob") + "/" + resource,
+                                       "--duration", "0.2"],
+                             netns=nat.host(1))  # type: ignore[attr-defined]
+        progress = caller.wait_for("call in progress", 30)
+        if caller.finish() != 0:
+            raise RuntimeError("NAT call failed")
+        return 1000 * (progress - caller.lines["calling..."])
+    finally:
+        for proc in (caller, callee):
+            if proc is not None:
+                proc.stop()
+
+
+def _nat_no_path(lab: Lab, nat: object, resource: str) -> float:
+    """Seconds from the last candidate exchange to the caller's failure."""
+    args = ["--no-discover", "--silence", "--discard"]
+    callee, _ = lab.proc("bob", [*args, "listen", "-a", "--once"], resource,
+                         netns=nat.host(2))  # type: ignore[attr-defined]
+    caller = None
+    try:
+        callee.wait_for("logged in...")
+        caller, trace = lab.proc("alice", [*args, "dial",
+                                           lab.server.jid("bob") + "/" + resource],
+                                 trace=True, netns=nat.host(1))  # type: ignore[attr-defined]
+        if caller.finish() != 9:
+            raise RuntimeError("a call without a path did not fail")
+        evs = events(trace)
+        exchanges = [float(e["t"]) for e in evs  # type: ignore[arg-type]
+                     if e["event"] in ("remote_candidates", "sent_candidates",
+                                       "sent_transport-info")]
+        return first(evs, "call_failed") - max(exchanges)
+    finally:
+        for proc in (caller, callee):
+            if proc is not None:
+                proc.stop()
+
+
 def bench_gingle_peer(lab: Lab, calls: int) -> dict[str, list[float]]:
     return asyncio.run(_gingle_peer_calls(lab, calls))
 
@@ -304,10 +471,14 @@ def main() -> int:
     parser.add_argument("--m2e-calls", type=int, default=10)
     parser.add_argument("--cpu-seconds", type=float, default=20.0)
     parser.add_argument("--gingle-peer-calls", type=int, default=10)
-    parser.add_argument("--only", choices=("setup", "m2e", "cpu", "gingle-peer"),
-                        help="run one benchmark instead of all of them")
+    parser.add_argument("--dead-stun-calls", type=int, default=10)
+    parser.add_argument("--nat-calls", type=int, default=10)
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--expiries", type=int, default=3)
+    every = ("setup", "m2e", "cpu", "gingle-peer", "dead-stun", "dead-path", "nat")
+    parser.add_argument("--only", choices=every, help="run one benchmark instead of all")
     args = parser.parse_args()
-    runs = {args.only} if args.only else {"setup", "m2e", "cpu", "gingle-peer"}
+    runs = {args.only} if args.only else set(every)
     users = {u: secrets.token_urlsafe(12) for u in ("alice", "bob", "carol", "erin")}
     with tempfile.TemporaryDirectory(prefix="jcall-bench-") as tmp, \
             Prosody(Path(tmp) / "prosody", accounts=users) as server:
@@ -318,19 +489,37 @@ def main() -> int:
         cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
         gpeer = (bench_gingle_peer(lab, args.gingle_peer_calls) if "gingle-peer" in runs
                  else {})
+        stun = bench_dead_stun(lab, args.dead_stun_calls) if "dead-stun" in runs else {}
+        dead = (bench_dead_path(lab, args.kills, args.expiries) if "dead-path" in runs
+                else {})
+        nat, no_path = bench_nat(Path(tmp), args.nat_calls) if "nat" in runs else ({}, [])
 
-    print(f"\n{'measure':<64} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
+    print(f"\n{'measure':<76} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
     rows = [(f"setup: {k} (ms)", v, "p95 <= 50" if "initiate" in k else "")
             for k, v in setup.items()]
     rows += [(f"mouth-to-ear {codec}, file -> file (ms)", v,
               "p95 <= 40" if codec.startswith("L16") else "") for codec, v in m2e.items()]
     rows += [(f"libnice GOOGLE peer: {k} (ms)", v, "p95 <= 100") for k, v in gpeer.items()]
+    rows += [(f"calling... -> in progress, {k} (ms)", v, "") for k, v in stun.items()]
+    rows += [(k, v, {"(ms)": "<= 3000", "(s)": "30 +- 1"}.get(k[-4:] if k.endswith("(ms)")
+                                                            else k[-3:], ""))
+             for k, v in dead.items() if v]
+    rows += [(f"NAT lab calling... -> in progress, {k} (ms)", v, "") for k, v in nat.items()]
+    if no_path:
+        rows.append(("NAT lab, no path: last candidate exchange -> failure (s)", no_path,
+                     "<= 10"))
     for name, values, target in rows:
-        print(f"{name:<64} {len(values):>5} {statistics.median(values):8.1f} "
+        print(f"{name:<76} {len(values):>5} {statistics.median(values):8.1f} "
               f"{pct(values, 0.95):8.1f} {max(values):8.1f}  {target}")
+    if len(stun) == 2:
+        without, with_dead = list(stun.values())
+        penalty = statistics.median(with_dead) - statistics.median(without)
+        p95 = pct(with_dead, 0.95) - pct(without, 0.95)
+        print(f"{'dead-STUN penalty (same run): median, p95 (ms)':<76} "
+              f"{'':>5} {penalty:8.1f} {p95:8.1f} {'':>8}  <= 250")
     if cpu is None:
         return 0
-    print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<64} "
+    print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<76} "
           f"caller {cpu['caller']:.2f} %, callee {cpu['callee']:.2f} % of one core "
           f"(idle process {cpu['idle logged-in process']:.2f} %, {cpu['seconds']:.0f} s)"
           "  target <= 2 %")

@@ -4,7 +4,8 @@ RFC 7675 section 5.1: consent to send on a pair lasts 30 s from the last
 authenticated answer to a consent check, and checks go out every 5 s, randomised to
 4..6 s so that many agents do not synchronise. A person on a call also wants to know
 long before that when nothing arrives any more: the path is *lost* once neither media
-nor a consent answer has come for 3 s, *restored* when either comes back, and
+nor a consent answer has come for 3 s (shown within them), *restored* when either
+comes back, and
 *expired* (the call must end) 30 s after the last answer.
 
 The 5 s schedule cannot show a quiet but healthy path (a peer that sends no media
@@ -23,7 +24,8 @@ CHECK_INTERVAL_S = 5.0  # RFC 7675 section 5.1
 CHECK_JITTER = 0.2  # randomised to [0.8, 1.2] x the interval (section 5.1)
 QUIET_AFTER_S = 1.0  # media this long quiet: check every QUIET_INTERVAL_S
 QUIET_INTERVAL_S = 1.0
-LOST_AFTER_S = 3.0  # no media and no consent answer: tell the user
+LOST_AFTER_S = 2.9  # no media and no consent answer: tell the user (the budget is 3 s
+# from the last packet to the line on the screen; 0.1 s is left for waking and printing)
 EXPIRY_S = 30.0  # RFC 7675 section 5.1: consent expires, sending must stop
 
 

@@ -48,6 +48,7 @@ import aioice
 from aioice import ice as aioice_ice
 from aioice.candidate import candidate_foundation, candidate_priority
 
+from .. import trace
 from ..signaling.gingle import Candidate
 from . import consent, flavor
 from .base import (
@@ -590,13 +591,14 @@ class IceTransport:
             except Exception as exc:  # (a timeout, an error answer, a closed socket)
                 log.debug("consent check on %s: %s", pair, exc)
                 return
-            self._verdict(fresh.answered(self._loop.time()), fresh)
+            trace.event("consent_answer")
+            self._verdict(fresh.answered(self._loop.time()))
 
         try:
             while not fresh.expired:
                 now = self._loop.time()
-                self._verdict(fresh.heard(self._conn.jcall_last_media), fresh)
-                self._verdict(fresh.poll(now), fresh)
+                self._verdict(fresh.heard(self._conn.jcall_last_media))
+                self._verdict(fresh.poll(now))
                 if now >= fresh.next_check():
                     task = asyncio.ensure_future(check())
                     checks.add(task)
@@ -610,7 +612,7 @@ class IceTransport:
             for task in checks:
                 task.cancel()
 
-    def _verdict(self, verdict: consent.Verdict | None, fresh: consent.Freshness) -> None:
+    def _verdict(self, verdict: consent.Verdict | None) -> None:
         match verdict:
             case consent.Verdict.LOST:
                 log.info("no media and no consent answer for %g s", consent.LOST_AFTER_S)

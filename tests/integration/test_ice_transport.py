@@ -181,7 +181,7 @@ async def test_a_peer_that_vanishes_is_lost_within_three_seconds_and_one_that_re
         reader.pause()
         t0 = time.monotonic()
         assert isinstance(await events.next(LOST_AFTER_S + 1.5), Lost)
-        assert time.monotonic() - t0 <= LOST_AFTER_S + 0.1
+        assert time.monotonic() - t0 <= 3.0  # (the target: noticed within 3 s)
         reader.resume()
         assert isinstance(await events.next(2.0), Restored)
     finally:

@@ -79,7 +79,7 @@ def test_a_blocked_path_is_lost_within_three_seconds_then_restored(
             t0 = time.monotonic()
             lost = caller.wait_for("media lost", LOST_AFTER_S + 2)
             callee.wait_for("media lost", LOST_AFTER_S + 2)
-            assert lost - t0 <= LOST_AFTER_S + 0.5, lost - t0
+            assert lost - t0 <= 3.0, lost - t0  # (the target: noticed within 3 s)
             time.sleep(max(0.0, t0 + 4.5 - time.monotonic()))
         t1 = time.monotonic()
         restored = caller.wait_for("media restored", 3)
@@ -102,7 +102,7 @@ def test_a_killed_peer_is_lost_then_consent_expiry_ends_the_call(
         callee.popen.send_signal(signal.SIGKILL)
         t0 = time.monotonic()
         lost = caller.wait_for("media lost", LOST_AFTER_S + 2)
-        assert lost - t0 <= LOST_AFTER_S + 0.5, lost - t0
+        assert lost - t0 <= 3.0, lost - t0
         assert caller.finish(EXPIRY_S + 10) == ExitCode.CALL_FAILED
         ended = time.monotonic() - t0
         # Expiry counts from the last consent answer, which came at most a second or
