@@ -11,7 +11,7 @@ import secrets
 import socket
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from jcall.transport import stun_classic as sc
 from jcall.transport.ice import IceTransport
 
 from .jcallproc import Account, JcallProcess, start
-from .rawpeer import RawPeer
+from .rawpeer import RawPeer, Received
 
 PCMU = (PayloadType(0, "PCMU", 8000),)
 
@@ -147,11 +147,8 @@ async def test_a_libjingle_style_google_ice_peer_is_pinged_and_connects(
     # (its candidates are loopback sockets: checked only where the user allows it)
     callee, jid = await listening(accounts, server, ca_file, "gice", "-a", "--once",
                                   loopback=True)
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    socks = loopback_sockets(2)
     try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-            s.setblocking(False)
         users = ("uloaCAVUNxLbDt4w", "Xr9Ld2Q0aBfLmC3e")
         google = tuple(Candidate("127.0.0.1", s.getsockname()[1], user, "yewpj2tpBCTP9C5u",
                                  network=i)
@@ -210,21 +207,41 @@ async def test_no_reply_to_initiate_ends_the_call(
         caller.popen.kill()
 
 
+def loopback_sockets(n: int) -> list[socket.socket]:
+    """``n`` non-blocking UDP sockets on 127.0.0.1, to offer as candidates and see
+    which ones get checked (the caller closes them)."""
+    socks = []
+    for _ in range(n):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    return socks
+
+
+DEAD = (Candidate("127.0.0.1", 9, "deadbeefdeadbeef", "p" * 22),)  # (nothing listens)
+
+
+def replier(initiate: Received) -> Callable[..., str]:
+    """Session XML in the initiate's session, for answering it."""
+    sid, initiator = initiate.message.sid, initiate.message.initiator
+
+    def reply(mtype: MessageType, **kw: object) -> str:
+        return xml(SessionMessage(mtype, sid, initiator, **kw))  # type: ignore[arg-type]
+
+    return reply
+
+
 async def test_no_ice_path_is_a_clear_failure(
         peer: RawPeer, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
     caller = start("alice", accounts["alice"], server, ca_file, "--ice-timeout", "1",
                    "dial", peer.jid)
     try:
         initiate = await peer.next(timeout=15)
-        sid = initiate.message.sid
-        dead = (Candidate("127.0.0.1", 9, "deadbeefdeadbeef", "p" * 22),)
-
-        def reply(mtype: MessageType, **kw: object) -> str:
-            return xml(SessionMessage(mtype, sid, initiate.message.initiator, **kw))  # type: ignore[arg-type]
-
+        reply = replier(initiate)
         await peer.send(initiate.sender, reply(MessageType.TRANSPORT_ACCEPT, has_transport=True))
         await peer.send(initiate.sender, reply(MessageType.TRANSPORT_INFO, has_transport=True,
-                                               candidates=dead))
+                                               candidates=DEAD))
         await peer.send(initiate.sender, reply(MessageType.ACCEPT, description=PCMU))
         end = await peer.next(timeout=10, skip=("transport-info",))
         assert end.message.type is MessageType.TERMINATE
@@ -245,18 +262,13 @@ async def test_no_media_path_ends_the_call_soon_after_the_last_candidates(
                    "dial", peer.jid)
     try:
         initiate = await peer.next(timeout=15)
-        sid = initiate.message.sid
-        dead = (Candidate("127.0.0.1", 9, "deadbeefdeadbeef", "p" * 22),)
-
-        def reply(mtype: MessageType, **kw: object) -> str:
-            return xml(SessionMessage(mtype, sid, initiate.message.initiator, **kw))  # type: ignore[arg-type]
-
+        reply = replier(initiate)
         await peer.send(initiate.sender, reply(MessageType.TRANSPORT_ACCEPT, has_transport=True))
         await peer.send(initiate.sender, reply(MessageType.ACCEPT, description=PCMU))
         theirs = await peer.next(timeout=10)
         assert theirs.message.type is MessageType.TRANSPORT_INFO and theirs.message.candidates
         await peer.send(initiate.sender, reply(MessageType.TRANSPORT_INFO, has_transport=True,
-                                               candidates=dead))
+                                               candidates=DEAD))
         last_exchange = time.monotonic()
         end = await peer.next(timeout=12, skip=("transport-info",))
         elapsed = time.monotonic() - last_exchange
@@ -302,9 +314,7 @@ async def test_initiator_switches_to_candidates_when_the_peer_does(
         ice.add_remote(sent.message.candidates)
         mine = await ice.gather()
 
-        def reply(mtype: MessageType, **kw: object) -> str:
-            return xml(SessionMessage(mtype, initiate.message.sid, initiate.message.initiator,
-                                      **kw))  # type: ignore[arg-type]
+        reply = replier(initiate)
 
         assert await peer.send(initiate.sender, reply(MessageType.CANDIDATES,
                                                       candidates=tuple(mine))) is None
@@ -377,11 +387,8 @@ async def test_a_hostile_callers_candidates_are_bounded_and_filtered(
     unspecified addresses get no checks; the first 20 checkable ones are checked."""
     callee, jid = await listening(accounts, server, ca_file, "hostile", "-a", "--once",
                                   loopback=True)  # so that loopback sockets may be checked
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(25)]
+    socks = loopback_sockets(25)
     try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-            s.setblocking(False)
         ufrag, pwd = "hostileufrag0001", "p" * 24  # RFC ICE credentials: aioice checks
         bad = [Candidate(a, 5000 + i, ufrag, pwd)
                for i, a in enumerate(("224.0.0.9", "0.0.0.0", "255.255.255.255"))]
@@ -489,11 +496,8 @@ async def test_a_strangers_thousand_candidates_get_no_checks_while_ringing_and_2
     bob = Account(f"{accounts['bob'].jid}/flooded", accounts["bob"].password)
     callee = start("bob", bob, server, ca_file, "--ice-loopback", "listen", "--once",
                    stdin=slave)
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(40)]
+    socks = loopback_sockets(40)
     try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-            s.setblocking(False)
         await asyncio.to_thread(callee.wait_for, "logged in...")
         ufrag, pwd = "floodufrag000001", "p" * 24
         ports = [s.getsockname()[1] for s in socks]  # 40 listening, then 960 silent ones

@@ -34,9 +34,11 @@ async def test_ice_loopback_offers_127_0_0_1_too() -> None:
         await ours.close()
 
 
+RELAY_ONLY = IceServers(turn=(TurnServer("127.0.0.1", 9, "u", "p"),), relay_only=True)
+
+
 async def test_relay_only_refuses_a_google_ice_peer_instead_of_revealing_addresses() -> None:
-    relay_only = IceServers(turn=(TurnServer("127.0.0.1", 9, "u", "p"),), relay_only=True)
-    ours = AutoTransport(IceMode.AUTO, controlling=True, servers=relay_only)
+    ours = AutoTransport(IceMode.AUTO, controlling=True, servers=RELAY_ONLY)
     events = ours.events()
     try:
         google = Candidate("127.0.0.1", 5000, "shortname", "")  # no password: Google ICE
@@ -49,8 +51,7 @@ async def test_relay_only_refuses_a_google_ice_peer_instead_of_revealing_address
 
 
 async def test_relay_only_with_forced_google_ice_gathers_nothing() -> None:
-    relay_only = IceServers(turn=(TurnServer("127.0.0.1", 9, "u", "p"),), relay_only=True)
-    ours = AutoTransport(IceMode.GOOGLE, controlling=True, servers=relay_only)
+    ours = AutoTransport(IceMode.GOOGLE, controlling=True, servers=RELAY_ONLY)
     events = ours.events()
     try:
         assert [batch async for batch in ours.local_candidates()] == []
