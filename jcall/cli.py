@@ -24,6 +24,7 @@ from .errors import ConfigError, ExitCode, JcallError
 from .phone import Phone, PhoneSettings
 from .transport.base import IceMode
 from .transport.servers import ServerSpecError, from_specs
+from .xmpp import debuglog
 from .xmpp.client import LoginSettings, XmppClient
 
 Action = Callable[[Phone, asyncio.Event], Awaitable[ExitCode]]
@@ -109,12 +110,23 @@ class App:
             await phone.stop()
 
 
+def _censor_record(record: logging.LogRecord) -> bool:
+    """slixmpp logs every stanza at debug level, SASL exchanges included."""
+    text = record.getMessage()
+    censored = debuglog.censor(text)
+    if censored != text:
+        record.msg, record.args = censored, None
+    return True
+
+
 def _setup_logging() -> None:
     # Library loggers (slixmpp, aioice) report failures jcall explains itself; keep
     # them quiet unless JCALL_LOG asks for them.
     level = os.environ.get("JCALL_LOG", "").upper()
     if level:
         logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_censor_record)
     else:
         logging.basicConfig(level=logging.CRITICAL + 1)
 

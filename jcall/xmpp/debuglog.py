@@ -29,6 +29,18 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _CENSORED_TAG = re.compile(r"^<(?:[\w.-]+:)?(auth|response)[\s/>]")
 
 
+_SASL_TEXT = re.compile(
+    r"(<(?:[\w.-]+:)?(?:auth|response|challenge|success)\b[^>]*(?<!/)>)([^<]+)(?=</)")
+
+
+def censor(text: str) -> str:
+    """``text`` with the content of every SASL ``auth``, ``response``, ``challenge`` and
+    ``success`` element removed: the password (PLAIN) or what a guesser needs (SCRAM's
+    salt, iteration count and proofs). For libraries' own debug logs, which jcall does
+    not format."""
+    return _SASL_TEXT.sub(lambda m: m.group(1) + TEXT_REMOVED, text)
+
+
 class Direction(Enum):
     SEND = ">"
     RECV = "<"

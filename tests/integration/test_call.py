@@ -208,3 +208,29 @@ def test_unknown_host(accounts: dict[str, Account], ca_file: Path) -> None:
             assert len(proc.stderr.splitlines()) == 1
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_debug_logging_shows_no_credentials(accounts: dict[str, Account], server: str,
+                                            ca_file: Path) -> None:
+    """JCALL_LOG=debug turns on slixmpp's own stanza log: the SASL exchange in it (the
+    base64 PLAIN password, SCRAM's salt, iterations and proofs) is censored."""
+    import base64
+
+    alice = accounts["alice"]
+    proc = start("alice", alice, server, ca_file, "listen", extra_env={"JCALL_LOG": "debug"})
+    try:
+        proc.wait_for("logged in...")
+    finally:
+        proc.interrupt()
+        proc.finish()
+    user = alice.jid.split("@")[0]
+    plain = base64.b64encode(f"\0{user}\0{alice.password}".encode()).decode()
+    assert "xmpp-sasl" in proc.err  # (the exchange is logged...)
+    assert "## TEXT REMOVED ##" in proc.err  # (...censored)
+    for secret in (alice.password, plain, plain[:16]):
+        assert secret not in proc.err
+    assert not re.search(r"[,>]s=[A-Za-z0-9+/=]{8,}|[,>]i=\d+|[,>]p=[A-Za-z0-9+/=]{8,}",
+                         proc.err.replace("\\n", "\n"))
+    for b64 in re.findall(r">([A-Za-z0-9+/]{12,}={0,2})<", proc.err):
+        decoded = base64.b64decode(b64 + "=" * (-len(b64) % 4)).decode("latin-1")
+        assert not re.search(r"(^|,)(s|i|p|v)=", decoded), decoded

@@ -109,3 +109,14 @@ def test_bad_ice_settings_are_usage_errors(tmp_path: Path, text: str,
                                            options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match="^" + message.replace("[", r"\[")):
         _ice(tmp_path, text, **options)
+
+
+@pytest.mark.parametrize(("jid", "why"), [("bob@", "domain"), ("@example.com", "nodepart"),
+                                          ("bob@exa mple.com", "")])
+def test_a_malformed_jid_is_a_usage_error_not_a_traceback(jid: str, why: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setenv("JCALL_PASSWORD", "x")
+    with pytest.raises(ConfigError, match=f"^invalid JID {jid!r}: .*{why}"):
+        resolve_account(jid=jid, server=None, ca_file=None, password_file=None,
+                        config_file=None)

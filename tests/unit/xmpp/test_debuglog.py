@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jcall.xmpp.debuglog import DebugLog, Direction, asctime, header
+from jcall.xmpp.debuglog import TEXT_REMOVED, DebugLog, Direction, asctime, censor, header
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 
@@ -61,3 +61,18 @@ def test_self_closing_auth_does_not_censor_later_text() -> None:
 
 def test_empty_chunk_prints_nothing() -> None:
     assert DebugLog(Direction.RECV).feed("", time.localtime(0)) == ""
+
+
+def test_censor_removes_sasl_secrets_from_library_log_lines() -> None:
+    sasl = "urn:ietf:params:xml:ns:xmpp-sasl"
+    line = (f"SEND: <auth xmlns=\"{sasl}\" mechanism=\"PLAIN\">AGFsaWNlAHNlY3JldA==</auth>"
+            f"<challenge xmlns='{sasl}'>cj1meWtv,cz1RU0,aT00MDk2</challenge>"
+            f"<response xmlns='{sasl}'>Yz1iaXdzLHI9,cD1wcm9vZg==</response>"
+            f"<success xmlns='{sasl}'>dj1ybUY5cHFWOFM3c3VBb1pXamE0ZEpSa0ZzS1E9</success>"
+            "<message><body>hello</body></message><auth/>")
+    assert censor(line) == (
+        f"SEND: <auth xmlns=\"{sasl}\" mechanism=\"PLAIN\">{TEXT_REMOVED}</auth>"
+        f"<challenge xmlns='{sasl}'>{TEXT_REMOVED}</challenge>"
+        f"<response xmlns='{sasl}'>{TEXT_REMOVED}</response>"
+        f"<success xmlns='{sasl}'>{TEXT_REMOVED}</success>"
+        "<message><body>hello</body></message><auth/>")
