@@ -129,16 +129,13 @@ def resolve_ice(*, stun: tuple[str, ...], turn: tuple[str, ...], relay_only: boo
     command line wins over the file."""
     table = load_file(config_file)
     relay = relay_only or _flag(table, "relay_only", False)
-    if stun or turn:
-        try:
-            servers = from_specs(stun, turn, relay)
-        except ServerSpecError as exc:
-            raise ConfigError(str(exc)) from None
-    else:
-        try:
-            servers = from_specs(_texts(table, "stun"), _texts(table, "turn"), relay)
-        except ServerSpecError as exc:
-            raise ConfigError(f"config file: {exc}") from None
+    from_file = not (stun or turn)
+    if from_file:
+        stun, turn = tuple(_texts(table, "stun")), tuple(_texts(table, "turn"))
+    try:
+        servers = from_specs(stun, turn, relay)
+    except ServerSpecError as exc:
+        raise ConfigError(("config file: " if from_file else "") + str(exc)) from None
     discover = not no_discover and _flag(table, "discover", True)
     return IceConfig(servers, discover)
 

@@ -379,7 +379,6 @@ def bench_nat(tmp: Path, calls: int) -> tuple[dict[str, list[float]], list[float
     """Setup across the NAT lab per pairing (STUN/TURN discovered from Prosody), and
     the no-path failure: host candidates only (--no-discover) behind two NATs."""
     import testbed.natlab as natlab
-    from testbed.coturn import Coturn
 
     why = natlab.available()
     if why is not None:
@@ -389,30 +388,19 @@ def bench_nat(tmp: Path, calls: int) -> tuple[dict[str, list[float]], list[float
     cone, sym = natlab.NatKind.CONE, natlab.NatKind.SYMMETRIC
     out: dict[str, list[float]] = {}
     no_path: list[float] = []
-    with natlab.NatLab() as nat:
-        turn = Coturn(tmp / "nat-coturn", secret=secrets.token_hex(16), ip=natlab.SERVER,
-                      netns=nat.public)
-        services = (f'external_services = {{\n'
-                    f'  {{ type = "stun", transport = "udp", host = "{natlab.SERVER}", '
-                    f'port = 3478 }};\n'
-                    f'  {{ type = "turn", transport = "udp", host = "{natlab.SERVER}", '
-                    f'port = 3478, secret = "{turn.secret}", ttl = 600 }};\n}}')
-        server = Prosody(tmp / "nat-prosody", domain="nat.jcall.test", accounts=users,
-                         extra_modules=["external_services"], extra_config=services,
-                         interface=natlab.SERVER, port=5222, netns=nat.public)
-        with turn, server:
-            lab = Lab(server, users, tmp)
-            for loss in (0, 5):
-                for a, b in ((cone, cone), (cone, sym), (sym, sym)):
-                    first_nat, second_nat = natlab.Nat(a, loss), natlab.Nat(b, loss)
-                    times = []
-                    with nat.pairing(first_nat, second_nat):
-                        for i in range(calls):
-                            times.append(_nat_call(lab, nat, f"n{i}"))
-                    out[f"{first_nat} -> {second_nat}"] = times
-            with nat.pairing(natlab.Nat(cone), natlab.Nat(cone)):
-                for i in range(max(1, calls // 3)):
-                    no_path.append(_nat_no_path(lab, nat, f"np{i}"))
+    with natlab.NatLab() as nat, natlab.public_servers(nat, tmp / "nat", users) as server:
+        lab = Lab(server, users, tmp)
+        for loss in (0, 5):
+            for a, b in ((cone, cone), (cone, sym), (sym, sym)):
+                first_nat, second_nat = natlab.Nat(a, loss), natlab.Nat(b, loss)
+                times = []
+                with nat.pairing(first_nat, second_nat):
+                    for i in range(calls):
+                        times.append(_nat_call(lab, nat, f"n{i}"))
+                out[f"{first_nat} -> {second_nat}"] = times
+        with nat.pairing(natlab.Nat(cone), natlab.Nat(cone)):
+            for i in range(max(1, calls // 3)):
+                no_path.append(_nat_no_path(lab, nat, f"np{i}"))
     return out, no_path
 
 

@@ -38,7 +38,7 @@ from .events import no_path
 from .filters import AddressPolicy
 from .google_udp import GoogleUdpTransport
 from .ice import IceTransport
-from .p2p import GINGLE_TO_ICE, GoogleIceError
+from .p2p import GoogleIceError, ice_type
 from .servers import NO_SERVERS, IceServers
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class AutoTransport:
             yield self._offered(batch)
 
     def _offered(self, batch: list[Candidate]) -> list[Candidate]:
-        self._tried.update(GINGLE_TO_ICE.get(c.type, c.type) for c in batch)
+        self._tried.update(ice_type(c.type) for c in batch)
         self._exchanged()
         return batch
 
@@ -176,7 +176,7 @@ class AutoTransport:
         if self._impl is self._rfc and self._rfc.gathering:
             self._arm(delay=0.1)  # a server's answer still to come resets the clock
             return
-        offered = {GINGLE_TO_ICE.get(c.type, c.type) for c in self._remote if c.name == "rtp"}
+        offered = {ice_type(c.type) for c in self._remote if c.name == "rtp"}
         self._events.put(Failed(no_path(self._tried, offered,
                                         dict(Counter(self._unchecked.values())))))
 

@@ -62,7 +62,7 @@ from .events import (
     Restored,
     TransportEvent,
 )
-from .p2p import GINGLE_TO_ICE, PREFERENCE, usable
+from .p2p import GINGLE_TO_ICE, PREFERENCE, ice_type, usable
 
 __all__ = ["Connected", "Event", "Failed", "GoogleIceAgent", "LocalPort", "Lost",
            "Restored", "WriteState", "local_port", "new_username"]
@@ -151,7 +151,7 @@ class Connection:
 
     def path(self) -> PathInfo:
         local_type = GINGLE_TO_ICE.get(self.port.candidates[0].type, "host")
-        remote_type = GINGLE_TO_ICE.get(self.remote.type, self.remote.type)
+        remote_type = ice_type(self.remote.type)
         return PathInfo(self.port.address, local_type, self.remote.address, remote_type,
                         IceFlavor.GOOGLE)
 

@@ -364,7 +364,6 @@ class IceTransport:
             host_addresses=host_addresses, include_loopback=include_loopback,
             controlling=controlling, servers=servers, use_ipv6=use_ipv6,
             credentials=self.credentials)
-        self._servers = servers
         self._server_timeout = server_timeout
         self._loop = asyncio.get_running_loop()
         self._hosts_task: asyncio.Task[list[Candidate]] | None = None
@@ -453,7 +452,7 @@ class IceTransport:
     async def _gather_hosts(self) -> list[Candidate]:
         await self._conn.gather_candidates()
         hosts = [self._advertise(c) for c in self._conn.local_candidates]
-        servers = self._servers
+        servers = self._conn.jcall_servers
         if not servers.relay_only:
             for protocol in list(self._conn._protocols):
                 if ":" not in protocol.local_candidate.host:  # STUN here: IPv4 only
@@ -502,7 +501,7 @@ class IceTransport:
         self._gather_done.set()
         self._batches.put_nowait(None)
         if not self._advertised:
-            if self._servers.relay_only:
+            if self._conn.jcall_servers.relay_only:
                 why = "; ".join(self._server_errors) or "no TURN server"
                 self._events.put(Failed(f"no relay candidate ('--relay-only'): {why}"))
             else:  # (a machine or namespace with only loopback)

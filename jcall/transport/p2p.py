@@ -57,6 +57,11 @@ def remote_credentials(candidates: list[Candidate] | tuple[Candidate, ...],
     return creds
 
 
+def ice_type(gingle_type: str) -> str:
+    """RFC 8445's name for a Gingle candidate type (an unknown one as it is)."""
+    return GINGLE_TO_ICE.get(gingle_type, gingle_type)
+
+
 def usable(cand: Candidate) -> bool:
     """jcall carries one RTP component over UDP; other candidates are ignored."""
     return cand.name == "rtp" and cand.protocol == "udp" and cand.type in GINGLE_TO_ICE

@@ -56,6 +56,15 @@ class Coturn(Service):
     def address(self) -> tuple[str, int]:
         return (self.ip, self.port)
 
+    def external_services(self, ttl: int = 600) -> str:
+        """Prosody config pointing its ``external_services`` (XEP-0215) at this server:
+        STUN, and TURN with REST credentials from ``secret`` (call after ``start()``)."""
+        assert self.secret is not None and self.port, "a started REST-mode coturn"
+        where = f'transport = "udp", host = "{self.ip}", port = {self.port}'
+        return (f'external_services = {{\n'
+                f'  {{ type = "stun", {where} }};\n'
+                f'  {{ type = "turn", {where}, secret = "{self.secret}", ttl = {ttl} }};\n}}')
+
     def start(self, timeout: float = 10.0) -> None:
         if shutil.which("turnserver") is None:
             raise RuntimeError("coturn is not installed (apt-get install coturn)")

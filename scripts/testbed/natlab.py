@@ -28,6 +28,7 @@ both directions (this kernel has no netem).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .prosody import Prosody
 
 SERVER = "203.0.113.10"
 SINK = "203.0.113.254"
@@ -189,6 +195,22 @@ class NatLab:
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()
+
+
+@contextmanager
+def public_servers(lab: NatLab, directory: Path, accounts: dict[str, str]
+                   ) -> Iterator[Prosody]:
+    """coturn (REST credentials) and Prosody handing it out by XEP-0215, both in the
+    lab's public namespace on ``SERVER``; stopped (by PID) on leaving."""
+    from .coturn import Coturn
+    from .prosody import Prosody
+
+    with Coturn(directory / "coturn", secret=secrets.token_hex(16), ip=SERVER,
+                netns=lab.public) as turn, \
+            Prosody(directory / "prosody", domain="nat.jcall.test", accounts=accounts,
+                    extra_modules=["external_services"], extra_config=turn.external_services(),
+                    interface=SERVER, port=5222, netns=lab.public) as server:
+        yield server
 
 
 def wait_in(ns: str, probe: str, timeout: float) -> bool:

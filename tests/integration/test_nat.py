@@ -7,7 +7,6 @@ hole punching works, through the relay where it cannot."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,24 +36,10 @@ def natlab_or_skip() -> Any:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     natlab = natlab_or_skip()
-    from testbed.coturn import Coturn
-    from testbed.prosody import Prosody
-
-    with natlab.NatLab() as nat:
-        turn = Coturn(tmp_path_factory.mktemp("nat-coturn"), secret=secrets.token_hex(16),
-                      ip=natlab.SERVER, netns=nat.public)
-        services = (f'external_services = {{\n'
-                    f'  {{ type = "stun", transport = "udp", host = "{natlab.SERVER}", '
-                    f'port = 3478 }};\n'
-                    f'  {{ type = "turn", transport = "udp", host = "{natlab.SERVER}", '
-                    f'port = 3478, secret = "{turn.secret}", ttl = 600 }};\n}}')
-        server = Prosody(tmp_path_factory.mktemp("nat-prosody"), domain="nat.jcall.test",
-                         accounts=dict(USERS), extra_modules=["external_services"],
-                         extra_config=services, interface=natlab.SERVER, port=5222,
-                         netns=nat.public)
-        with turn, server:
-            nat.server = server
-            yield nat
+    with natlab.NatLab() as nat, \
+            natlab.public_servers(nat, tmp_path_factory.mktemp("nat"), dict(USERS)) as server:
+        nat.server = server
+        yield nat
 
 
 def pairings() -> list[Any]:

@@ -41,14 +41,9 @@ def discovering(tmp_path_factory: pytest.TempPathFactory, rest_turn: Any) -> Ite
     """A second Prosody whose external_services point at the REST coturn."""
     from testbed.prosody import Prosody
 
-    host, port = rest_turn.address
-    services = (f'external_services = {{\n'
-                f'  {{ type = "stun", transport = "udp", host = "{host}", port = {port} }};\n'
-                f'  {{ type = "turn", transport = "udp", host = "{host}", port = {port}, '
-                f'secret = "{rest_turn.secret}", ttl = 600 }};\n}}')
     server = Prosody(tmp_path_factory.mktemp("prosody-ext"), domain="ext.jcall.test",
                      accounts=dict(USERS), extra_modules=["external_services"],
-                     extra_config=services)
+                     extra_config=rest_turn.external_services())
     server.start()
     yield server
     server.stop()
