@@ -25,6 +25,11 @@ MAX_PAYLOAD_TYPE = 127
 # A candidate's username/password: libjingle's are 16 characters, an RFC ICE ufrag or
 # pwd at most 256 (RFC 8839 section 5.4); anything longer is not a credential.
 MAX_CREDENTIAL_CHARS = 256
+# A session id: libjingle's are decimal numbers of up to 20 digits; one this long is
+# no id of a real client, and every stanza of the session would carry it.
+MAX_SID_CHARS = 256
+# A JID is at most 3071 bytes (RFC 7622 section 3.1).
+MAX_JID_CHARS = 3071
 
 
 class GingleParseError(ValueError):
@@ -208,6 +213,10 @@ def parse_session(session: ET.Element) -> SessionMessage:
     initiator = _required(session, "initiator")
     if not sid or not initiator:
         raise GingleParseError("session id and initiator must not be empty")
+    if len(sid) > MAX_SID_CHARS:
+        raise GingleParseError(f"session id longer than {MAX_SID_CHARS} characters")
+    if len(initiator) > MAX_JID_CHARS:
+        raise GingleParseError(f"initiator longer than {MAX_JID_CHARS} characters")
 
     description: tuple[PayloadType, ...] | None = None
     desc = session.find(_q(NS_PHONE, "description"))

@@ -30,6 +30,7 @@ from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
+from . import limits
 from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts, bare
 from .debuglog import DebugLog, Direction
 
@@ -39,6 +40,7 @@ NS_CAPS = "http://jabber.org/protocol/caps"
 GOOGLE_CAPS_NODE = "http://www.google.com/xmpp/client/caps"
 CAPS_VERSION = "1.0"
 NS_EXTDISCO = "urn:xmpp:extdisco:2"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 FEATURES = (VOICE_FEATURE, "http://www.google.com/xmpp/protocol/session",
             "http://jabber.org/protocol/disco#info")
 IQ_HANDLER_TIMEOUT_S = 60  # slixmpp's own bound; the session enforces the 15 s one
@@ -91,6 +93,42 @@ class _Stream(slixmpp.ClientXMPP):
             self._tap(Direction.RECV, data if isinstance(data, str)
                       else self._recv_decoder.decode(data))
         super().data_received(data)
+
+    def _spawn_event(self, xml: ET.Element) -> None:
+        # One stanza must never end the stream (issue 12): nesting is bounded before
+        # slixmpp builds stanza objects, recursively, from it; and whatever slixmpp
+        # raises for one stanza is that stanza's failure alone.
+        if limits.too_deep(xml):
+            log.warning("refusing a stanza from %s nested deeper than %d elements",
+                        limits.clip(xml.get("from", "the server")), limits.MAX_DEPTH)
+            self._refuse(xml, "policy-violation",
+                         f"nested deeper than {limits.MAX_DEPTH} elements")
+            return
+        try:
+            super()._spawn_event(xml)
+        except Exception as exc:
+            log.error("a stanza from %s could not be handled: %s",
+                      limits.clip(xml.get("from", "the server")), limits.clip(repr(exc)))
+            self._refuse(xml, "internal-server-error", "the stanza could not be handled")
+
+    def _refuse(self, xml: ET.Element, condition: str, text: str) -> None:
+        """An error reply to an iq get or set that never reached a handler (RFC 6120
+        section 8.3); other stanzas are dropped, as they need no answer."""
+        if xml.tag != f"{{{self.default_ns}}}iq" or xml.get("type") not in ("get", "set"):
+            return
+        try:
+            reply = self.Iq(stype="error", sid=xml.get("id", ""))
+            if xml.get("from"):
+                reply["to"] = xml.get("from")
+            error = reply["error"]
+            error["type"] = "modify"
+            # (slixmpp's list of conditions predates RFC 6120's policy-violation)
+            del error["condition"]
+            error.xml.insert(0, ET.Element(f"{{{NS_STANZAS}}}{condition}"))
+            error["text"] = text
+            reply.send()  # type: ignore[no-untyped-call]
+        except Exception as exc:  # (e.g. a from the server passed on but slixmpp refuses)
+            log.error("could not refuse a stanza: %s", limits.clip(repr(exc)))
 
     async def _handle_stream_features(self, features: Any) -> bool | None:
         tls = self.transport is not None and self.transport.get_extra_info("ssl_object")
@@ -332,9 +370,16 @@ class XmppClient:
             then()
 
     def _reply_error(self, iq: Any, condition: str, text: str) -> None:
-        log.info("answering %s from %s with %s: %s", iq["id"], iq["from"], condition, text)
-        reply = iq.reply(clear=False)
+        """An error that echoes the ``<session>`` as libjingle's do (gingle.md part A),
+        as much of it as :func:`limits.echo` allows, and a clipped text."""
+        text = limits.clip(text)
+        log.info("answering %s from %s with %s: %s", limits.clip(iq["id"]), iq["from"],
+                 condition, text)
+        session = iq.xml.find(f"{{{NS_SESSION}}}session")
+        reply = iq.reply()
         reply["type"] = "error"
+        if session is not None and (echoed := limits.echo(session)) is not None:
+            reply.xml.insert(0, echoed)
         reply["error"]["type"] = "cancel" if condition == "feature-not-implemented" else "modify"
         reply["error"]["condition"] = condition
         reply["error"]["text"] = text

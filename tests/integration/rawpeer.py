@@ -12,7 +12,7 @@ from typing import Any
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
+from slixmpp.xmlstream.matcher import MatcherId, MatchXPath
 
 from jcall.signaling.gingle import NS_SESSION, SessionMessage, parse_session
 
@@ -75,6 +75,24 @@ class RawPeer:
         except IqTimeout:
             return "timeout"
         return None
+
+    async def exchange(self, raw: str, iq_id: str, timeout: float = 10.0) -> ET.Element | None:
+        """Send ``raw`` text as it is (a hand-made stanza slixmpp would not build) and
+        return the stanza answering ``iq_id``; None when nothing came in ``timeout``."""
+        answer: asyncio.Future[ET.Element] = asyncio.get_running_loop().create_future()
+
+        def got(stanza: Any) -> None:
+            if not answer.done():
+                answer.set_result(stanza.xml)
+
+        self.stream.register_handler(Callback(f"raw {iq_id}", MatcherId(iq_id), got, once=True))
+        self.stream.send_raw(raw)
+        try:
+            return await asyncio.wait_for(answer, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self.stream.remove_handler(f"raw {iq_id}")
 
     async def next(self, timeout: float = 10.0, skip: tuple[str, ...] = ()) -> Received:
         while True:

@@ -91,6 +91,9 @@ def test_reason_child_is_read() -> None:
     (('id="102"', 'id="300"'), "payload-type id out of range"),
     (('id="102"', 'id="x"'), "not an integer"),
     (('clockrate="44100"', 'clockrate="-1"'), "negative rate"),
+    (('id="2398276180"', f'id="{"7" * 257}"'), "session id longer than 256"),
+    (('initiator="alice@example.com/callA"', f'initiator="a@b/{"c" * 3068}"'),
+     "initiator longer than 3071"),
 ])
 def test_malformed_initiate(mutation: tuple[str, str], message: str) -> None:
     with pytest.raises(GingleParseError, match=message):
