@@ -111,6 +111,9 @@ class Transport(Protocol):
 
     def direct(self) -> DirectPath | None: ...
 
+    @property
+    def stray(self) -> int: ...
+
 
 class DeviceCounters(Protocol):
     def as_dict(self) -> dict[str, int]: ...
@@ -255,6 +258,8 @@ class MediaSession:
         # thread reads the socket itself yet
         self._inbox: deque[tuple[float, bytes]] = deque()
         self._owns_socket = False
+        self._stray = 0  # RTP the media thread refused (not from the selected pair)
+        self._ssrc: int | None = None  # of the packets pushed last
 
     @property
     def heard(self) -> bool:
@@ -378,6 +383,11 @@ class MediaSession:
         packet = self.filter.accept(data)
         if packet is None:
             return
+        if packet.ssrc != self._ssrc:
+            if self._ssrc is not None:  # the peer's new source (rtp/receiver.py)
+                self.rstats.new_source()
+                self.jitter.new_source()
+            self._ssrc = packet.ssrc
         self.rstats.update(packet.sequence, packet.timestamp, now, len(data))
         decoder = self.decoders[packet.payload_type]
         pcm = decoder.decode(packet.payload)
@@ -484,6 +494,8 @@ class MediaSession:
                 "ssrc": self.filter.ssrc, "packets": r.packets, "bytes": r.bytes,
                 "lost": max(0, r.lost), "late": j.late, "duplicates": j.duplicates,
                 "malformed": f.malformed, "foreign": f.foreign_ssrc + f.wrong_payload_type,
+                "stray": self._stray + self.transport.stray,
+                "ssrc_changes": f.ssrc_changes,
                 "jitter_ms": round(r.jitter_ms, 3),
                 "concealed_ms": round(j.concealed_samples * ms, 1),
                 "expanded_ms": round(j.expanded_samples * ms, 1),
@@ -579,6 +591,10 @@ class MediaSession:
         packets = self._backlog + [inbox.popleft() for _ in range(len(inbox))]
         if owned:
             packets += self._receive(sock)
+        # Merged in arrival order: the event loop's come from the other sockets (or
+        # came before the thread took this one over). One packet out of order would
+        # hold back every packet behind it until its own time.
+        packets.sort(key=_arrival)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write
         tick = self.play_frame / self.rate
@@ -602,15 +618,23 @@ class MediaSession:
         """Every RTP datagram waiting on the socket with its kernel arrival time, in
         arrival order; STUN goes back to the ICE agent."""
         packets: list[tuple[float, bytes]] = []
+        assert self._direct is not None
+        admits = self._direct.admits
         for arrival, data, addr in receive_all(sock, realtime_offset()):
             if is_rtp(data):
-                packets.append((arrival, data))
+                if admits(addr):
+                    packets.append((arrival, data))
+                else:
+                    self._stray += 1  # (filters.py: not from the selected pair)
             else:
-                assert self._direct is not None
                 self._loop.call_soon_threadsafe(self._direct.stun, data, addr)
         if packets and self._direct is not None:
             self._direct.heard(packets[-1][0])  # (the path is alive: consent.py)
         return packets
+
+
+def _arrival(packet: tuple[float, bytes]) -> float:
+    return packet[0]
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:

@@ -119,6 +119,8 @@ class FakeTransport:
     def receive_pending(self) -> None:
         pass
 
+    stray = 0
+
     def direct(self) -> None:
         return None
 

@@ -150,6 +150,15 @@ class JitterBuffer:
         return self.target_s + self.quantum_s + self.tiling_s
 
     # -- input ----------------------------------------------------------------------------
+    def new_source(self) -> None:
+        """The sender's SSRC changed (``receiver.py``): its timestamps start afresh,
+        so what is buffered and the transit history are of another timeline. The
+        jitter samples stay: they describe the network, not the source."""
+        self._stop()
+        self._unwrap = Unwrapper(32)
+        self._transit_min.clear()
+        self.stats.restarts += 1
+
     def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
         ext = self._unwrap.extend(timestamp)
         n = len(pcm)

@@ -16,9 +16,19 @@ class ReceiveStats:
     _base_seq: int | None = None
     _max_seq: int = 0
     _transit: float | None = None
+    _expected_before: int = 0  # by the sources before a change of SSRC
 
     def __post_init__(self) -> None:
         self._seq = Unwrapper(16)
+
+    def new_source(self) -> None:
+        """The sender's SSRC changed: sequence numbers and timestamps start afresh
+        (RFC 3550 section 8.2); the counts go on."""
+        self._expected_before = self.expected
+        self._seq = Unwrapper(16)
+        self._base_seq = None
+        self._max_seq = 0
+        self._transit = None
 
     def update(self, sequence: int, timestamp: int, arrival: float, size: int) -> None:
         """One accepted packet; ``arrival`` in seconds on the receiver's clock."""
@@ -39,7 +49,8 @@ class ReceiveStats:
 
     @property
     def expected(self) -> int:
-        return 0 if self._base_seq is None else self._max_seq - self._base_seq + 1
+        mine = 0 if self._base_seq is None else self._max_seq - self._base_seq + 1
+        return self._expected_before + mine
 
     @property
     def lost(self) -> int:

@@ -256,6 +256,11 @@ class AutoTransport:
     def receive_pending(self) -> None:
         self._impl.receive_pending()
 
+    @property
+    def stray(self) -> int:
+        google = self._impl.stray if self._impl is not self._rfc else 0
+        return self._rfc.stray + google
+
     def direct(self) -> DirectPath | None:
         return self._impl.direct()
 

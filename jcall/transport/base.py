@@ -51,10 +51,13 @@ class DirectPath:
     that sends and receives without the event loop: ``pause()`` stops the event loop
     reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
     the ICE agent through ``stun`` (call it on the event loop); ``heard(arrival)`` tells
-    the transport that media still arrives (any thread: it only stores the time)."""
+    the transport that media still arrives (any thread: it only stores the time).
+    ``admits(source)`` says whether a datagram from ``source`` may be media (any
+    thread; it counts nothing: the reader counts what it refuses)."""
 
     sock: socket.socket
     remote: Address
+    admits: Callable[[Address], bool]
     stun: Callable[[bytes, Address], None]
     pause: Callable[[], None]
     resume: Callable[[], None]
@@ -84,6 +87,10 @@ class MediaTransport(Protocol):
     def send_now(self, data: bytes) -> None: ...
 
     def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None: ...
+
+    @property
+    def stray(self) -> int:
+        """Datagrams refused as media because of where they came from (filters.py)."""
 
     def receive_pending(self) -> None: ...
 

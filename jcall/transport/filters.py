@@ -1,4 +1,5 @@
-"""Which remote candidate addresses jcall may send connectivity checks to. Pure.
+"""Which remote candidate addresses jcall may send connectivity checks to, and which
+datagrams are the peer's media. Pure.
 
 Every remote candidate makes jcall send checks there, so a caller can aim jcall's
 checks at third parties (the STUN amplification and "voice hammer" attacks of ICE's
@@ -9,13 +10,21 @@ So addresses that can be nobody's media endpoint are never checked: unspecified
 (``--ice-loopback``, or a loopback or link-local ``--ice-address``). IPv4-mapped IPv6
 addresses are judged as the IPv4 address they carry. The count of candidates per
 session is bounded where they arrive (``signaling/session.py``).
+
+A port that jcall advertised is open to anyone who learned it, so a datagram is media
+only when it comes from where the checks proved the peer to be (the model is pion/ice's
+``handleInboundPacket``, and RFC 8445 section 11: media flows on the selected pair):
+before a pair is selected, from a remote address that answered or sent an
+authenticated check on that local socket; once one is, from the selected pair alone.
+Everything else is counted and never decoded, so a stray packet can neither be played
+nor make the receiver latch onto its SSRC (:class:`MediaGate`).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
 
 from ..signaling.gingle import Candidate
 
@@ -67,6 +76,34 @@ def checkable(candidates: Iterable[Candidate], policy: AddressPolicy
         else:
             refused.append((cand, why))
     return kept, refused
+
+
+Source = tuple[Hashable, tuple[str, int]]  # (the local socket, the remote address)
+
+
+@dataclass
+class MediaGate:
+    """Whether a datagram that is not STUN may be the peer's media, by where it came
+    from: a local socket (anything hashable that names it) and a remote address."""
+
+    validated: set[Source] = field(default_factory=set)
+    selected: Source | None = None
+    stray: int = 0  # datagrams refused
+
+    def validate(self, local: Hashable, remote: tuple[str, int]) -> None:
+        """A check on this pair succeeded, or an authenticated one came over it."""
+        self.validated.add((local, remote))
+
+    def select(self, local: Hashable, remote: tuple[str, int]) -> None:
+        self.selected = (local, remote)
+        self.validated.add(self.selected)
+
+    def admits(self, local: Hashable, remote: tuple[str, int]) -> bool:
+        source = (local, remote)
+        if source == self.selected or (self.selected is None and source in self.validated):
+            return True
+        self.stray += 1
+        return False
 
 
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")

@@ -202,6 +202,7 @@ class GoogleIceAgent:
         self._token = token
         self._remotes: list[Remote] = []
         self._conns: dict[tuple[int, Address], Connection] = {}
+        self.stray = 0  # datagrams not from a readable connection (filters.py)
         self._transactions: dict[bytes, tuple[Connection, float]] = {}
         self._pending: list[tuple[int, Address, str, float]] = []  # pings ahead of candidates
         self._out: list[Datagram] = []
@@ -262,14 +263,22 @@ class GoogleIceAgent:
         self._peer_ready = True
         self._refresh(now)
 
+    def admits(self, port: int, source: Address) -> bool:
+        """Whether media from ``source`` on local ``port`` is the peer's: a readable
+        connection, one the peer pinged with our username (filters.py). Google ICE
+        has no nomination and each side sends on its own best connection, so every
+        readable one stays admissible."""
+        conn = self._conns.get((port, source))
+        return conn is not None and conn.readable
+
     def receive(self, port: int, data: bytes, source: Address, now: float) -> bool:
         """A datagram on local ``port``; True when it is media from a readable connection
         (the caller delivers it), False when it was STUN or is not to be trusted."""
         if not sc.is_stun(data):
-            conn = self._conns.get((port, source))
-            if conn is None or not conn.readable:
+            if not self.admits(port, source):
+                self.stray += 1
                 return False
-            conn.last_data_received = now
+            self._conns[(port, source)].last_data_received = now
             return True
         try:
             msg = sc.parse(data)

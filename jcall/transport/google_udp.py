@@ -141,6 +141,10 @@ class GoogleUdpTransport:
         while callback is not None and self._early:
             callback(*self._early.popleft())
 
+    @property
+    def stray(self) -> int:
+        return self.agent.stray
+
     def receive_pending(self) -> None:
         best = self.agent.best
         if best is not None and best.port.index in self._reading:
@@ -156,6 +160,7 @@ class GoogleUdpTransport:
         sock = self._socks[index].dup()
         sock.setblocking(False)
         return DirectPath(sock=sock, remote=best.remote.address,
+                          admits=functools.partial(self.agent.admits, index),
                           stun=functools.partial(self._from_thread, index),
                           pause=functools.partial(self._pause, index),
                           resume=functools.partial(self._resume, index))

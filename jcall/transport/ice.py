@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import operator
 import random
 import secrets
 import socket
@@ -63,8 +64,10 @@ from .base import (
     Restored,
     TransportEvent,
 )
+from .filters import MediaGate
 from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
 from .servers import NO_SERVERS, IceServers, StunServer, TurnServer
+from .stun_classic import is_stun
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
 
 __all__ = ["DirectPath", "Handover", "IceServers", "IceTransport"]
@@ -81,6 +84,7 @@ MAX_RETRIGGERS = 2  # triggered re-checks of one in-progress pair (bounds a ping
 _WAITING = aioice_ice.CandidatePair.State.WAITING
 _FROZEN = aioice_ice.CandidatePair.State.FROZEN
 _IN_PROGRESS = aioice_ice.CandidatePair.State.IN_PROGRESS
+_SUCCEEDED = aioice_ice.CandidatePair.State.SUCCEEDED
 _FAILED = aioice_ice.CandidatePair.State.FAILED
 EARLY_DATAGRAMS = 100  # 1 s of 10 ms packets; older ones are of no use to a call
 LOOPBACK = "127.0.0.1"
@@ -149,12 +153,21 @@ class _Connection(aioice.Connection):
         self._jcall_peer_began: float | None = None  # when the peer's first one came
         self._jcall_direct_seen = False
         self._jcall_retriggers: dict[int, int] = {}
+        self.jcall_gate = MediaGate()  # which sources are media (filters.py)
 
     def _check_list_maybe_complete(self) -> bool:
+        pair = self._nominated.get(1)
+        if pair is not None and self.jcall_gate.selected is None:
+            self.jcall_gate.select(pair.protocol, pair.remote_addr)
         done: bool = super()._check_list_maybe_complete()
         if done and not self.jcall_nominated.done():
             self.jcall_nominated.set_result(None)
         return done
+
+    def check_state(self, pair: Any, state: Any) -> None:
+        if state is _SUCCEEDED:
+            self.jcall_gate.validate(pair.protocol, pair.remote_addr)
+        super().check_state(pair, state)
 
     def data_received(self, data: bytes, component: int) -> None:
         # Instead of aioice's receive queue (a task wake-up per datagram).
@@ -216,6 +229,8 @@ class _Connection(aioice.Connection):
         return held or self._remote_candidates_expected()
 
     def check_incoming(self, message: Any, addr: tuple[str, int], protocol: Any) -> None:
+        # (aioice calls this for authenticated checks only: the peer knows our password)
+        self.jcall_gate.validate(protocol, (addr[0], addr[1]))
         if self._jcall_peer_began is None:
             self._jcall_peer_began = self._jcall_clock()
         remote = next((c for c in self._remote_candidates
@@ -288,20 +303,29 @@ class _Connection(aioice.Connection):
             await protocol.close()
             raise ConnectionError("closed while allocating")
         self._protocols.append(protocol)
+        self._jcall_screen(protocol, google=False)
         if not self._nominated:  # pair it with what the peer already sent (RFC 8838 §10)
             for remote in self._remote_candidates:
                 self._pair_remote_candidate(remote)
             self.sort_check_list()
         return candidate
 
-    def _jcall_screen(self, protocol: Any) -> None:
-        """Google ICE checks go to ``jcall_on_google_check`` (when set), not to aioice."""
+    def _jcall_screen(self, protocol: Any, google: bool = True) -> None:
+        """Datagrams that are not STUN reach aioice only from a source the gate admits;
+        on a host socket (``google``) Google ICE checks go to ``jcall_on_google_check``
+        (when set), not to aioice."""
         aioice_receive = protocol.datagram_received
         local = (protocol.local_candidate.host, protocol.local_candidate.port)
+        admits = self.jcall_gate.admits
 
         def received(data: bytes, addr: tuple[Any, ...]) -> None:
+            if not is_stun(data):
+                if admits(protocol, (addr[0], addr[1])):
+                    aioice_receive(data, addr)
+                return
             handler = self.jcall_on_google_check
-            if handler is not None and flavor.from_datagram(data) is IceFlavor.GOOGLE:
+            if google and handler is not None and \
+                    flavor.from_datagram(data) is IceFlavor.GOOGLE:
                 handler(data, (addr[0], addr[1]), local)
                 return
             aioice_receive(data, addr)
@@ -311,11 +335,13 @@ class _Connection(aioice.Connection):
 
 class _NominatedReader:
     """Reads the nominated pair's socket on the event loop instead of aioice's
-    transport (paused meanwhile): RTP goes to ``deliver`` with its kernel arrival
-    time, everything else to aioice's protocol as if aioice had read it."""
+    transport (paused meanwhile): RTP from a source ``admits`` goes to ``deliver``
+    with its kernel arrival time, everything else to aioice's protocol as if aioice had
+    read it."""
 
-    def __init__(self, protocol: Any, deliver: Callable[[bytes, float], None]) -> None:
-        self._protocol, self._deliver = protocol, deliver
+    def __init__(self, protocol: Any, deliver: Callable[[bytes, float], None],
+                 admits: Callable[[Address], bool]) -> None:
+        self._protocol, self._deliver, self._admits = protocol, deliver, admits
         self._transport: Any = protocol.transport  # asyncio's selector datagram transport
         self.sock: socket.socket = self._transport.get_extra_info("socket").dup()
         self.sock.setblocking(False)
@@ -332,7 +358,8 @@ class _NominatedReader:
     def _ready(self) -> None:
         for arrival, data, addr in receive_all(self.sock, realtime_offset()):
             if is_rtp(data):
-                self._deliver(data, arrival)
+                if self._admits(addr):
+                    self._deliver(data, arrival)
             else:
                 self._protocol.datagram_received(data, addr)
 
@@ -648,7 +675,9 @@ class IceTransport:
         through aioice's TURN client and cannot)."""
         pair = self._conn._nominated.get(1)
         if self._reader is None and pair is not None and pair.local_candidate.type != "relay":
-            self._reader = _NominatedReader(pair.protocol, self._conn.data_arrived)
+            self._reader = _NominatedReader(
+                pair.protocol, self._conn.data_arrived,
+                functools.partial(self._conn.jcall_gate.admits, pair.protocol))
 
     def direct(self) -> DirectPath | None:
         """The nominated pair's socket, unless it is a TURN relay (which needs aioice
@@ -659,9 +688,14 @@ class IceTransport:
             return None
         sock = reader.sock.dup()
         sock.setblocking(False)
-        return DirectPath(sock=sock, remote=pair.remote_addr,
+        remote = pair.remote_addr
+        return DirectPath(sock=sock, remote=remote, admits=functools.partial(operator.eq, remote),
                           stun=pair.protocol.datagram_received,
                           pause=reader.pause, resume=reader.resume, heard=self.media_heard)
+
+    @property
+    def stray(self) -> int:
+        return self._conn.jcall_gate.stray
 
     def receive_pending(self) -> None:
         """Deliver the datagrams already waiting on the nominated pair's socket now

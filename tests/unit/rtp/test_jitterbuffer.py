@@ -354,3 +354,26 @@ def test_packets_that_do_not_tile_the_frames_play_exactly_from_the_start(packet:
     assert jb.stats.expanded_samples == 0 and jb.stats.late == 0
     gcd_gap = frame - np.gcd(packet, frame)
     assert jb.start_delay_s == pytest.approx(0.012 + gcd_gap / rate)
+
+
+def test_a_new_source_plays_from_its_own_timeline() -> None:
+    # The peer changes its SSRC (rtp/receiver.py): timestamps restart below the old
+    # ones, which would otherwise all be "late".
+    frame = 80
+    first, second = voice(1.0, 8000, 1), voice(1.0, 8000, 2)
+    jb = JitterBuffer(8000, 1, frame)
+    out: list[np.ndarray] = []
+    t = 0.0
+    for source, ts0 in ((first, 1_000_000), (second, 1000)):
+        if source is second:
+            jb.new_source()
+        for i in range(len(source) // frame):
+            t += frame / 8000
+            jb.push(uint32_add(ts0, i * frame), source[i * frame:(i + 1) * frame], t)
+            got = jb.pop(t + 0.0001)
+            if got is not None and source is second:
+                out.append(got)
+    played = np.concatenate(out)
+    assert jb.stats.late == 0
+    assert np.array_equal(aligned(played, second)[:len(second) - 3 * frame],
+                          second[:len(second) - 3 * frame])

@@ -28,3 +28,13 @@ def test_loss_counts_gaps_in_sequence_numbers() -> None:
     for seq in (10, 11, 13, 14, 17):
         s.update(seq, seq * 160, seq * 0.02, 172)
     assert (s.expected, s.lost) == (8, 3)
+
+
+def test_a_new_source_starts_its_own_sequence_and_keeps_the_counts() -> None:
+    s = ReceiveStats(8000)
+    for seq in (100, 101, 103):  # one lost
+        s.update(seq, seq * 160, seq * 0.02, 172)
+    s.new_source()
+    for seq in (7, 8, 9, 11):  # another one lost, numbered far below the first source
+        s.update(seq, seq * 160, 3 + seq * 0.02, 172)
+    assert (s.packets, s.expected, s.lost) == (7, 9, 2)

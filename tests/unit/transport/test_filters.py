@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jcall.signaling.gingle import Candidate
-from jcall.transport.filters import AddressPolicy, checkable, refusal
+from jcall.transport.filters import AddressPolicy, MediaGate, checkable, refusal
 
 STRICT = AddressPolicy()
 
@@ -40,3 +40,20 @@ def test_checkable_splits_and_says_why() -> None:
     assert [c.address for c in kept] == ["192.0.2.1"]
     assert [(c.address, why) for c, why in refused] == [("224.0.0.9", "multicast"),
                                                          ("127.0.0.1", "loopback")]
+
+
+def test_before_selection_validated_sources_are_media_after_it_only_the_selected() -> None:
+    gate = MediaGate()
+    peer, other_peer, stranger = ("10.0.0.2", 5000), ("10.0.0.2", 5001), ("6.6.6.6", 1)
+    assert not gate.admits("sock0", peer)  # nothing validated yet
+    gate.validate("sock0", peer)
+    gate.validate("sock1", other_peer)
+    assert gate.admits("sock0", peer) and gate.admits("sock1", other_peer)
+    assert not gate.admits("sock1", peer)  # validated on another socket only
+    assert not gate.admits("sock0", stranger)
+    gate.select("sock1", other_peer)
+    assert gate.admits("sock1", other_peer)
+    assert not gate.admits("sock0", peer)
+    gate.validate("sock0", stranger)  # (a late success changes nothing now)
+    assert not gate.admits("sock0", stranger)
+    assert gate.stray == 5

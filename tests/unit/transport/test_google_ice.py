@@ -135,8 +135,14 @@ def test_media_flows_on_the_best_connection_and_only_from_readable_ones() -> Non
     assert sim.send_media(sim.a, b"\x80media")
     sim.run(0.6)
     assert [d for _, d in sim.b.media] == [b"\x80media"]
-    # the same bytes from an address that never pinged are not media
+    # the same bytes from an address that never pinged are not media, and are counted
+    assert sim.b.agent.stray == 0
     assert not sim.b.agent.receive(0, b"\x80stray", ("10.9.9.9", 1), sim.now)
+    assert sim.b.agent.stray == 1
+    best = sim.b.agent.best
+    assert best is not None
+    assert sim.b.agent.admits(best.port.index, best.remote.address)
+    assert not sim.b.agent.admits(best.port.index, ("10.9.9.9", 1))
 
 
 def test_connects_through_loss_and_reordering() -> None:
