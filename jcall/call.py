@@ -92,6 +92,7 @@ class Call:
         self._transport_started = False
         self._told_delivered = False
         self._no_audio: asyncio.TimerHandle | None = None
+        self._quiet = False  # end without "call destroyed": nothing was ever set up
 
     @property
     def peer(self) -> str:
@@ -300,6 +301,8 @@ class Call:
                 self._result = ExitCode.REJECTED
             case EndCause.TIMEOUT | EndCause.ERROR_REPLY:
                 self._failed_signalling(ended)
+            case EndCause.CROSSED:
+                self._quiet = True  # the peer's call carries on in its place (phone.py)
         self.spawn(self._close())
 
     def _failed_signalling(self, ended: SessionEnded) -> None:
@@ -353,6 +356,7 @@ class Call:
         for task in list(self._tasks):
             if task is not asyncio.current_task():
                 task.cancel()
-        self.console.status("call destroyed")
+        if not self._quiet:
+            self.console.status("call destroyed")
         if not self.finished.done():
             self.finished.set_result(self._result)

@@ -24,6 +24,7 @@ from .transport.auto import AutoTransport
 from .transport.base import IceMode
 from .transport.servers import NO_SERVERS, IceServers
 from .xmpp.client import XmppClient
+from .xmpp.contacts import bare
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ class Phone:
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._incoming: asyncio.Queue[Call] = asyncio.Queue()
         self._answer: Callable[[Call], None] | None = None
+        # While dialing: whom, a call from them that came before ours went out, and
+        # for each of our calls overruled by the peer's crossing one, that call.
+        self._dial_target: str | None = None
+        self._called_first: asyncio.Future[Call] | None = None
+        self._successors: dict[Call, Call] = {}
         client.on_session = self._on_session
         client.on_lost = self._on_lost
         client.on_offline = self._on_offline
@@ -122,9 +128,16 @@ class Phone:
                         client=self.client, console=self.console, settings=self.settings.call,
                         on_incoming=self._ring)
             self._track(call)
+            ours = self.calls.get(session.crossed) if session.crossed is not None else None
+            if ours is not None:  # glare: ours yielded (signaling/session.py)
+                self._successors[ours] = call
+                ours.pump()
         return call.pump
 
     def _ring(self, call: Call) -> None:
+        if self._takes_over(call):
+            self._answer_crossing(call)
+            return
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
         if others or self._answer is None:
             self.console.status(f"Incoming call from '{call.peer}'")
@@ -137,6 +150,30 @@ class Phone:
             log.info("'%s' is not in the roster: candidates wait for accept", call.peer)
         self._answer(call)
 
+    def _takes_over(self, call: Call) -> bool:
+        """Whether an incoming call is the one being dialed, from the other end: its
+        initiate overruled ours, or came before ours went out."""
+        if call.session.crossed is not None:
+            return True
+        target, first = self._dial_target, self._called_first
+        if target is None or first is None or first.done():
+            return False
+        return call.peer == target or ("/" not in target and bare(call.peer) == target)
+
+    def _answer_crossing(self, call: Call) -> None:
+        payloads = self._answer_payloads(call.session.payloads)
+        self.console.status(f"Incoming call from '{call.peer}'")
+        if not payloads:
+            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
+            call.reject(Reason.INCOMPATIBLE_PARAMETERS)
+            return
+        self.console.status(f"'{call.peer}' called as we called it: answering its call")
+        call.start_transport()
+        call.accept(payloads)
+        if self._called_first is not None and not self._called_first.done() \
+                and call.session.crossed is None:
+            self._called_first.set_result(call)
+
     # -- dial -----------------------------------------------------------------------------
     async def resolve(self, target: str) -> str:
         """A full JID as given, or the best callable resource of a bare JID."""
@@ -144,18 +181,35 @@ class Phone:
             return target
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.presence_wait
-        while (best := self.client.contacts.best(target)) is None:
-            if loop.time() >= deadline or self.lost.done():
+        changed = self.client.presence_changed
+        while True:
+            changed.clear()  # (before looking: a presence after the look wakes us)
+            if (best := self.client.contacts.best(target)) is not None:
+                break
+            left = deadline - loop.time()
+            if left <= 0 or self.lost.done():
                 raise CallError(f"Could not find online friend '{target}'", ExitCode.NOT_FOUND)
-            await asyncio.sleep(0.05)
+            waiting = asyncio.ensure_future(changed.wait())
+            waiters: set[asyncio.Future[Any]] = {waiting, self.lost}
+            await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
         self.console.status(f"Found online friend '{best}'")
         return best
 
     async def dial(self, target: str, duration: float | None,
                    hangup: asyncio.Event) -> ExitCode:
+        self._dial_target = target
+        self._called_first = asyncio.get_running_loop().create_future()
         if not await self.start(hangup):
             return ExitCode.OK
-        peer = await self.resolve(target)
+        resolving = asyncio.ensure_future(self.resolve(target))
+        waiters: set[asyncio.Future[Any]] = {resolving, self._called_first}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if self._called_first.done():  # the peer called first: that is the call
+            resolving.cancel()
+            return await self._run(self._called_first.result(), duration, hangup)
+        self._called_first.cancel()
+        peer = resolving.result()
         session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)))
         call = Call(session=session, transport=self._transport(controlling=True),
                     client=self.client, console=self.console, settings=self.settings.call)
@@ -167,7 +221,20 @@ class Phone:
         return await self._run(call, duration, hangup)
 
     async def _run(self, call: Call, duration: float | None, hangup: asyncio.Event) -> ExitCode:
-        """Wait for the call to end, hanging up on request or after ``duration``."""
+        """Wait for the call to end, hanging up on request or after ``duration``; a
+        call overruled by the peer's crossing one is followed by that one."""
+        while True:
+            code = await self._run_one(call, duration, hangup)
+            successor = self._successors.pop(call, None)
+            if successor is None or hangup.is_set():
+                if successor is not None:
+                    successor.hangup()
+                    return await successor.finished
+                return code
+            call = successor
+
+    async def _run_one(self, call: Call, duration: float | None,
+                       hangup: asyncio.Event) -> ExitCode:
         stop = asyncio.ensure_future(hangup.wait())
         timer: asyncio.Future[None] | None = None
         try:

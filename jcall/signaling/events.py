@@ -17,6 +17,7 @@ class EndCause(Enum):
     REMOTE_REJECT = "remote-reject"
     TIMEOUT = "timeout"
     ERROR_REPLY = "error-reply"
+    CROSSED = "crossed"  # the peer called us as we called it, and its call won
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,12 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class IncomingCall:
+    """``crossed``: the peer called us while our call to it was on its way, and its
+    call won the tie-break (``session.py``): ours has ended in its favour."""
+
     peer: str
     payloads: tuple[PayloadType, ...]
+    crossed: bool = False
 
 
 @dataclass(frozen=True)

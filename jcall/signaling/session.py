@@ -21,6 +21,13 @@ Besides the table the session keeps three pieces of bookkeeping:
   ``accept``, ``reject``, ``terminate``, ``info``) must get a result within
   ``REPLY_TIMEOUT_S``; errors and silence for ``transport-*``/``candidates`` are ignored,
   as libjingle does, because libpurple never answers them.
+
+Glare -- two parties calling each other at once -- is settled where initiates arrive
+(:class:`SessionManager`) by XEP-0166 section 7.2.16's tie-break, which needs no
+extra message and gives both sides the same answer: the initiate with the lower
+session id (compared as octets), or for equal ids the one from the lower JID, stands.
+Its recipient takes it and its own session yields (``YIELD``); the other side answers
+the losing initiate with ``conflict``.
 """
 
 from __future__ import annotations
@@ -88,6 +95,7 @@ class Input(Enum):
     RECV_TRANSPORT_ACCEPT = auto()
     RECV_INFO = auto()
     REPLY_FAILED = auto()  # error reply or no reply to a message that needs one
+    YIELD = auto()  # our initiate lost a tie-break to the peer's (glare)
 
     @property
     def is_remote(self) -> bool:
@@ -106,6 +114,7 @@ def _build_table() -> dict[tuple[Role, State, Input], State]:
         (_I, State.SENT_INITIATE, Input.RECV_REJECT): State.ENDED,
         (_R, State.RECEIVED_INITIATE, Input.SEND_ACCEPT): State.ACTIVE,
         (_R, State.RECEIVED_INITIATE, Input.SEND_REJECT): State.ENDED,
+        (_I, State.SENT_INITIATE, Input.YIELD): State.ENDED,
     }
     for role, states in _LIVE.items():
         for state in states:
@@ -145,6 +154,16 @@ class _Pending:
     deadline: float
 
 
+def initiate_stands(sid: str, jid: str, other_sid: str, other_jid: str) -> bool:
+    """Whether an initiate (``sid`` from ``jid``) overrules one crossing it: the lower
+    session id in "i;octet" order (RFC 4790 section 9.3), or for equal ids the lower
+    JID (XEP-0166 section 7.2.16)."""
+    mine, theirs = sid.encode(), other_sid.encode()
+    if mine != theirs:
+        return mine < theirs
+    return jid.encode() < other_jid.encode()
+
+
 def _candidate_key(c: Candidate) -> tuple[str, str, int, str]:
     return (c.name, c.address, c.port, c.protocol)
 
@@ -173,6 +192,8 @@ class Session:
         self._next_tag = 1
         self._outbox: list[Outgoing] = []
         self._events: list[Event] = []
+        self.crossed: Session | None = None  # ours, which this (the peer's) call overruled
+        self._yielded = False
 
     # -- queues ---------------------------------------------------------------------
     def outgoing(self) -> list[Outgoing]:
@@ -247,6 +268,16 @@ class Session:
         self._send(MessageType.TERMINATE, now, reason=reason)
         self._end(EndCause.LOCAL_HANGUP, reason)
 
+    def yield_to_peer(self, now: float) -> None:
+        """The peer's crossing initiate overruled ours (glare): end without a word,
+        since the peer answers ours with ``conflict``; should it take ours after all,
+        :meth:`handle_reply` ends it with a terminate."""
+        self._transition(Input.YIELD)
+        self._yielded = True
+        if self._initiate_acked:
+            self._send(MessageType.TERMINATE, now, reason=Reason.SUCCESS)
+        self._end(EndCause.CROSSED, detail="the peer's crossing call overruled ours")
+
     def add_local_candidates(self, candidates: list[Candidate], now: float) -> None:
         """Send candidates in the peer's dialect, or hold them until the initiate is acked."""
         if self.state is State.ENDED or not candidates:
@@ -288,7 +319,8 @@ class Session:
                     self._send(MessageType.TRANSPORT_ACCEPT, now, has_transport=True)
                 else:
                     self.dialect = Dialect.COMPAT
-                self._events.append(IncomingCall(peer=self.peer, payloads=self.payloads))
+                self._events.append(IncomingCall(peer=self.peer, payloads=self.payloads,
+                                                 crossed=self.crossed is not None))
             case MessageType.ACCEPT:
                 self.payloads = msg.description or self.payloads
                 self._events.append(CallAccepted(payloads=self.payloads))
@@ -352,6 +384,11 @@ class Session:
             if error is not None:
                 log.debug("session %s: ignoring '%s' for best-effort message %d",
                           self.sid, error, tag)
+            return
+        if self._yielded:
+            if pending.type is MessageType.INITIATE and error is None:
+                self._initiate_acked = True  # (not a tie-breaking peer: end it there too)
+                self._send(MessageType.TERMINATE, now, reason=Reason.SUCCESS)
             return
         if error is not None:
             self._fail(EndCause.ERROR_REPLY, f"{pending.type} answered with '{error}'",
@@ -418,15 +455,27 @@ class SessionManager:
                 raise RemoteProtocolError(f"unknown session {msg.sid}", condition="bad-request")
             if msg.initiator != sender:
                 raise RemoteProtocolError("initiator is not the sender", condition="bad-request")
+            ours = self._crossing(sender)
+            if ours is not None and initiate_stands(ours.sid, self.local_jid, msg.sid, sender):
+                raise RemoteProtocolError("our calls crossed, and ours stands (tie-break)",
+                                          condition="conflict")
             session = Session(role=Role.RESPONDER, sid=msg.sid, initiator=msg.initiator,
                               peer=sender)
+            session.crossed = ours
             session.receive(msg, sender, now)  # may raise before the session is kept
             self.sessions[(msg.sid, msg.initiator)] = session
+            if ours is not None:
+                ours.yield_to_peer(now)
             return session
         if sender != session.peer:
             raise RemoteProtocolError(f"unknown session {msg.sid}", condition="bad-request")
         session.receive(msg, sender, now)
         return session
+
+    def _crossing(self, peer: str) -> Session | None:
+        """Our own initiate to ``peer`` still awaiting an answer, if any (glare)."""
+        return next((s for s in self.sessions.values() if s.role is Role.INITIATOR
+                     and s.state is State.SENT_INITIATE and s.peer == peer), None)
 
     def prune(self) -> None:
         """Forget sessions that have ended and expect no more replies."""

@@ -166,6 +166,7 @@ class XmppClient:
         self.on_lost: Callable[[str], None] | None = None
         self.on_offline: Callable[[str], None] | None = None  # a full JID went away
         self.discovered = IceServers()  # from XEP-0215, filled in before presence
+        self.presence_changed = asyncio.Event()  # set at every presence that arrives
         self.discover = True
         self._logs = {d: DebugLog(d) for d in Direction} if debug else None
         self._stream: _Stream | None = None
@@ -329,6 +330,7 @@ class XmppClient:
             self.on_offline(jid)
 
     def _report(self, change: Change | None, jid: str) -> None:
+        self.presence_changed.set()
         if change is Change.ADDED:
             self.console.status(f"Adding to roster: {jid}")
         elif change is Change.REMOVED:

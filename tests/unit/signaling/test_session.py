@@ -92,6 +92,8 @@ def apply(s: Session, inp: Input) -> None:
         s.reject(1.0)
     elif inp is Input.SEND_TERMINATE:
         s.terminate(1.0)
+    elif inp is Input.YIELD:
+        s.yield_to_peer(1.0)
 
 
 SWEEP = [i for i in Input if i is not Input.REPLY_FAILED]
