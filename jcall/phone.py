@@ -58,6 +58,8 @@ class Phone:
         self._successors: dict[Call, Call] = {}
         client.on_session = self._on_session
         client.on_lost = self._on_lost
+        client.on_outage = self._on_outage
+        client.on_back = self._on_back
         client.on_offline = self._on_offline
 
         client.discover = settings.discover and not settings.ice_servers.any
@@ -90,6 +92,15 @@ class Phone:
             raise ConfigError("--relay-only needs a TURN server: give --turn (the account's "
                               "server offers none)")
         return True
+
+    def _on_outage(self, reason: str) -> None:
+        """The server went away: calls go on (media never passes through it), and
+        what they send waits for the reconnection (xmpp/reconnect.py)."""
+        self.console.error(f"connection to the server lost ({reason}): reconnecting...")
+
+    def _on_back(self, resumed: bool) -> None:
+        self.console.status("reconnected (stream resumed)" if resumed
+                            else "reconnected (new session)")
 
     def _on_lost(self, reason: str) -> None:
         self.console.error(f"logged out... {reason}")

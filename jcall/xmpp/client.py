@@ -11,6 +11,7 @@ import asyncio
 import codecs
 import contextlib
 import logging
+import random
 import ssl
 import time
 import xml.etree.ElementTree as ET
@@ -33,6 +34,7 @@ from ..transport.servers import IceServers, StunServer, TurnServer, TurnTranspor
 from . import limits
 from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts, bare
 from .debuglog import DebugLog, Direction
+from .reconnect import ATTEMPT_TIMEOUT_S, Backoff
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +165,9 @@ class XmppClient:
         self.console = console
         self.contacts = Contacts()
         self.on_session: SessionHandler | None = None
-        self.on_lost: Callable[[str], None] | None = None
+        self.on_lost: Callable[[str], None] | None = None  # gone for good
+        self.on_outage: Callable[[str], None] | None = None  # lost; reconnecting
+        self.on_back: Callable[[bool], None] | None = None  # (True: stream resumed)
         self.on_offline: Callable[[str], None] | None = None  # a full JID went away
         self.discovered = IceServers()  # from XEP-0215, filled in before presence
         self.presence_changed = asyncio.Event()  # set at every presence that arrives
@@ -173,6 +177,8 @@ class XmppClient:
         self._login: asyncio.Future[None] | None = None
         self._logged_in = False
         self._leaving = False
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._attempt: asyncio.Future[bool] | None = None  # one reconnection: resumed?
 
     # -- debug log -----------------------------------------------------------------------
     def _tap(self, direction: Direction, chunk: str) -> None:
@@ -204,6 +210,7 @@ class XmppClient:
         if self.settings.ca_file is not None:
             stream.ca_certs = self.settings.ca_file
         stream.register_plugin("xep_0030")
+        stream.register_plugin("xep_0198")  # stream resumption after a lost connection
         self._install_handlers(stream)
         self.console.status("connecting...")
         if self.settings.server:
@@ -224,9 +231,14 @@ class XmppClient:
         self._logged_in = True
         self.console.status("logged in...")
 
-    def _fail_login(self, error: LoginError) -> None:
+    def _fail_login(self, error: LoginError, retry: bool = False) -> None:
+        """The login failed; for a reconnection attempt, ``retry`` says whether
+        another attempt may fare better (the server unreachable or going down) or
+        not (the password or certificate refused)."""
         if self._login is not None and not self._login.done():
             self._login.set_exception(error)
+        if self._attempt is not None and not self._attempt.done():
+            self._attempt.set_exception(ConnectionError(str(error)) if retry else error)
 
     def _abort(self) -> None:
         if self._stream is not None:
@@ -238,14 +250,16 @@ class XmppClient:
         s.add_event_handler("session_start", self._on_session_start)
         s.add_event_handler("failed_all_auth", lambda _: self._fail_login(
             LoginError(f"logged out... {NOT_AUTHORIZED}", ExitCode.AUTH_FAILED)))
+        s.add_event_handler("session_resumed", lambda _: self._back(resumed=True))
         s.add_event_handler("ssl_invalid_chain", lambda e: self._fail_login(_tls_failure(e)))
         s.add_event_handler("jcall_no_tls", lambda _: self._fail_login(LoginError(
             "logged out... TLS could not be negotiated (the server does not offer STARTTLS)",
             ExitCode.TLS_FAILED)))
-        s.add_event_handler("connection_failed",
-                            lambda e: self._fail_login(_connect_failure(e, self.target)))
+        s.add_event_handler("connection_failed", lambda e: self._fail_login(
+            _connect_failure(e, self.target), retry=True))
         s.add_event_handler("stream_error", lambda e: self._fail_login(LoginError(
-            f"logged out... XMPP stream error ({e['condition']})", ExitCode.CONNECT_FAILED)))
+            f"logged out... XMPP stream error ({e['condition']})", ExitCode.CONNECT_FAILED),
+            retry=True))
         s.add_event_handler("disconnected", self._on_disconnected)
         s.add_event_handler("presence_available", self._on_presence)
         s.add_event_handler("presence_unavailable", self._on_presence_gone)
@@ -261,6 +275,11 @@ class XmppClient:
     def _on_session_start(self, _: object) -> None:
         if self._login is not None and not self._login.done():
             self._login.set_result(None)
+        self._back(resumed=False)
+
+    def _back(self, resumed: bool) -> None:
+        if self._attempt is not None and not self._attempt.done():
+            self._attempt.set_result(resumed)
 
     def _on_disconnected(self, reason: object) -> None:
         if not self._logged_in:
@@ -269,8 +288,60 @@ class XmppClient:
                 self._fail_login(_tls_failure(reason))
             self._fail_login(LoginError(f"logged out... Closed by server ({reason or 'no reason'})",
                                         ExitCode.CONNECT_FAILED))
-        elif not self._leaving and self.on_lost is not None:
-            self.on_lost(str(reason or "Closed by </stream:stream>"))
+        elif not self._leaving:
+            self._outage(str(reason or "Closed by </stream:stream>"))
+
+    # -- reconnection (reconnect.py) -------------------------------------------------------
+    def _outage(self, reason: str) -> None:
+        if self._attempt is not None and not self._attempt.done():
+            self._attempt.set_exception(ConnectionError(reason))  # this attempt failed
+        if self._reconnecting is not None:
+            return
+        log.warning("connection to the server lost (%s): reconnecting", reason)
+        if self.on_outage is not None:
+            self.on_outage(reason)
+        self._reconnecting = asyncio.ensure_future(self._reconnect(reason))
+
+    async def _reconnect(self, reason: str) -> None:
+        """Try until the server takes us back: the stream resumed (XEP-0198) or a fresh
+        session on the same full JID, announced as at login."""
+        assert self._stream is not None
+        stream = self._stream
+        loop = asyncio.get_running_loop()
+        try:
+            for delay in Backoff().delays(random.Random()):
+                await asyncio.sleep(delay)
+                if self._leaving:
+                    return
+                self._attempt = loop.create_future()
+                stream.requested_jid.resource = stream.boundjid.resource
+                if self.settings.server:
+                    stream.connect(*self.settings.server)
+                else:
+                    stream.connect()
+                try:
+                    resumed = await asyncio.wait_for(self._attempt, ATTEMPT_TIMEOUT_S)
+                except LoginError as exc:  # (e.g. the password was changed meanwhile)
+                    self._give_up(str(exc).removeprefix("logged out... "))
+                    return
+                except (ConnectionError, TimeoutError) as exc:
+                    log.info("reconnection attempt failed: %s", exc or "timed out")
+                    stream.cancel_connection_attempt()
+                    stream.abort()
+                    continue
+                if not resumed:
+                    await self._announce()
+                log.info("back on the server (%s)", "resumed" if resumed else "new session")
+                if self.on_back is not None:
+                    self.on_back(resumed)
+                return
+        finally:
+            self._reconnecting = None
+            self._attempt = None
+
+    def _give_up(self, reason: str) -> None:
+        if self.on_lost is not None:
+            self.on_lost(reason)
 
     async def _announce(self) -> None:
         """Roster, STUN/TURN discovery, then presence: once others can see us calling
@@ -285,10 +356,19 @@ class XmppClient:
             "node": GOOGLE_CAPS_NODE, "ver": CAPS_VERSION, "ext": VOICE_EXT}))
         pres.send()
 
+    @property
+    def online(self) -> bool:
+        """Logged in and connected (False during an outage)."""
+        return self._logged_in and self._reconnecting is None
+
     async def logout(self) -> None:
         if self._stream is None:
             return
         self._leaving = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
         if self._logged_in:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._stream.disconnect(wait=1.0), 3.0)

@@ -33,7 +33,8 @@ authentication = "internal_hashed"
 storage = "internal"
 log = {{ {log} }}
 modules_enabled = {{
-  "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "groups"; {extra_modules}
+  "roster"; "saslauth"; "tls"; "disco"; "ping"; "presence"; "groups"; "smacks";
+  {extra_modules}
 }}
 modules_disabled = {{ "s2s"; "offline"; "bosh"; "websocket"; "http" }}
 groups_file = "{dir}/groups.txt"
@@ -110,7 +111,12 @@ class Prosody(Service):
             raise RuntimeError("prosody is not installed (apt-get install prosody)")
         self.write_config()
         self.register_accounts()
-        log = open(self.directory / "prosody.stdout", "wb")  # noqa: SIM115 - lives with the process
+        self.launch(timeout)
+
+    def launch(self, timeout: float = 10.0) -> None:
+        """Start the process on the config, certificates and accounts already written:
+        after ``stop()`` this is a server restart (its in-memory state is gone)."""
+        log = open(self.directory / "prosody.stdout", "ab")  # noqa: SIM115 - lives with the process
         inside = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.process = subprocess.Popen(  # (ip netns exec execs: the PID is Prosody's)
             [*inside, "prosody", "-F", "--config", str(self.config_path)],
