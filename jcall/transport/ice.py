@@ -154,6 +154,7 @@ class _Connection(aioice.Connection):
         self._jcall_direct_seen = False
         self._jcall_retriggers: dict[int, int] = {}
         self.jcall_gate = MediaGate()  # which sources are media (filters.py)
+        self.jcall_malformed = 0  # STUN datagrams aioice could not parse
 
     def _check_list_maybe_complete(self) -> bool:
         pair = self._nominated.get(1)
@@ -328,7 +329,15 @@ class _Connection(aioice.Connection):
                     flavor.from_datagram(data) is IceFlavor.GOOGLE:
                 handler(data, (addr[0], addr[1]), local)
                 return
-            aioice_receive(data, addr)
+            try:
+                aioice_receive(data, addr)
+            except Exception as exc:  # (a stranger's bytes in a parser)
+                # aioice's STUN parser catches ValueError only, and an attribute too
+                # short for its type (a 4-byte ICE-CONTROLLED) raises struct.error:
+                # found by scripts/fuzz. Out of a reader callback it would end the
+                # receive pass, and with it the RTP read in the same pass.
+                self.jcall_malformed += 1
+                log.debug("malformed STUN from %s: %r", addr, exc)
 
         protocol.datagram_received = received
 

@@ -65,6 +65,11 @@ class JcallProcess:
         return self._wait(lambda: any(line.startswith(prefix) for line in self.out_lines),
                           f"line starting {prefix!r}", timeout)
 
+    def wait_for_error(self, text: str, timeout: float = 15.0) -> float:
+        """Block until a line of stderr contains ``text``."""
+        return self._wait(lambda: any(text in line for line in self.err_lines),
+                          f"stderr line with {text!r}", timeout)
+
     def wait_for_prompt(self, text: str, timeout: float = 15.0) -> float:
         """Block until the unfinished last line of stdout contains ``text``."""
         return self._wait(lambda: text in self.out_partial, f"prompt {text!r}", timeout)

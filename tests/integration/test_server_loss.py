@@ -62,14 +62,13 @@ def test_a_call_survives_a_server_restart_and_listen_keeps_listening(
         caller.wait_for("call in progress")
         time.sleep(1.0)
         server.stop()  # type: ignore[attr-defined]
-        for proc in (caller, callee):
-            proc._wait(lambda p=proc: any("reconnecting" in line for line in p.err_lines),
-                       "'reconnecting'", 5.0)
+        for side in (caller, callee):
+            side.wait_for_error("reconnecting", 5.0)
         time.sleep(OUTAGE_S)
         server.launch()  # type: ignore[attr-defined]
         back = time.monotonic()
-        delays = [proc.wait_for_start("reconnected", timeout=RECONNECT_TARGET_S + 5) - back
-                  for proc in (caller, callee)]
+        delays = [side.wait_for_start("reconnected", timeout=RECONNECT_TARGET_S + 5) - back
+                  for side in (caller, callee)]
         assert max(delays) <= RECONNECT_TARGET_S, delays
         print(f"reconnected {delays[0]:.2f} s / {delays[1]:.2f} s after the server's return")
         assert caller.finish(timeout=seconds + 10) == ExitCode.OK, caller.err
