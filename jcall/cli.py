@@ -18,7 +18,7 @@ from . import __version__
 from .audio import device, formats
 from .audio.endpoints import AudioSettings
 from .call import CallSettings
-from .config import resolve_account, resolve_ice
+from .config import check_jid, resolve_account, resolve_ice
 from .console import Console
 from .errors import ConfigError, ExitCode, JcallError
 from .phone import Phone, PhoneSettings
@@ -228,6 +228,11 @@ def listen(app: App, auto_accept: bool, reject: bool, once: bool) -> None:
 @click.pass_obj
 def dial(app: App, jid: str, duration: float | None) -> None:
     """Call JID (a full JID, or a bare one resolved to its best callable resource)."""
+    try:
+        check_jid(jid)  # (a usage error, before any device or network is touched)
+    except ConfigError as exc:
+        app.console.error(f"cannot call: {exc}")
+        sys.exit(int(exc.exit_code))
     app.run(lambda phone, hangup: phone.dial(jid, duration, hangup))
 
 

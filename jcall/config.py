@@ -89,7 +89,7 @@ def resolve_account(*, jid: str | None, server: str | None, ca_file: Path | None
     if not jid or "@" not in jid:
         raise ConfigError("no account: give --jid USER@DOMAIN (or JCALL_JID, or 'jid' in "
                           "the config file)" if not jid else f"invalid JID {jid!r}")
-    _check_jid(jid)
+    check_jid(jid)
     server_text = server or _text(table, "server")
     ca_text = _text(table, "ca_file")
     ca = ca_file or (Path(ca_text).expanduser() if ca_text else None)
@@ -140,7 +140,7 @@ def resolve_ice(*, stun: tuple[str, ...], turn: tuple[str, ...], relay_only: boo
     return IceConfig(servers, discover)
 
 
-def _check_jid(jid: str) -> None:
+def check_jid(jid: str) -> None:
     """RFC 7622's rules as slixmpp applies them (it would raise them later, deep in
     its constructor)."""
     from slixmpp.jid import JID, InvalidJID  # (slixmpp is paid for by logging in anyway)

@@ -234,3 +234,14 @@ def test_debug_logging_shows_no_credentials(accounts: dict[str, Account], server
     for b64 in re.findall(r">([A-Za-z0-9+/]{12,}={0,2})<", proc.err):
         decoded = base64.b64decode(b64 + "=" * (-len(b64) % 4)).decode("latin-1")
         assert not re.search(r"(^|,)(s|i|p|v)=", decoded), decoded
+
+
+@pytest.mark.parametrize("target", ["bob@", "@example.com", "bob\x01@example.com"])
+def test_a_malformed_dial_target_is_one_line_and_exit_2_before_connecting(
+        accounts: dict[str, Account], target: str) -> None:
+    # (--server names a closed port: a connection attempt would be a different error)
+    proc = start("alice", accounts["alice"], "127.0.0.1:1", None, "dial", target)
+    assert proc.finish() == ExitCode.USAGE
+    assert proc.out_lines == []
+    [line] = proc.err_lines
+    assert line.startswith(f"cannot call: invalid JID {target!r}")

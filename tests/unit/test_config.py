@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -112,11 +113,13 @@ def test_bad_ice_settings_are_usage_errors(tmp_path: Path, text: str,
 
 
 @pytest.mark.parametrize(("jid", "why"), [("bob@", "domain"), ("@example.com", "nodepart"),
-                                          ("bob@exa mple.com", "")])
+                                          ("bob@exa mple.com", ""),
+                                          ("bob\x01@example.com", "localpart"),
+                                          ("bob@example.com/\x07", "resource")])
 def test_a_malformed_jid_is_a_usage_error_not_a_traceback(jid: str, why: str,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     monkeypatch.setenv("JCALL_PASSWORD", "x")
-    with pytest.raises(ConfigError, match=f"^invalid JID {jid!r}: .*{why}"):
+    with pytest.raises(ConfigError, match=f"^invalid JID {re.escape(repr(jid))}: .*{why}"):
         resolve_account(jid=jid, server=None, ca_file=None, password_file=None,
                         config_file=None)
