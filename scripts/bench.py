@@ -38,6 +38,9 @@ caller and the callee can be subtracted directly.
   few): until the caller prints "media lost"; for those first calls also until consent
   expiry ends the call, from the kill and from the last consent answer the caller got
   (or the nomination, which counts as one; trace events).
+* **server loss** -- the private Prosody is stopped 2 s into a call and started again
+  5 s later on the same data: from its listening again to each side's "reconnected"
+  line; the call must still be in progress afterwards and end normally.
 * **NAT lab** (root; scripts/testbed/natlab.py) -- per NAT pairing, "calling..." ->
   "call in progress" at the caller behind one NAT calling a callee behind another,
   STUN/TURN discovered from Prosody (XEP-0215); and with ``--no-discover`` behind two
@@ -375,6 +378,35 @@ def bench_dead_path(lab: Lab, kills: int, expiries: int) -> dict[str, list[float
             "last consent answer -> call ended (s)": from_answer}
 
 
+def bench_server_loss(lab: Lab, trials: int, outage_s: float = 5.0) -> dict[str, list[float]]:
+    """The server stopped for ``outage_s`` mid-call: from its return to each side's
+    "reconnected" line (stream resumption cannot work across a restart: a fresh
+    session on the same full JID)."""
+    back: dict[str, list[float]] = {"caller": [], "callee": []}
+    for i in range(trials):
+        callee, _ = lab.proc("bob", ["--silence", "--discard", "listen", "-a", "--once"],
+                             f"loss{i}")
+        callee.wait_for("logged in...")
+        caller, _ = lab.proc("alice", ["--tone", "440", "--discard", "dial",
+                                       lab.server.jid("bob") + f"/loss{i}",
+                                       "--duration", "12"], f"loss{i}")
+        try:
+            caller.wait_for("call in progress")
+            time.sleep(2.0)
+            lab.server.stop()
+            time.sleep(outage_s)
+            lab.server.launch()
+            returned = time.monotonic()
+            for name, proc in (("caller", caller), ("callee", callee)):
+                back[name].append(proc.wait_for("reconnected (new session)", 20) - returned)
+            if caller.finish() != 0 or "call destroyed" not in caller.lines:
+                raise RuntimeError("the call did not survive the outage")
+        finally:
+            caller.stop()
+            callee.stop()
+    return {f"server back -> {side} reconnected (s)": v for side, v in back.items()}
+
+
 def bench_nat(tmp: Path, calls: int) -> tuple[dict[str, list[float]], list[float]]:
     """Setup across the NAT lab per pairing (STUN/TURN discovered from Prosody), and
     the no-path failure: host candidates only (--no-discover) behind two NATs."""
@@ -463,7 +495,9 @@ def main() -> int:
     parser.add_argument("--nat-calls", type=int, default=10)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--expiries", type=int, default=3)
-    every = ("setup", "m2e", "cpu", "gingle-peer", "dead-stun", "dead-path", "nat")
+    parser.add_argument("--server-losses", type=int, default=5)
+    every = ("setup", "m2e", "cpu", "gingle-peer", "dead-stun", "dead-path", "server-loss",
+             "nat")
     parser.add_argument("--only", choices=every, help="run one benchmark instead of all")
     args = parser.parse_args()
     runs = {args.only} if args.only else set(every)
@@ -480,6 +514,8 @@ def main() -> int:
         stun = bench_dead_stun(lab, args.dead_stun_calls) if "dead-stun" in runs else {}
         dead = (bench_dead_path(lab, args.kills, args.expiries) if "dead-path" in runs
                 else {})
+        loss = (bench_server_loss(lab, args.server_losses) if "server-loss" in runs
+                else {})
         nat, no_path = bench_nat(Path(tmp), args.nat_calls) if "nat" in runs else ({}, [])
 
     print(f"\n{'measure':<76} {'n':>5} {'median':>8} {'p95':>8} {'max':>8}  target")
@@ -492,6 +528,7 @@ def main() -> int:
     rows += [(k, v, {"(ms)": "<= 3000", "(s)": "30 +- 1"}.get(k[-4:] if k.endswith("(ms)")
                                                             else k[-3:], ""))
              for k, v in dead.items() if v]
+    rows += [(k, v, "<= 15") for k, v in loss.items()]
     rows += [(f"NAT lab calling... -> in progress, {k} (ms)", v, "") for k, v in nat.items()]
     if no_path:
         rows.append(("NAT lab, no path: last candidate exchange -> failure (s)", no_path,
