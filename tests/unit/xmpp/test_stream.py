@@ -78,3 +78,18 @@ async def test_a_stanza_within_the_bound_goes_through(
     depth = limits.MAX_DEPTH - 1  # below the iq
     s._spawn_event(iq("<x>" * depth + "</x>" * depth))
     assert len(built) == 1 and sent == []
+
+
+async def test_slixmpps_own_parse_path_goes_through_the_bound(
+        stream: tuple[_Stream, list[ET.Element]]) -> None:
+    """The bound is an override of slixmpp's private ``_spawn_event``: bytes fed to
+    the stream as the socket would must reach it (pinned slixmpp; this fails if a
+    new slixmpp stops calling it)."""
+    s, sent = stream
+    s.init_parser()
+    s.data_received(b"<stream:stream xmlns='jabber:client' "
+                    b"xmlns:stream='http://etherx.jabber.org/streams'>")
+    deep = b"<x>" * 2000 + b"</x>" * 2000
+    s.data_received(b"<iq type='set' id='q2' from='eve@example.com/r'>" + deep + b"</iq>")
+    [reply] = sent
+    assert reply.get("id") == "q2" and condition(reply) == "policy-violation"
