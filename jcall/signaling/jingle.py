@@ -1,0 +1,420 @@
+"""Standard Jingle stanzas: XEP-0166 (sessions), XEP-0167 (RTP audio) and XEP-0176
+(ICE-UDP), parsed from and serialized to ``<jingle xmlns="urn:xmpp:jingle:1">``. Pure.
+
+This is the standard dialect's codec, beside ``gingle.py`` for Google's; it knows
+the XML and nothing of the session's state (``session.py``). What the peer sent is
+checked as strictly as Gingle is: a malformed element raises
+:class:`JingleParseError`, which is answered ``bad-request`` (XEP-0166 section 7.2:
+an unknown action too). The Jingle error conditions and the stanza errors they go
+with (XEP-0166 section 10) are in :data:`ERRORS`.
+
+Interoperability facts kept here: libpurple writes ``channels="0"`` on its payload
+types and others leave the attribute out; both mean one channel (XEP-0167 section
+7: the default is 1).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from .gingle import (
+    MAX_CREDENTIAL_CHARS,
+    MAX_JID_CHARS,
+    MAX_PAYLOAD_TYPE,
+    MAX_SID_CHARS,
+    PayloadType,
+)
+
+NS_JINGLE = "urn:xmpp:jingle:1"
+NS_ERRORS = "urn:xmpp:jingle:errors:1"
+NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
+NS_RTP_INFO = "urn:xmpp:jingle:apps:rtp:info:1"
+NS_ICE_UDP = "urn:xmpp:jingle:transports:ice-udp:1"
+
+
+class JingleParseError(ValueError):
+    """The peer's ``<jingle>`` element is malformed; answered with ``bad-request``."""
+
+
+class Action(StrEnum):
+    """XEP-0166 section 7.2 (the actions an audio call uses, and the rest by name)."""
+
+    CONTENT_ACCEPT = "content-accept"
+    CONTENT_ADD = "content-add"
+    CONTENT_MODIFY = "content-modify"
+    CONTENT_REJECT = "content-reject"
+    CONTENT_REMOVE = "content-remove"
+    DESCRIPTION_INFO = "description-info"
+    SECURITY_INFO = "security-info"
+    SESSION_ACCEPT = "session-accept"
+    SESSION_INFO = "session-info"
+    SESSION_INITIATE = "session-initiate"
+    SESSION_TERMINATE = "session-terminate"
+    TRANSPORT_ACCEPT = "transport-accept"
+    TRANSPORT_INFO = "transport-info"
+    TRANSPORT_REJECT = "transport-reject"
+    TRANSPORT_REPLACE = "transport-replace"
+
+
+class Creator(StrEnum):
+    INITIATOR = "initiator"
+    RESPONDER = "responder"
+
+
+class Senders(StrEnum):
+    BOTH = "both"
+    INITIATOR = "initiator"
+    RESPONDER = "responder"
+    NONE = "none"
+
+
+class Info(StrEnum):
+    """XEP-0167 section 7 informational payloads (``session-info``)."""
+
+    ACTIVE = "active"
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    MUTE = "mute"
+    UNMUTE = "unmute"
+    RINGING = "ringing"
+
+
+class Reason(StrEnum):
+    """XEP-0166 section 7.4 reason conditions."""
+
+    ALTERNATIVE_SESSION = "alternative-session"
+    BUSY = "busy"
+    CANCEL = "cancel"
+    CONNECTIVITY_ERROR = "connectivity-error"
+    DECLINE = "decline"
+    EXPIRED = "expired"
+    FAILED_APPLICATION = "failed-application"
+    FAILED_TRANSPORT = "failed-transport"
+    GENERAL_ERROR = "general-error"
+    GONE = "gone"
+    INCOMPATIBLE_PARAMETERS = "incompatible-parameters"
+    MEDIA_ERROR = "media-error"
+    SECURITY_ERROR = "security-error"
+    SUCCESS = "success"
+    TIMEOUT = "timeout"
+    UNSUPPORTED_APPLICATIONS = "unsupported-applications"
+    UNSUPPORTED_TRANSPORTS = "unsupported-transports"
+
+
+class JingleError(StrEnum):
+    """Jingle-specific error conditions (XEP-0166 section 10)."""
+
+    OUT_OF_ORDER = "out-of-order"
+    TIE_BREAK = "tie-break"
+    UNKNOWN_SESSION = "unknown-session"
+    UNSUPPORTED_INFO = "unsupported-info"
+
+
+# Each with its stanza error condition and type (XEP-0166 sections 7.2.16, 8, 10).
+ERRORS: dict[JingleError, tuple[str, str]] = {
+    JingleError.OUT_OF_ORDER: ("unexpected-request", "wait"),
+    JingleError.TIE_BREAK: ("conflict", "cancel"),
+    JingleError.UNKNOWN_SESSION: ("item-not-found", "cancel"),
+    JingleError.UNSUPPORTED_INFO: ("feature-not-implemented", "modify"),
+}
+
+CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
+E = TypeVar("E", bound=StrEnum)
+MAX_COMPONENT = 256  # RFC 8445 section 5.1.2.1: component ids are 1..256
+
+
+@dataclass(frozen=True)
+class IceCandidate:
+    """A ``<candidate>`` of XEP-0176 section 5.3."""
+
+    component: int
+    foundation: str
+    generation: int
+    id: str
+    ip: str
+    port: int
+    priority: int
+    protocol: str = "udp"
+    type: str = "host"
+    network: int = 0
+    rel_addr: str | None = None
+    rel_port: int | None = None
+
+
+@dataclass(frozen=True)
+class IceUdpTransport:
+    """``<transport xmlns="urn:xmpp:jingle:transports:ice-udp:1">``: credentials (absent
+    in a transport without candidates) and candidates."""
+
+    ufrag: str | None = None
+    pwd: str | None = None
+    candidates: tuple[IceCandidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class RtpDescription:
+    """``<description xmlns="urn:xmpp:jingle:apps:rtp:1">`` (XEP-0167 section 5)."""
+
+    media: str
+    payloads: tuple[PayloadType, ...] = ()
+
+
+@dataclass(frozen=True)
+class Content:
+    creator: Creator
+    name: str
+    senders: Senders = Senders.BOTH
+    description: RtpDescription | None = None
+    transport: IceUdpTransport | None = None
+
+
+@dataclass(frozen=True)
+class InfoPayload:
+    """A ``session-info`` payload; ``mute``/``unmute`` may name a content."""
+
+    info: Info
+    creator: Creator | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class JingleReason:
+    condition: Reason
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class JingleMessage:
+    """One ``<jingle>`` element."""
+
+    action: Action
+    sid: str
+    initiator: str | None = None
+    responder: str | None = None
+    contents: tuple[Content, ...] = ()
+    reason: JingleReason | None = None
+    info: tuple[InfoPayload, ...] = ()
+
+
+# -- parsing --------------------------------------------------------------------------
+def _q(ns: str, tag: str) -> str:
+    return f"{{{ns}}}{tag}"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _required(elem: ET.Element, name: str) -> str:
+    value = elem.get(name)
+    if value is None:
+        raise JingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
+    return value
+
+
+def _int(elem: ET.Element, name: str, low: int, high: int, default: int | None = None) -> int:
+    raw = elem.get(name)
+    if raw is None:
+        if default is None:
+            raise JingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise JingleParseError(f"attribute '{name}' is not an integer: {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise JingleParseError(f"attribute '{name}' out of range: {value}")
+    return value
+
+
+def _enum(kind: type[E], raw: str, what: str) -> E:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise JingleParseError(f"unknown {what}: {raw[:40]!r}") from None
+
+
+def _ip(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise JingleParseError(f"not an IP address: {raw[:40]!r}") from None
+
+
+def parse_payload_type(elem: ET.Element) -> PayloadType:
+    """XEP-0167 section 5; ``channels`` absent or "0" (libpurple) means 1."""
+    channels = _int(elem, "channels", 0, 255, default=1)
+    return PayloadType(id=_int(elem, "id", 0, MAX_PAYLOAD_TYPE), name=elem.get("name", ""),
+                       clockrate=_int(elem, "clockrate", 0, 2**31 - 1, default=0),
+                       channels=max(1, channels))
+
+
+def parse_candidate(elem: ET.Element) -> IceCandidate:
+    rel_addr = elem.get("rel-addr")
+    rel_port = elem.get("rel-port")
+    ctype = _required(elem, "type")
+    if ctype not in CANDIDATE_TYPES:
+        raise JingleParseError(f"unknown candidate type: {ctype[:40]!r}")
+    return IceCandidate(
+        component=_int(elem, "component", 1, MAX_COMPONENT),
+        foundation=_required(elem, "foundation")[:MAX_CREDENTIAL_CHARS],
+        generation=_int(elem, "generation", 0, 2**31 - 1),
+        id=_required(elem, "id")[:MAX_CREDENTIAL_CHARS],
+        ip=_ip(_required(elem, "ip")),
+        port=_int(elem, "port", 1, 65535),
+        priority=_int(elem, "priority", 0, 2**32 - 1),
+        protocol=_required(elem, "protocol").lower(),
+        type=ctype,
+        network=_int(elem, "network", 0, 2**31 - 1, default=0),
+        rel_addr=_ip(rel_addr) if rel_addr is not None else None,
+        rel_port=_int(elem, "rel-port", 0, 65535) if rel_port is not None else None,
+    )
+
+
+def _credential(elem: ET.Element, name: str) -> str | None:
+    value = elem.get(name)
+    if value is not None and not 0 < len(value) <= MAX_CREDENTIAL_CHARS:
+        raise JingleParseError(f"'{name}' is not an ICE credential")
+    return value
+
+
+def _parse_transport(elem: ET.Element) -> IceUdpTransport:
+    candidates = tuple(parse_candidate(c) for c in elem.findall(_q(NS_ICE_UDP, "candidate")))
+    ufrag, pwd = _credential(elem, "ufrag"), _credential(elem, "pwd")
+    if candidates and (ufrag is None or pwd is None):
+        raise JingleParseError("candidates without the transport's ufrag and pwd")
+    return IceUdpTransport(ufrag=ufrag, pwd=pwd, candidates=candidates)
+
+
+def _parse_content(elem: ET.Element) -> Content:
+    desc = elem.find(_q(NS_RTP, "description"))
+    transport = elem.find(_q(NS_ICE_UDP, "transport"))
+    return Content(
+        creator=_enum(Creator, _required(elem, "creator"), "creator"),
+        name=_required(elem, "name"),
+        senders=_enum(Senders, elem.get("senders", "both"), "senders"),
+        description=RtpDescription(
+            media=_required(desc, "media"),
+            payloads=tuple(parse_payload_type(p)
+                           for p in desc.findall(_q(NS_RTP, "payload-type"))),
+        ) if desc is not None else None,
+        transport=_parse_transport(transport) if transport is not None else None,
+    )
+
+
+def _parse_reason(elem: ET.Element) -> JingleReason:
+    conditions = [c for c in elem if c.tag.startswith(f"{{{NS_JINGLE}}}")
+                  and _local(c.tag) != "text"]
+    if not conditions:
+        raise JingleParseError("<reason> without a condition")
+    text = elem.find(_q(NS_JINGLE, "text"))
+    return JingleReason(condition=_enum(Reason, _local(conditions[0].tag), "reason"),
+                        text=text.text if text is not None else None)
+
+
+def _parse_info(elem: ET.Element) -> tuple[InfoPayload, ...]:
+    out = []
+    for child in elem:
+        if not child.tag.startswith(f"{{{NS_RTP_INFO}}}"):
+            continue
+        creator = child.get("creator")
+        out.append(InfoPayload(
+            info=_enum(Info, _local(child.tag), "session-info payload"),
+            creator=_enum(Creator, creator, "creator") if creator is not None else None,
+            name=child.get("name")))
+    return tuple(out)
+
+
+def _jid(elem: ET.Element, name: str) -> str | None:
+    value = elem.get(name)
+    if value is not None and not 0 < len(value) <= MAX_JID_CHARS:
+        raise JingleParseError(f"'{name}' is not a JID")
+    return value
+
+
+def parse_jingle(elem: ET.Element) -> JingleMessage:
+    """Parse a ``<jingle>`` element; raises :class:`JingleParseError`."""
+    if elem.tag != _q(NS_JINGLE, "jingle"):
+        raise JingleParseError(f"not a Jingle element: {elem.tag[:80]}")
+    sid = _required(elem, "sid")
+    if not 0 < len(sid) <= MAX_SID_CHARS:
+        raise JingleParseError(f"sid empty or longer than {MAX_SID_CHARS} characters")
+    reason = elem.find(_q(NS_JINGLE, "reason"))
+    return JingleMessage(
+        action=_enum(Action, _required(elem, "action"), "action"),
+        sid=sid,
+        initiator=_jid(elem, "initiator"),
+        responder=_jid(elem, "responder"),
+        contents=tuple(_parse_content(c) for c in elem.findall(_q(NS_JINGLE, "content"))),
+        reason=_parse_reason(reason) if reason is not None else None,
+        info=_parse_info(elem),
+    )
+
+
+# -- serializing ----------------------------------------------------------------------
+def payload_type_element(pt: PayloadType) -> ET.Element:
+    attrs = {"id": str(pt.id), "name": pt.name}
+    if pt.clockrate > 0:
+        attrs["clockrate"] = str(pt.clockrate)
+    if pt.channels > 1:
+        attrs["channels"] = str(pt.channels)
+    return ET.Element(_q(NS_RTP, "payload-type"), attrs)
+
+
+def candidate_element(c: IceCandidate) -> ET.Element:
+    attrs = {"component": str(c.component), "foundation": c.foundation,
+             "generation": str(c.generation), "id": c.id, "ip": c.ip,
+             "network": str(c.network), "port": str(c.port), "priority": str(c.priority),
+             "protocol": c.protocol, "type": c.type}
+    if c.rel_addr is not None:
+        attrs["rel-addr"] = c.rel_addr
+    if c.rel_port is not None:
+        attrs["rel-port"] = str(c.rel_port)
+    return ET.Element(_q(NS_ICE_UDP, "candidate"), attrs)
+
+
+def _content_element(content: Content) -> ET.Element:
+    attrs = {"creator": str(content.creator), "name": content.name}
+    if content.senders is not Senders.BOTH:
+        attrs["senders"] = str(content.senders)
+    elem = ET.Element(_q(NS_JINGLE, "content"), attrs)
+    if content.description is not None:
+        desc = ET.SubElement(elem, _q(NS_RTP, "description"),
+                             {"media": content.description.media})
+        desc.extend(payload_type_element(p) for p in content.description.payloads)
+    if content.transport is not None:
+        t = content.transport
+        tattrs = {k: v for k, v in (("ufrag", t.ufrag), ("pwd", t.pwd)) if v is not None}
+        transport = ET.SubElement(elem, _q(NS_ICE_UDP, "transport"), tattrs)
+        transport.extend(candidate_element(c) for c in t.candidates)
+    return elem
+
+
+def jingle_element(msg: JingleMessage) -> ET.Element:
+    attrs = {"action": str(msg.action), "sid": msg.sid}
+    if msg.initiator is not None:
+        attrs["initiator"] = msg.initiator
+    if msg.responder is not None:
+        attrs["responder"] = msg.responder
+    root = ET.Element(_q(NS_JINGLE, "jingle"), attrs)
+    root.extend(_content_element(c) for c in msg.contents)
+    for payload in msg.info:
+        pattrs = {k: str(v) for k, v in (("creator", payload.creator), ("name", payload.name))
+                  if v is not None}
+        ET.SubElement(root, _q(NS_RTP_INFO, str(payload.info)), pattrs)
+    if msg.reason is not None:
+        reason = ET.SubElement(root, _q(NS_JINGLE, "reason"))
+        ET.SubElement(reason, _q(NS_JINGLE, str(msg.reason.condition)))
+        if msg.reason.text is not None:
+            ET.SubElement(reason, _q(NS_JINGLE, "text")).text = msg.reason.text
+    return root
+
+
+def error_elements(error: JingleError) -> tuple[str, str, ET.Element]:
+    """(stanza condition, error type, the Jingle condition element) for an error reply."""
+    condition, kind = ERRORS[error]
+    return condition, kind, ET.Element(_q(NS_ERRORS, str(error)))
