@@ -81,6 +81,10 @@ MIN_RTT_S, MAX_RTT_S = 0.100, 3.0  # bounds of the conservative RTT estimate
 RTT_RATIO = 3  # rtt = (3 * rtt + sample) / 4
 START_GRACE_S = 1.0
 MAX_PENDING_PINGS = 32  # pings from peers whose candidates have not arrived yet
+# Peer-reflexive connections learned from pings: each is pinged in turn, and Google ICE
+# has no message integrity, so pings with a known username from spoofed sources
+# could otherwise make jcall ping any number of addresses (found by scripts/fuzz).
+MAX_LEARNED = 20
 USERNAME_CHARS = 16  # libjingle's username length
 
 Address = tuple[str, int]
@@ -355,6 +359,10 @@ class GoogleIceAgent:
         remote candidate whose username it carries (None while none does)."""
         remote = next((r for r in self._remotes if r.username == remote_username), None)
         if remote is None:
+            return None
+        if sum(c.remote.type == "prflx" for c in self._conns.values()) >= MAX_LEARNED:
+            log.debug("Google ICE: not learning %s: %d peer-reflexive already", source,
+                      MAX_LEARNED)
             return None
         return self._connect(port, Remote(source, remote_username, remote.preference, "prflx"),
                              now)

@@ -24,6 +24,7 @@ import asyncio
 import copy
 import random
 import resource
+import tracemalloc
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ class Report:
     cases: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    rss_kb: list[int] = field(default_factory=list)  # sampled as the run goes
+    rss_kb: list[int] = field(default_factory=list)  # memory sampled as the run goes (rss_kb())
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -94,6 +95,10 @@ class Report:
 
 
 def rss_kb() -> int:
+    """The memory to watch: what Python has allocated (exact) while tracemalloc
+    traces, else the resident set (which moves in allocator-sized steps)."""
+    if tracemalloc.is_tracing():
+        return tracemalloc.get_traced_memory()[0] // 1024
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])
     return pages * resource.getpagesize() // 1024

@@ -3,10 +3,22 @@ The datagram half binds one loopback socket for jcall's RFC ICE agent."""
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Iterator
+
 import pytest
 from testbed import fuzz
 
-CASES = 20_000
+CASES = 10_000
+
+
+@pytest.fixture(autouse=True)
+def traced() -> Iterator[None]:
+    """Memory measured as Python's own allocations: exact, where the resident set
+    moves in allocator-sized steps that say nothing of a leak."""
+    tracemalloc.start()
+    yield
+    tracemalloc.stop()
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -18,7 +30,8 @@ def test_mutated_stanzas_get_typed_answers_and_leave_memory_flat(seed: int) -> N
     for outcome in ("policy-violation", "bad-request-parse", "bad-request", "not-allowed",
                     "result"):
         assert report.outcomes.get(outcome, 0) > 100, report.outcomes
-    assert report.rss_growth_kb < 2048, report.rss_kb
+    print(f"traced memory (KiB) over {CASES:,} cases: {report.rss_kb}")
+    assert report.rss_growth_kb < 256, report.rss_kb
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -30,4 +43,5 @@ def test_mutated_datagrams_never_raise_and_leave_memory_flat(seed: int) -> None:
                     "rfc-stray"):
         assert report.outcomes.get(outcome, 0) > 100, report.outcomes
     assert report.outcomes["rfc-malformed-stun"] > 0  # aioice's struct.error, contained
-    assert report.rss_growth_kb < 2048, report.rss_kb
+    print(f"traced memory (KiB) over {CASES:,} cases: {report.rss_kb}")
+    assert report.rss_growth_kb < 256, report.rss_kb

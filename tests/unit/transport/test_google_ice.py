@@ -324,3 +324,25 @@ def test_loss_and_reordering_with_several_ports_never_fails(seed: int) -> None:
         assert connected_at(peer) < 1.0
         assert not peer.of(gi.Failed)
         assert peer.agent.best is not None
+
+
+def test_pings_from_many_sources_learn_a_bounded_number_of_connections() -> None:
+    """Google ICE pings carry no integrity: one who knows the usernames could send
+    them from any number of (spoofed) sources. jcall learns at most MAX_LEARNED
+    peer-reflexive connections, and so pings at most that many new addresses."""
+    a, b = make_peer("a", "10.0.0.1", seed=1), make_peer("b", "10.0.0.2", seed=2)
+    b.agent.add_remote(a.candidates(), 0.0)
+    b.agent.peer_has_candidates(0.0)
+    username = (b.agent.ports[0].username + a.agent.ports[0].username).encode()
+    for k in range(200):
+        ping = sc.request(k.to_bytes(16, "big"), username)
+        b.agent.receive(0, ping, ("203.0.113.9", 1000 + k), 0.001 * k)
+    learned = [c for c in b.agent.connections if c.remote.type == "prflx"]
+    assert len(learned) == gi.MAX_LEARNED
+    now, pinged = 0.2, set()
+    for _ in range(400):
+        now += 0.05
+        b.agent.handle_timer(now)
+        pinged |= {d.to for d in b.agent.datagrams() if sc.parse(d.data).kind is
+                   sc.Kind.REQUEST}
+    assert len(pinged - set(a.addresses.values())) <= gi.MAX_LEARNED
