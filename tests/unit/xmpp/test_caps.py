@@ -1,0 +1,38 @@
+"""XEP-0115 ``ver`` (jcall/xmpp/caps.py) against the XEP's own worked examples."""
+
+from __future__ import annotations
+
+from jcall.xmpp.caps import Form, Identity, ver, ver_string
+
+DISCO = "http://jabber.org/protocol/"
+FEATURES = [f"{DISCO}disco#info", f"{DISCO}muc", f"{DISCO}caps", f"{DISCO}disco#items"]
+
+
+def test_the_simple_example_of_section_5_2() -> None:
+    identities = [Identity("client", "pc", "Exodus 0.9.1")]
+    assert ver_string(identities, FEATURES) == (
+        "client/pc//Exodus 0.9.1<http://jabber.org/protocol/caps<"
+        "http://jabber.org/protocol/disco#info<http://jabber.org/protocol/disco#items<"
+        "http://jabber.org/protocol/muc<")
+    assert ver(identities, FEATURES) == "QgayPKawpkPSDYmwT/WM94uAlu0="
+
+
+def test_the_complex_example_of_section_5_3() -> None:
+    identities = [Identity("client", "pc", "Psi 0.11", "en"),
+                  Identity("client", "pc", "\u03a8 0.11", "el")]
+    form = Form("urn:xmpp:dataforms:softwareinfo", {
+        "os_version": ("10.5.1",), "os": ("Mac",), "ip_version": ("ipv6", "ipv4"),
+        "software": ("Psi",), "software_version": ("0.11",)})
+    assert ver_string(identities, FEATURES, [form]) == (
+        "client/pc/el/\u03a8 0.11<client/pc/en/Psi 0.11<"
+        "http://jabber.org/protocol/caps<http://jabber.org/protocol/disco#info<"
+        "http://jabber.org/protocol/disco#items<http://jabber.org/protocol/muc<"
+        "urn:xmpp:dataforms:softwareinfo<ip_version<ipv4<ipv6<os<Mac<os_version<10.5.1<"
+        "software<Psi<software_version<0.11<")
+    assert ver(identities, FEATURES, [form]) == "q07IKJEyjvHSyhy//CH0CxmKi8w="
+
+
+def test_order_does_not_matter_and_sha_256_is_offered() -> None:
+    identities = [Identity("client", "pc", "jcall")]
+    assert ver(identities, FEATURES) == ver(identities, list(reversed(FEATURES)))
+    assert len(ver(identities, FEATURES, algorithm="sha-256")) == 44
