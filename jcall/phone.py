@@ -234,15 +234,11 @@ class Phone:
     async def _run(self, call: Call, duration: float | None, hangup: asyncio.Event) -> ExitCode:
         """Wait for the call to end, hanging up on request or after ``duration``; a
         call overruled by the peer's crossing one is followed by that one."""
-        while True:
+        code = await self._run_one(call, duration, hangup)
+        while (successor := self._successors.pop(call, None)) is not None:
+            call = successor  # (after a hang-up request, _run_one hangs it up at once)
             code = await self._run_one(call, duration, hangup)
-            successor = self._successors.pop(call, None)
-            if successor is None or hangup.is_set():
-                if successor is not None:
-                    successor.hangup()
-                    return await successor.finished
-                return code
-            call = successor
+        return code
 
     async def _run_one(self, call: Call, duration: float | None,
                        hangup: asyncio.Event) -> ExitCode:

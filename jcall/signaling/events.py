@@ -32,12 +32,8 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class IncomingCall:
-    """``crossed``: the peer called us while our call to it was on its way, and its
-    call won the tie-break (``session.py``): ours has ended in its favour."""
-
     peer: str
     payloads: tuple[PayloadType, ...]
-    crossed: bool = False
 
 
 @dataclass(frozen=True)

@@ -319,8 +319,7 @@ class Session:
                     self._send(MessageType.TRANSPORT_ACCEPT, now, has_transport=True)
                 else:
                     self.dialect = Dialect.COMPAT
-                self._events.append(IncomingCall(peer=self.peer, payloads=self.payloads,
-                                                 crossed=self.crossed is not None))
+                self._events.append(IncomingCall(peer=self.peer, payloads=self.payloads))
             case MessageType.ACCEPT:
                 self.payloads = msg.description or self.payloads
                 self._events.append(CallAccepted(payloads=self.payloads))

@@ -85,9 +85,9 @@ class Net:
             self.queues[out.to].append(Set(session, out.tag, out.message, p.jid))
         for event in session.events():
             match event:
-                case IncomingCall(crossed=crossed):
+                case IncomingCall():
                     dialing = p.dialed is None and not p.gave_up_dialing
-                    if crossed or dialing:
+                    if session.crossed is not None or dialing:
                         p.gave_up_dialing = True  # (ours yielded, or never went out)
                         session.accept(PCMU, now)
                         self.flush(p, session, now)
