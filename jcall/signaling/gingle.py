@@ -16,6 +16,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .attributes import integer, local, qname, required
+
 NS_SESSION = "http://www.google.com/session"
 NS_PHONE = "http://www.google.com/session/phone"
 NS_P2P = "http://www.google.com/transport/p2p"
@@ -108,31 +110,12 @@ class SessionMessage:
     reason: str | None = None
 
 
-def _q(ns: str, tag: str) -> str:
-    return f"{{{ns}}}{tag}"
-
-
 def _int_attr(elem: ET.Element, name: str, default: int | None = None) -> int:
-    raw = elem.get(name)
-    if raw is None:
-        if default is None:
-            raise GingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
-        return default
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise GingleParseError(f"attribute '{name}' is not an integer: {raw!r}") from None
+    return integer(elem, name, GingleParseError, default)
 
 
 def _required(elem: ET.Element, name: str) -> str:
-    value = elem.get(name)
-    if value is None:
-        raise GingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
-    return value
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    return required(elem, name, GingleParseError)
 
 
 def parse_payload_type(elem: ET.Element) -> PayloadType:
@@ -194,7 +177,7 @@ def _parse_reason(session: ET.Element) -> str | None:
         if ns != NS_SESSION or tag in ("description", "candidate", "transport"):
             continue
         if tag == "reason":  # Jingle-style <reason><success/></reason>, seen in hybrids
-            inner = [_local(c.tag) for c in child if _local(c.tag) != "text"]
+            inner = [local(c.tag) for c in child if local(c.tag) != "text"]
             return inner[0] if inner else None
         return tag
     return None
@@ -202,7 +185,7 @@ def _parse_reason(session: ET.Element) -> str | None:
 
 def parse_session(session: ET.Element) -> SessionMessage:
     """Parse a ``<session>`` element; raises :class:`GingleParseError` when malformed."""
-    if session.tag != _q(NS_SESSION, "session"):
+    if session.tag != qname(NS_SESSION, "session"):
         raise GingleParseError(f"not a Google session element: {session.tag}")
     raw_type = _required(session, "type")
     try:
@@ -219,16 +202,16 @@ def parse_session(session: ET.Element) -> SessionMessage:
         raise GingleParseError(f"initiator longer than {MAX_JID_CHARS} characters")
 
     description: tuple[PayloadType, ...] | None = None
-    desc = session.find(_q(NS_PHONE, "description"))
+    desc = session.find(qname(NS_PHONE, "description"))
     if desc is not None:
         # payload-type children appear with and without their own xmlns (part B).
-        pts = [c for c in desc if _local(c.tag) == "payload-type"]
+        pts = [c for c in desc if local(c.tag) == "payload-type"]
         description = tuple(parse_payload_type(p) for p in pts)
 
-    transports = session.findall(_q(NS_P2P, "transport"))
-    wrapped = [c for t in transports for c in t.findall(_q(NS_P2P, "candidate"))]
+    transports = session.findall(qname(NS_P2P, "transport"))
+    wrapped = [c for t in transports for c in t.findall(qname(NS_P2P, "candidate"))]
     candidates = [parse_candidate(c) for c in wrapped]
-    candidates += [parse_candidate(c) for c in session.findall(_q(NS_SESSION, "candidate"))]
+    candidates += [parse_candidate(c) for c in session.findall(qname(NS_SESSION, "candidate"))]
 
     ends = mtype in (MessageType.TERMINATE, MessageType.REJECT)
     reason = _parse_reason(session) if ends else None
@@ -250,7 +233,7 @@ def _fmt_pref(value: float) -> str:
 
 
 def candidate_element(cand: Candidate, ns: str) -> ET.Element:
-    return ET.Element(_q(ns, "candidate"), {
+    return ET.Element(qname(ns, "candidate"), {
         "name": cand.name,
         "address": cand.address,
         "port": str(cand.port),
@@ -272,22 +255,22 @@ def payload_type_element(pt: PayloadType) -> ET.Element:
         attrs["bitrate"] = str(pt.bitrate)
     if pt.channels > 1:
         attrs["channels"] = str(pt.channels)
-    return ET.Element(_q(NS_PHONE, "payload-type"), attrs)
+    return ET.Element(qname(NS_PHONE, "payload-type"), attrs)
 
 
 def session_element(msg: SessionMessage) -> ET.Element:
     """Serialize: candidates go in a p2p ``<transport>`` for ``transport-info`` and as
     bare session-namespace children for ``candidates`` (the compatibility form)."""
-    root = ET.Element(_q(NS_SESSION, "session"),
+    root = ET.Element(qname(NS_SESSION, "session"),
                       {"type": str(msg.type), "id": msg.sid, "initiator": msg.initiator})
     if msg.description is not None:
-        desc = ET.SubElement(root, _q(NS_PHONE, "description"))
+        desc = ET.SubElement(root, qname(NS_PHONE, "description"))
         desc.extend(payload_type_element(pt) for pt in msg.description)
     if msg.type is MessageType.CANDIDATES:
         root.extend(candidate_element(c, NS_SESSION) for c in msg.candidates)
     elif msg.has_transport or msg.candidates:
-        transport = ET.SubElement(root, _q(NS_P2P, "transport"))
+        transport = ET.SubElement(root, qname(NS_P2P, "transport"))
         transport.extend(candidate_element(c, NS_P2P) for c in msg.candidates)
     if msg.reason is not None:
-        ET.SubElement(root, _q(NS_SESSION, msg.reason))
+        ET.SubElement(root, qname(NS_SESSION, msg.reason))
     return root

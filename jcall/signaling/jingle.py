@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from .attributes import integer, local, qname, required
 from .gingle import (
     MAX_CREDENTIAL_CHARS,
     MAX_JID_CHARS,
@@ -201,31 +202,12 @@ class JingleMessage:
 
 
 # -- parsing --------------------------------------------------------------------------
-def _q(ns: str, tag: str) -> str:
-    return f"{{{ns}}}{tag}"
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _required(elem: ET.Element, name: str) -> str:
-    value = elem.get(name)
-    if value is None:
-        raise JingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
-    return value
+    return required(elem, name, JingleParseError)
 
 
 def _int(elem: ET.Element, name: str, low: int, high: int, default: int | None = None) -> int:
-    raw = elem.get(name)
-    if raw is None:
-        if default is None:
-            raise JingleParseError(f"<{_local(elem.tag)}> lacks required attribute '{name}'")
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise JingleParseError(f"attribute '{name}' is not an integer: {raw[:40]!r}") from None
+    value = integer(elem, name, JingleParseError, default)
     if not low <= value <= high:
         raise JingleParseError(f"attribute '{name}' out of range: {value}")
     return value
@@ -275,24 +257,26 @@ def parse_candidate(elem: ET.Element) -> IceCandidate:
     )
 
 
-def _credential(elem: ET.Element, name: str) -> str | None:
+def _bounded(elem: ET.Element, name: str, limit: int, what: str) -> str | None:
+    """An optional attribute that, present, is 1 to ``limit`` characters long."""
     value = elem.get(name)
-    if value is not None and not 0 < len(value) <= MAX_CREDENTIAL_CHARS:
-        raise JingleParseError(f"'{name}' is not an ICE credential")
+    if value is not None and not 0 < len(value) <= limit:
+        raise JingleParseError(f"'{name}' is not {what}")
     return value
 
 
 def _parse_transport(elem: ET.Element) -> IceUdpTransport:
-    candidates = tuple(parse_candidate(c) for c in elem.findall(_q(NS_ICE_UDP, "candidate")))
-    ufrag, pwd = _credential(elem, "ufrag"), _credential(elem, "pwd")
+    candidates = tuple(parse_candidate(c) for c in elem.findall(qname(NS_ICE_UDP, "candidate")))
+    ufrag = _bounded(elem, "ufrag", MAX_CREDENTIAL_CHARS, "an ICE credential")
+    pwd = _bounded(elem, "pwd", MAX_CREDENTIAL_CHARS, "an ICE credential")
     if candidates and (ufrag is None or pwd is None):
         raise JingleParseError("candidates without the transport's ufrag and pwd")
     return IceUdpTransport(ufrag=ufrag, pwd=pwd, candidates=candidates)
 
 
 def _parse_content(elem: ET.Element) -> Content:
-    desc = elem.find(_q(NS_RTP, "description"))
-    transport = elem.find(_q(NS_ICE_UDP, "transport"))
+    desc = elem.find(qname(NS_RTP, "description"))
+    transport = elem.find(qname(NS_ICE_UDP, "transport"))
     return Content(
         creator=_enum(Creator, _required(elem, "creator"), "creator"),
         name=_required(elem, "name"),
@@ -300,7 +284,7 @@ def _parse_content(elem: ET.Element) -> Content:
         description=RtpDescription(
             media=_required(desc, "media"),
             payloads=tuple(parse_payload_type(p)
-                           for p in desc.findall(_q(NS_RTP, "payload-type"))),
+                           for p in desc.findall(qname(NS_RTP, "payload-type"))),
         ) if desc is not None else None,
         transport=_parse_transport(transport) if transport is not None else None,
     )
@@ -308,11 +292,11 @@ def _parse_content(elem: ET.Element) -> Content:
 
 def _parse_reason(elem: ET.Element) -> JingleReason:
     conditions = [c for c in elem if c.tag.startswith(f"{{{NS_JINGLE}}}")
-                  and _local(c.tag) != "text"]
+                  and local(c.tag) != "text"]
     if not conditions:
         raise JingleParseError("<reason> without a condition")
-    text = elem.find(_q(NS_JINGLE, "text"))
-    return JingleReason(condition=_enum(Reason, _local(conditions[0].tag), "reason"),
+    text = elem.find(qname(NS_JINGLE, "text"))
+    return JingleReason(condition=_enum(Reason, local(conditions[0].tag), "reason"),
                         text=text.text if text is not None else None)
 
 
@@ -323,33 +307,26 @@ def _parse_info(elem: ET.Element) -> tuple[InfoPayload, ...]:
             continue
         creator = child.get("creator")
         out.append(InfoPayload(
-            info=_enum(Info, _local(child.tag), "session-info payload"),
+            info=_enum(Info, local(child.tag), "session-info payload"),
             creator=_enum(Creator, creator, "creator") if creator is not None else None,
             name=child.get("name")))
     return tuple(out)
 
 
-def _jid(elem: ET.Element, name: str) -> str | None:
-    value = elem.get(name)
-    if value is not None and not 0 < len(value) <= MAX_JID_CHARS:
-        raise JingleParseError(f"'{name}' is not a JID")
-    return value
-
-
 def parse_jingle(elem: ET.Element) -> JingleMessage:
     """Parse a ``<jingle>`` element; raises :class:`JingleParseError`."""
-    if elem.tag != _q(NS_JINGLE, "jingle"):
+    if elem.tag != qname(NS_JINGLE, "jingle"):
         raise JingleParseError(f"not a Jingle element: {elem.tag[:80]}")
     sid = _required(elem, "sid")
     if not 0 < len(sid) <= MAX_SID_CHARS:
         raise JingleParseError(f"sid empty or longer than {MAX_SID_CHARS} characters")
-    reason = elem.find(_q(NS_JINGLE, "reason"))
+    reason = elem.find(qname(NS_JINGLE, "reason"))
     return JingleMessage(
         action=_enum(Action, _required(elem, "action"), "action"),
         sid=sid,
-        initiator=_jid(elem, "initiator"),
-        responder=_jid(elem, "responder"),
-        contents=tuple(_parse_content(c) for c in elem.findall(_q(NS_JINGLE, "content"))),
+        initiator=_bounded(elem, "initiator", MAX_JID_CHARS, "a JID"),
+        responder=_bounded(elem, "responder", MAX_JID_CHARS, "a JID"),
+        contents=tuple(_parse_content(c) for c in elem.findall(qname(NS_JINGLE, "content"))),
         reason=_parse_reason(reason) if reason is not None else None,
         info=_parse_info(elem),
     )
@@ -362,7 +339,7 @@ def payload_type_element(pt: PayloadType) -> ET.Element:
         attrs["clockrate"] = str(pt.clockrate)
     if pt.channels > 1:
         attrs["channels"] = str(pt.channels)
-    return ET.Element(_q(NS_RTP, "payload-type"), attrs)
+    return ET.Element(qname(NS_RTP, "payload-type"), attrs)
 
 
 def candidate_element(c: IceCandidate) -> ET.Element:
@@ -374,22 +351,22 @@ def candidate_element(c: IceCandidate) -> ET.Element:
         attrs["rel-addr"] = c.rel_addr
     if c.rel_port is not None:
         attrs["rel-port"] = str(c.rel_port)
-    return ET.Element(_q(NS_ICE_UDP, "candidate"), attrs)
+    return ET.Element(qname(NS_ICE_UDP, "candidate"), attrs)
 
 
 def _content_element(content: Content) -> ET.Element:
     attrs = {"creator": str(content.creator), "name": content.name}
     if content.senders is not Senders.BOTH:
         attrs["senders"] = str(content.senders)
-    elem = ET.Element(_q(NS_JINGLE, "content"), attrs)
+    elem = ET.Element(qname(NS_JINGLE, "content"), attrs)
     if content.description is not None:
-        desc = ET.SubElement(elem, _q(NS_RTP, "description"),
+        desc = ET.SubElement(elem, qname(NS_RTP, "description"),
                              {"media": content.description.media})
         desc.extend(payload_type_element(p) for p in content.description.payloads)
     if content.transport is not None:
         t = content.transport
         tattrs = {k: v for k, v in (("ufrag", t.ufrag), ("pwd", t.pwd)) if v is not None}
-        transport = ET.SubElement(elem, _q(NS_ICE_UDP, "transport"), tattrs)
+        transport = ET.SubElement(elem, qname(NS_ICE_UDP, "transport"), tattrs)
         transport.extend(candidate_element(c) for c in t.candidates)
     return elem
 
@@ -400,21 +377,21 @@ def jingle_element(msg: JingleMessage) -> ET.Element:
         attrs["initiator"] = msg.initiator
     if msg.responder is not None:
         attrs["responder"] = msg.responder
-    root = ET.Element(_q(NS_JINGLE, "jingle"), attrs)
+    root = ET.Element(qname(NS_JINGLE, "jingle"), attrs)
     root.extend(_content_element(c) for c in msg.contents)
     for payload in msg.info:
         pattrs = {k: str(v) for k, v in (("creator", payload.creator), ("name", payload.name))
                   if v is not None}
-        ET.SubElement(root, _q(NS_RTP_INFO, str(payload.info)), pattrs)
+        ET.SubElement(root, qname(NS_RTP_INFO, str(payload.info)), pattrs)
     if msg.reason is not None:
-        reason = ET.SubElement(root, _q(NS_JINGLE, "reason"))
-        ET.SubElement(reason, _q(NS_JINGLE, str(msg.reason.condition)))
+        reason = ET.SubElement(root, qname(NS_JINGLE, "reason"))
+        ET.SubElement(reason, qname(NS_JINGLE, str(msg.reason.condition)))
         if msg.reason.text is not None:
-            ET.SubElement(reason, _q(NS_JINGLE, "text")).text = msg.reason.text
+            ET.SubElement(reason, qname(NS_JINGLE, "text")).text = msg.reason.text
     return root
 
 
 def error_elements(error: JingleError) -> tuple[str, str, ET.Element]:
     """(stanza condition, error type, the Jingle condition element) for an error reply."""
     condition, kind = ERRORS[error]
-    return condition, kind, ET.Element(_q(NS_ERRORS, str(error)))
+    return condition, kind, ET.Element(qname(NS_ERRORS, str(error)))
