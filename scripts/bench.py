@@ -44,8 +44,8 @@ caller and the callee can be subtracted directly.
 * **NAT lab** (root; scripts/testbed/natlab.py) -- per NAT pairing, "calling..." ->
   "call in progress" at the caller behind one NAT calling a callee behind another,
   STUN/TURN discovered from Prosody (XEP-0215); and with ``--no-discover`` behind two
-  cone NATs (no path can exist), from the last candidate exchange (sent or received,
-  trace events) to the caller's failure.
+  cone NATs (no path can exist), from the caller's last candidate exchange (sent or
+  received, trace events) to the failure, on whichever side declared it first.
 """
 
 from __future__ import annotations
@@ -457,10 +457,11 @@ def _nat_call(lab: Lab, nat: object, resource: str) -> float:
 
 
 def _nat_no_path(lab: Lab, nat: object, resource: str) -> float:
-    """Seconds from the last candidate exchange to the caller's failure."""
+    """Seconds from the last candidate exchange to the failure, on whichever side
+    declared it first (both run the same clock; the other then sees a hang-up)."""
     args = ["--no-discover", "--silence", "--discard"]
-    callee, _ = lab.proc("bob", [*args, "listen", "-a", "--once"], resource,
-                         netns=nat.host(2))  # type: ignore[attr-defined]
+    callee, callee_trace = lab.proc("bob", [*args, "listen", "-a", "--once"], resource,
+                                    trace=True, netns=nat.host(2))  # type: ignore[attr-defined]
     caller = None
     try:
         callee.wait_for("logged in...")
@@ -473,7 +474,9 @@ def _nat_no_path(lab: Lab, nat: object, resource: str) -> float:
         exchanges = [float(e["t"]) for e in evs  # type: ignore[arg-type]
                      if e["event"] in ("remote_candidates", "sent_candidates",
                                        "sent_transport-info")]
-        return first(evs, "call_failed") - max(exchanges)
+        failed = [float(e["t"]) for e in evs + events(callee_trace)  # type: ignore[arg-type]
+                  if e["event"] == "call_failed"]
+        return min(failed) - max(exchanges)
     finally:
         for proc in (caller, callee):
             if proc is not None:
