@@ -1,4 +1,4 @@
-"""A Call ties one Gingle session to its media transport and reports its progress.
+"""A Call ties one session (either dialect) to its media transport and reports its progress.
 
 The session core is pure; this class is the glue that runs it: it sends what the
 session queues, feeds replies and timers back, trickles our candidates out of the
@@ -26,16 +26,18 @@ from . import trace
 from .audio.endpoints import AudioSettings
 from .errors import ExitCode, JcallError
 from .media import DeviceOpener, MediaSession, stats_lines, write_stats
+from .signaling.codec import CODECS
 from .signaling.events import (
     CallAccepted,
     EndCause,
     Event,
     IncomingCall,
+    PeerInfo,
     RemoteCandidates,
     SessionEnded,
 )
-from .signaling.gingle import PayloadType, Reason, session_element
-from .signaling.session import Dialect, Role, Session
+from .signaling.model import Info, PayloadType, Reason
+from .signaling.session import Role, Session
 from .transport.base import (
     Connected,
     Failed,
@@ -113,9 +115,11 @@ class Call:
             outgoing, events = self.session.outgoing(), self.session.events()
             if not outgoing and not events:
                 break
+            codec = CODECS[self.session.dialect]
             for out in outgoing:
-                reply = self.client.send_session(out.to, session_element(out.message))
-                trace.event(f"sent_{out.message.type}")
+                reply = self.client.send_session(out.to, codec.write(out.message,
+                                                                     self.client.jid))
+                trace.event(f"sent_{out.message.action.name.lower()}")
                 reply.add_done_callback(functools.partial(self._on_reply, out.tag))
             for event in events:
                 self._handle(event)
@@ -157,25 +161,34 @@ class Call:
                 if self.session.role is Role.INITIATOR:
                     self.console.status("call answered")
                 self._on_accepted()
+            case PeerInfo(info=info):
+                self._peer_info(info)
             case SessionEnded() as ended:
                 self._on_ended(ended)
 
     # -- local decisions ------------------------------------------------------------------
     def accept(self, payloads: tuple[PayloadType, ...]) -> None:
-        self.session.accept(payloads, self.now())
+        self.session.accept(payloads, self.now(), self.transport.credentials)
         self._on_accepted()
         self.pump()
         self.start_transport()  # (already under way unless the caller is a stranger)
 
-    def reject(self, reason: str = Reason.DECLINE) -> None:
+    def _peer_info(self, info: Info) -> None:
+        log.info("'%s' says: %s", self.peer, info)
+        if info is Info.RINGING and self.session.role is Role.INITIATOR \
+                and not self.accepted:
+            self.console.status("ringing...")
+
+    def reject(self, reason: Reason = Reason.DECLINE) -> None:
         self.session.reject(self.now(), reason)
         self.pump()
 
-    def hangup(self, reason: str = Reason.SUCCESS) -> None:
+    def hangup(self, reason: Reason = Reason.SUCCESS) -> None:
         self.session.terminate(self.now(), reason)
         self.pump()
 
-    def fail(self, message: str, code: ExitCode, reason: str = Reason.GENERAL_ERROR) -> None:
+    def fail(self, message: str, code: ExitCode,
+             reason: Reason = Reason.GENERAL_ERROR) -> None:
         """End the call with an error line and exit code (terminating it if still up)."""
         if self.finished.done() or self._closing:
             return
@@ -308,7 +321,7 @@ class Call:
     def _failed_signalling(self, ended: SessionEnded) -> None:
         if self._result is not ExitCode.OK:
             return  # already explained
-        if ended.reason in ("service-unavailable", "recipient-unavailable"):
+        if ended.condition in ("service-unavailable", "recipient-unavailable"):
             self.console.error(f"call failed: could not reach '{self.peer}' ({ended.detail})")
         else:
             self.console.error(f"call failed: {ended.detail}")
@@ -321,7 +334,7 @@ class Call:
         shorter wait: its ack comes within a server round trip)."""
         if self.session.ignored_messages(self.now()):
             return False
-        return not (self.session.dialect is Dialect.COMPAT
+        return not (self.session.bare_candidates
                     and self.transport.flavor is IceFlavor.GOOGLE)
 
     async def _close(self) -> None:
@@ -336,6 +349,7 @@ class Call:
                 await self._media_start
         if self.media is not None:  # audio stops at once; the ack may take a while
             stats = await self.media.stop()
+            stats["signaling"] = self.session.dialect.value
             if self.path is not None:
                 stats["path"] = self.path.as_dict()
             for line in stats_lines(stats):

@@ -21,7 +21,7 @@ from .call import CallSettings
 from .config import check_jid, resolve_account, resolve_ice
 from .console import Console
 from .errors import ConfigError, ExitCode, JcallError
-from .phone import Phone, PhoneSettings
+from .phone import Phone, PhoneSettings, SignalingMode
 from .transport.base import IceMode
 from .transport.servers import ServerSpecError, from_specs
 from .xmpp import debuglog
@@ -54,6 +54,7 @@ class App:
     ice_timeout: float
     ice_mode: IceMode
     ice_loopback: bool
+    signaling: SignalingMode
     ice: IceOptions
     audio: AudioSettings
     codec: str | None
@@ -95,12 +96,13 @@ class App:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, interrupted)
         client = XmppClient(LoginSettings(account.jid, account.password, account.server,
-                                          account.ca_file), self.console, debug=self.debug)
+                                          account.ca_file), self.console, debug=self.debug,
+                            dialects=self.signaling.dialects)
         phone = Phone(client, self.console, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               stats_json=self.stats_json, open_devices=device.open_devices),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
-            ice_mode=self.ice_mode, ice_loopback=self.ice_loopback,
+            ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
             ice_servers=ice.servers, discover=ice.discover))
         try:
             return await action(phone, hangup)
@@ -150,6 +152,10 @@ def _setup_logging() -> None:
 @click.option("--ice", "ice_mode", type=click.Choice([m.value for m in IceMode]),
               default=IceMode.AUTO.value, show_default=True,
               help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer.")
+@click.option("--signaling", type=click.Choice([m.value for m in SignalingMode]),
+              default=SignalingMode.AUTO.value, show_default=True,
+              help="Session protocol: Google's (Gingle), standard Jingle, or per peer "
+                   "(Jingle where the peer has it). Also what jcall advertises.")
 @click.option("--ice-loopback", is_flag=True,
               help="Offer 127.0.0.1 and accept the peer's loopback candidates "
                    "(calls on this machine).")
@@ -179,13 +185,14 @@ def _setup_logging() -> None:
 @click.pass_context
 def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
          ca_file: Path | None, config: Path | None, password_file: Path | None,
-         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, ice_loopback: bool,
+         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, signaling: str,
+         ice_loopback: bool,
          stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,
          input_: Path | None,
          output: Path | None, tone: float | None, silence: bool, discard: bool,
          input_device: str | None, output_device: str | None, codec: str | None,
          stats_json: Path | None) -> None:
-    """Peer-to-peer voice calls over XMPP (Google session protocol)."""
+    """Peer-to-peer voice calls over XMPP (Google's session protocol and Jingle)."""
     _setup_logging()
     sources = [name for name, given in (("--input", input_), ("--tone", tone),
                                         ("--silence", silence), ("--input-device", input_device))
@@ -203,7 +210,7 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
     ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, IceMode(ice_mode), ice_loopback,
+                  ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                   IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
                   Console())
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .signaling.model import Fault
+
 
 class ExitCode(IntEnum):
     """Distinct process exit statuses (documented in the README)."""
@@ -47,15 +49,13 @@ class CallError(JcallError):
 
 
 class ProtocolError(Exception):
-    """A message that the session state table does not allow.
+    """A message that the session does not allow, and why, as a dialect-neutral
+    :class:`~jcall.signaling.model.Fault`: each dialect's codec picks the stanza error
+    it is answered with (``gingle.ERRORS``, ``jingle.ERRORS``)."""
 
-    ``condition`` is the XMPP stanza error condition the adapter answers with
-    (RFC 6120 section 8.3.3): ``bad-request`` or ``not-allowed``.
-    """
-
-    def __init__(self, message: str, condition: str = "bad-request") -> None:
+    def __init__(self, message: str, fault: Fault = Fault.MALFORMED) -> None:
         super().__init__(message)
-        self.condition = condition
+        self.fault = fault
 
 
 class RemoteProtocolError(ProtocolError):

@@ -3,6 +3,10 @@
 Orchestration only: the XMPP adapter delivers parsed session messages, the pure
 :class:`SessionManager` routes them, and each :class:`Call` runs one session with its
 ICE transport. Exit codes are decided here and raised/returned to ``cli``.
+
+Which dialect a call speaks: an incoming call the one it arrived in; an outgoing one
+Jingle when the peer's caps show it, else Gingle (the "hybrid" choice of libjingle's
+later versions, gingle.md part E), unless ``--signaling`` names one.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from .audio import formats
 from .call import Call, CallSettings
 from .console import Console
 from .errors import CallError, ConfigError, ExitCode
-from .signaling.gingle import PayloadType, Reason, SessionMessage
+from .signaling.model import Dialect, Message, PayloadType, Reason
 from .signaling.session import Session, SessionManager
 from .transport.auto import AutoTransport
 from .transport.base import IceMode
@@ -29,6 +34,21 @@ from .xmpp.contacts import bare
 log = logging.getLogger(__name__)
 
 
+class SignalingMode(Enum):
+    """``--signaling``: a dialect, or each peer's (Jingle where it has both)."""
+
+    AUTO = "auto"
+    GINGLE = "gingle"
+    JINGLE = "jingle"
+
+    @property
+    def dialects(self) -> frozenset[Dialect]:
+        """What jcall advertises and answers in this mode."""
+        if self is SignalingMode.AUTO:
+            return frozenset(Dialect)
+        return frozenset({Dialect(self.value)})
+
+
 @dataclass(frozen=True)
 class PhoneSettings:
     call: CallSettings = field(default_factory=CallSettings)
@@ -36,6 +56,7 @@ class PhoneSettings:
     ice_servers: IceServers = NO_SERVERS  # the user's own STUN/TURN servers
     discover: bool = True  # without own servers, ask the account's server (XEP-0215)
     ice_mode: IceMode = IceMode.AUTO
+    signaling: SignalingMode = SignalingMode.AUTO
     ice_loopback: bool = False  # offer 127.0.0.1 and check loopback candidates
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
     formats: tuple[formats.Format, ...] = formats.SUPPORTED  # in order of preference
@@ -116,8 +137,10 @@ class Phone:
             if call.peer == jid and not call.in_progress.is_set():
                 call.fail(f"call failed: '{jid}' went offline", ExitCode.CALL_FAILED)
 
-    def _transport(self, controlling: bool) -> AutoTransport:
-        return AutoTransport(self.settings.ice_mode, controlling=controlling,
+    def _transport(self, controlling: bool, dialect: Dialect) -> AutoTransport:
+        # Jingle's ICE-UDP is RFC ICE by definition (XEP-0176); Google ICE is Gingle's.
+        mode = IceMode.RFC if dialect is Dialect.JINGLE else self.settings.ice_mode
+        return AutoTransport(mode, controlling=controlling,
                              servers=self.servers, host_addresses=self.settings.host_addresses,
                              loopback=self.settings.ice_loopback)
 
@@ -131,11 +154,13 @@ class Phone:
         call.finished.add_done_callback(forget)
 
     # -- incoming -----------------------------------------------------------------------
-    def _on_session(self, msg: SessionMessage, sender: str) -> Callable[[], None] | None:
-        session = self.manager.receive(msg, sender, asyncio.get_running_loop().time())
+    def _on_session(self, msg: Message, sender: str,
+                    dialect: Dialect) -> Callable[[], None] | None:
+        session = self.manager.receive(msg, sender, asyncio.get_running_loop().time(), dialect)
         call = self.calls.get(session)
         if call is None:
-            call = Call(session=session, transport=self._transport(controlling=False),
+            call = Call(session=session,
+                        transport=self._transport(controlling=False, dialect=dialect),
                         client=self.client, console=self.console, settings=self.settings.call,
                         on_incoming=self._ring)
             self._track(call)
@@ -153,7 +178,7 @@ class Phone:
         if others or self._answer is None:
             self.console.status(f"Incoming call from '{call.peer}'")
             self.console.status(f"Rejected call from '{call.peer}': busy")
-            call.reject(Reason.RECIPIENT_BUSY)
+            call.reject(Reason.BUSY)
             return
         if self.client.trusts(call.peer):
             call.start_transport()
@@ -187,24 +212,32 @@ class Phone:
 
     # -- dial -----------------------------------------------------------------------------
     async def resolve(self, target: str) -> str:
-        """A full JID as given, or the best callable resource of a bare JID."""
-        if "/" in target:
-            return target
+        """A full JID as given, or the best callable resource of a bare JID; either
+        once its presence and hashed caps are known (they decide the dialect), or as
+        far as they are known after ``presence_wait`` (a full JID is called then even
+        without a presence: it may not share it with us)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.presence_wait
         changed = self.client.presence_changed
+        full = "/" in target
         while True:
             changed.clear()  # (before looking: a presence after the look wakes us)
-            if (best := self.client.contacts.best(target)) is not None:
+            best = target if full else self.client.contacts.best(target)
+            if best is not None and not self.client.caps_pending(best) and \
+                    (not full or self.client.present(best)
+                     or self.settings.signaling is not SignalingMode.AUTO):
                 break
             left = deadline - loop.time()
             if left <= 0 or self.lost.done():
+                if best is not None:
+                    break  # (caps still unanswered: what is known decides)
                 raise CallError(f"Could not find online friend '{target}'", ExitCode.NOT_FOUND)
             waiting = asyncio.ensure_future(changed.wait())
             waiters: set[asyncio.Future[Any]] = {waiting, self.lost}
             await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
-        self.console.status(f"Found online friend '{best}'")
+        if not full:
+            self.console.status(f"Found online friend '{best}'")
         return best
 
     async def dial(self, target: str, duration: float | None,
@@ -221,15 +254,29 @@ class Phone:
             return await self._run(self._called_first.result(), duration, hangup)
         self._called_first.cancel()
         peer = resolving.result()
-        session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)))
-        call = Call(session=session, transport=self._transport(controlling=True),
+        dialect = self._dialect_for(peer)
+        log.info("calling %s over %s", peer, dialect.value)
+        session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)),
+                                               dialect=dialect)
+        call = Call(session=session, transport=self._transport(controlling=True,
+                                                               dialect=dialect),
                     client=self.client, console=self.console, settings=self.settings.call)
         self._track(call)
-        session.initiate(formats.offer(self.settings.formats), call.now())
+        session.initiate(formats.offer(self.settings.formats), call.now(),
+                         call.transport.credentials)
         self.console.status("calling...")
         call.pump()
         call.start_transport()  # candidates trickle out once the initiate is acknowledged
         return await self._run(call, duration, hangup)
+
+    def _dialect_for(self, peer: str) -> Dialect:
+        """The mode's dialect, or the peer's: Jingle if its caps show it, else Gingle
+        (also for a peer that shows nothing, e.g. a full JID given without presence)."""
+        if self.settings.signaling is not SignalingMode.AUTO:
+            return Dialect(self.settings.signaling.value)
+        if Dialect.JINGLE in self.client.contacts.dialects(peer):
+            return Dialect.JINGLE
+        return Dialect.GINGLE
 
     async def _run(self, call: Call, duration: float | None, hangup: asyncio.Event) -> ExitCode:
         """Wait for the call to end, hanging up on request or after ``duration``; a

@@ -4,7 +4,10 @@ Every jcall process writes timestamped events (``JCALL_TRACE``, jcall/trace.py) 
 CLOCK_MONOTONIC, the clock all processes on the machine share, so events of the
 caller and the callee can be subtracted directly.
 
-* **setup** -- from the caller sending ``initiate`` to the callee's first audio frame
+Setup and mouth-to-ear run once per signalling dialect (``--signaling gingle`` and
+``--signaling jingle``, between jcalls), the rows side by side.
+
+* **setup** -- from the caller sending its initiate to the callee's first audio frame
   played (the due time of the first playout frame that carried received audio); the
   callee auto-accepts. Also: caller process start -> "call in progress" (imports,
   TLS login, presence, gathering, signalling, ICE) and "calling..." -> "call in
@@ -171,16 +174,20 @@ class Lab:
                     netns), path
 
 
-def bench_setup(lab: Lab, calls: int) -> dict[str, list[float]]:
+DIALECTS = ("gingle", "jingle")  # jcall <-> jcall, each forced by --signaling
+
+
+def bench_setup(lab: Lab, calls: int, signaling: str) -> dict[str, list[float]]:
     callee, callee_trace = lab.proc("bob", ["--silence", "--discard", "listen", "-a"],
-                                    "setup", trace=True)
+                                    f"setup-{signaling}", trace=True)
     setup, start_to_progress, calling_to_progress = [], [], []
     try:
         callee.wait_for("logged in...")
         for _ in range(calls):
-            caller, caller_trace = lab.proc("alice", ["--tone", "440", "--discard", "dial",
-                                                      lab.server.jid("bob") + "/setup",
-                                                      "--duration", "0.3"], trace=True)
+            caller, caller_trace = lab.proc(
+                "alice", ["--tone", "440", "--discard", "--signaling", signaling, "dial",
+                          lab.server.jid("bob") + f"/setup-{signaling}", "--duration", "0.3"],
+                trace=True)
             progress = caller.wait_for("call in progress")
             if caller.finish() != 0:
                 raise RuntimeError("setup call failed")
@@ -197,7 +204,7 @@ def bench_setup(lab: Lab, calls: int) -> dict[str, list[float]]:
             "caller calling... -> call in progress": calling_to_progress}
 
 
-def bench_mouth_to_ear(lab: Lab, calls: int, codec: str) -> list[float]:
+def bench_mouth_to_ear(lab: Lab, calls: int, codec: str, signaling: str) -> list[float]:
     rate = 44100 if codec.startswith("L16") else 8000
     exact = codec.startswith("L16")
     sent = speechlike(3.0, rate)
@@ -214,7 +221,8 @@ def bench_mouth_to_ear(lab: Lab, calls: int, codec: str) -> list[float]:
             f"m2e{i}", trace=True)
         callee.wait_for("logged in...")
         caller, caller_trace = lab.proc(
-            "alice", ["--input", str(wav_in), "--discard", "--codec", codec, "dial",
+            "alice", ["--input", str(wav_in), "--discard", "--codec", codec,
+                      "--signaling", signaling, "dial",
                       lab.server.jid("bob") + f"/m2e{i}", "--duration", "3.4"], trace=True)
         if caller.finish() != 0 or callee.finish() != 0:
             raise RuntimeError("mouth-to-ear call failed")
@@ -508,9 +516,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="jcall-bench-") as tmp, \
             Prosody(Path(tmp) / "prosody", accounts=users) as server:
         lab = Lab(server, users, Path(tmp))
-        setup = bench_setup(lab, args.setup_calls) if "setup" in runs else {}
-        m2e = ({codec: bench_mouth_to_ear(lab, args.m2e_calls, codec)
-                for codec in ("L16/44100", "PCMU")} if "m2e" in runs else {})
+        setup = ({f"{k}, {dialect}": v for dialect in DIALECTS
+                  for k, v in bench_setup(lab, args.setup_calls, dialect).items()}
+                 if "setup" in runs else {})
+        m2e = ({f"{codec}, {dialect}": bench_mouth_to_ear(lab, args.m2e_calls, codec, dialect)
+                for codec in ("L16/44100", "PCMU") for dialect in DIALECTS}
+               if "m2e" in runs else {})
         cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
         gpeer = (bench_gingle_peer(lab, args.gingle_peer_calls) if "gingle-peer" in runs
                  else {})

@@ -88,6 +88,7 @@ class FakeTransport:
         self.sent: list[bytes] = []
         self.flavor: Any = None
         self.path: Any = None
+        self.credentials: Any = None
 
     def emit(self, event: Any) -> None:
         if hasattr(event, "path"):
@@ -137,6 +138,7 @@ class FakeSignalling:
 
         self.sent: list[tuple[str, Any, Any]] = []  # (to, session element, reply future)
         self.auto_reply = auto_reply
+        self.jid = "alice@example.com/a"
         self._loop = asyncio.get_running_loop()
 
     def send_session(self, to: str, element: Any) -> Any:
@@ -152,4 +154,5 @@ class FakeSignalling:
             fut.set_result(None)
 
     def types(self) -> list[str]:
-        return [str(e.get("type")) for _, e, _ in self.sent]
+        """What was sent: Gingle's session types, or Jingle's actions."""
+        return [str(e.get("type") or e.get("action")) for _, e, _ in self.sent]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .gingle import Candidate, PayloadType, SessionMessage
+from .model import Candidate, Info, Message, PayloadType, Reason
 
 
 class EndCause(Enum):
@@ -22,11 +22,12 @@ class EndCause(Enum):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to send as ``<iq type="set">`` to ``to``; ``tag`` identifies its reply."""
+    """A message to send as ``<iq type="set">`` to ``to`` (in the session's dialect);
+    ``tag`` identifies its reply."""
 
     tag: int
     to: str
-    message: SessionMessage
+    message: Message
     needs_reply: bool
 
 
@@ -47,13 +48,21 @@ class CallAccepted:
 
 
 @dataclass(frozen=True)
+class PeerInfo:
+    """The peer announced a change of its call state (ringing, mute...)."""
+
+    info: Info
+
+
+@dataclass(frozen=True)
 class SessionEnded:
-    """``reason``: the Gingle reason of a terminate/reject, or the XMPP error condition
-    of the reply that ended the session (ERROR_REPLY)."""
+    """``reason``: the reason of a terminate or reject (either side's); ``condition``:
+    the XMPP error condition of the reply that ended the session (ERROR_REPLY)."""
 
     cause: EndCause
-    reason: str | None = None
+    reason: Reason | None = None
     detail: str = ""
+    condition: str | None = None
 
 
-Event = IncomingCall | RemoteCandidates | CallAccepted | SessionEnded
+Event = IncomingCall | RemoteCandidates | CallAccepted | PeerInfo | SessionEnded

@@ -16,7 +16,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = ["ERRORS", "Candidate", "GingleParseError", "MessageType", "PayloadType", "Reason",
+           "SessionMessage", "candidate_from_model", "candidate_to_model", "from_model",
+           "parse_session", "session_element", "to_model"]
+
+from . import model
 from .attributes import integer, local, qname, required
+from .model import Action, CandidateType, Fault, Message, PayloadType
 
 NS_SESSION = "http://www.google.com/session"
 NS_PHONE = "http://www.google.com/session/phone"
@@ -67,19 +73,9 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True)
-class PayloadType:
-    """A ``<payload-type>`` of the phone description."""
-
-    id: int
-    name: str = ""
-    clockrate: int = 0
-    bitrate: int = 0
-    channels: int = 1
-
-
-@dataclass(frozen=True)
 class Candidate:
-    """A p2p ``<candidate>`` (libjingle 0.4 attribute set)."""
+    """A p2p ``<candidate>`` as on the wire (libjingle 0.4 attribute set); the session
+    sees it as a :class:`model.Candidate` (:func:`to_model`)."""
 
     address: str
     port: int
@@ -274,3 +270,111 @@ def session_element(msg: SessionMessage) -> ET.Element:
     if msg.reason is not None:
         ET.SubElement(root, qname(NS_SESSION, msg.reason))
     return root
+
+
+# -- the neutral model (model.py) ------------------------------------------------------
+# Each fault's stanza error condition and type (RFC 6120 section 8.3.3), as libjingle
+# answers: Gingle has no error namespace of its own (gingle.md part A).
+ERRORS: dict[Fault, tuple[str, str]] = {
+    Fault.MALFORMED: ("bad-request", "modify"),
+    Fault.UNKNOWN_SESSION: ("bad-request", "modify"),
+    Fault.OUT_OF_ORDER: ("not-allowed", "modify"),
+    Fault.TIE_BREAK: ("conflict", "cancel"),
+    Fault.UNSUPPORTED: ("feature-not-implemented", "cancel"),
+    Fault.UNSUPPORTED_INFO: ("feature-not-implemented", "cancel"),
+    Fault.NOT_ACCEPTABLE: ("not-acceptable", "modify"),
+}
+
+_ACTIONS = {
+    MessageType.INITIATE: Action.INITIATE,
+    MessageType.ACCEPT: Action.ACCEPT,
+    MessageType.REJECT: Action.REJECT,
+    MessageType.TERMINATE: Action.TERMINATE,
+    MessageType.INFO: Action.INFO,
+    MessageType.TRANSPORT_INFO: Action.TRANSPORT_INFO,
+    MessageType.CANDIDATES: Action.TRANSPORT_INFO,
+    MessageType.TRANSPORT_ACCEPT: Action.TRANSPORT_ACCEPT,
+    MessageType.REDIRECT: Action.OTHER,
+    MessageType.UPDATE: Action.OTHER,
+}
+_TYPES = {a: t for t, a in _ACTIONS.items() if t not in (MessageType.CANDIDATES,
+                                                         MessageType.REDIRECT)}
+
+# libjingle's reasons, read; the neutral reasons, written (gingle.md part E).
+_REASONS_IN = {
+    Reason.SUCCESS: model.Reason.SUCCESS,
+    Reason.CALL_ENDED: model.Reason.SUCCESS,
+    Reason.DECLINE: model.Reason.DECLINE,
+    Reason.RECIPIENT_BUSY: model.Reason.BUSY,
+    Reason.RECIPIENT_UNAVAILABLE: model.Reason.GONE,
+    Reason.INCOMPATIBLE_PARAMETERS: model.Reason.INCOMPATIBLE_PARAMETERS,
+}
+_REASONS_OUT = {
+    model.Reason.SUCCESS: Reason.SUCCESS,
+    model.Reason.CANCEL: Reason.SUCCESS,
+    model.Reason.DECLINE: Reason.DECLINE,
+    model.Reason.BUSY: Reason.RECIPIENT_BUSY,
+    model.Reason.GONE: Reason.RECIPIENT_UNAVAILABLE,
+    model.Reason.INCOMPATIBLE_PARAMETERS: Reason.INCOMPATIBLE_PARAMETERS,
+}
+
+# p2p candidate names and types in RFC 8445 terms; others carry nothing jcall uses.
+COMPONENTS = {"rtp": 1, "rtcp": 2}
+TYPES = {"local": CandidateType.HOST, "stun": CandidateType.SRFLX,
+         "relay": CandidateType.RELAY, "prflx": CandidateType.PRFLX}
+# libjingle's preference for each type (port.cc), which a Google ICE peer ranks by.
+PREFERENCES = {CandidateType.HOST: 1.0, CandidateType.SRFLX: 0.9,
+               CandidateType.PRFLX: 0.9, CandidateType.RELAY: 0.5}
+
+
+def candidate_to_model(c: Candidate) -> model.Candidate | None:
+    """None for a candidate of another stream (video) or an unknown type."""
+    ctype, component = TYPES.get(c.type), COMPONENTS.get(c.name)
+    if ctype is None or component is None:
+        return None
+    return model.Candidate(
+        address=c.address, port=c.port, ufrag=c.username, pwd=c.password, type=ctype,
+        component=component, protocol=c.protocol,
+        priority=model.priority(ctype, c.preference, component),
+        generation=c.generation, network=c.network)
+
+
+def candidate_from_model(c: model.Candidate) -> Candidate:
+    names = {v: k for k, v in COMPONENTS.items()}
+    types = {v: k for k, v in TYPES.items()}
+    return Candidate(
+        address=c.address, port=c.port, username=c.ufrag, password=c.pwd,
+        name=names.get(c.component, "rtp"), preference=PREFERENCES[c.type],
+        protocol=c.protocol, generation=c.generation, type=types[c.type], network=c.network)
+
+
+def to_model(msg: SessionMessage) -> Message:
+    """The message in the session's terms. Candidates of other streams (video) or
+    unknown types are left out: jcall has no use for them."""
+    cands = (candidate_to_model(c) for c in msg.candidates)
+    reason = None
+    if msg.reason is not None:
+        try:
+            reason = _REASONS_IN.get(Reason(msg.reason), model.Reason.GENERAL_ERROR)
+        except ValueError:
+            reason = model.Reason.GENERAL_ERROR
+    return Message(
+        action=_ACTIONS[msg.type], sid=msg.sid, initiator=msg.initiator,
+        payloads=msg.description, has_transport=msg.has_transport,
+        candidates=tuple(c for c in cands if c is not None),
+        bare_candidates=msg.type is MessageType.CANDIDATES, reason=reason)
+
+
+def from_model(msg: Message) -> SessionMessage:
+    """The message as a ``<session>`` carries it; ``bare_candidates`` picks the
+    ``candidates`` form of transport-info."""
+    assert msg.initiator is not None and msg.action is not Action.OTHER
+    mtype = MessageType.CANDIDATES if msg.bare_candidates else _TYPES[msg.action]
+    reason = None
+    if msg.reason is not None:
+        reason = _REASONS_OUT.get(msg.reason, Reason.GENERAL_ERROR)
+    return SessionMessage(
+        type=mtype, sid=msg.sid, initiator=msg.initiator, description=msg.payloads,
+        has_transport=msg.has_transport,
+        candidates=tuple(candidate_from_model(c) for c in msg.candidates),
+        reason=str(reason) if reason is not None else None)

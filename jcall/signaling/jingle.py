@@ -15,12 +15,14 @@ types and others leave the attribute out; both mean one channel (XEP-0167 sectio
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from . import model
 from .attributes import integer, local, qname, required
 from .gingle import (
     MAX_CREDENTIAL_CHARS,
@@ -29,6 +31,7 @@ from .gingle import (
     MAX_SID_CHARS,
     PayloadType,
 )
+from .model import CandidateType, Credentials, Fault, Message
 
 NS_JINGLE = "urn:xmpp:jingle:1"
 NS_ERRORS = "urn:xmpp:jingle:errors:1"
@@ -199,6 +202,7 @@ class JingleMessage:
     contents: tuple[Content, ...] = ()
     reason: JingleReason | None = None
     info: tuple[InfoPayload, ...] = ()
+    unknown_info: bool = False  # a session-info payload this codec does not know
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -300,17 +304,22 @@ def _parse_reason(elem: ET.Element) -> JingleReason:
                         text=text.text if text is not None else None)
 
 
-def _parse_info(elem: ET.Element) -> tuple[InfoPayload, ...]:
-    out = []
+def _parse_info(elem: ET.Element) -> tuple[tuple[InfoPayload, ...], bool]:
+    """The XEP-0167 payloads, and whether there was any other (XEP-0166 section 7.2.12:
+    an unknown one is answered ``unsupported-info``)."""
+    out, unknown = [], False
     for child in elem:
-        if not child.tag.startswith(f"{{{NS_RTP_INFO}}}"):
+        if child.tag in (qname(NS_JINGLE, "content"), qname(NS_JINGLE, "reason")):
+            continue
+        if not child.tag.startswith(f"{{{NS_RTP_INFO}}}") or local(child.tag) not in set(Info):
+            unknown = True
             continue
         creator = child.get("creator")
         out.append(InfoPayload(
-            info=_enum(Info, local(child.tag), "session-info payload"),
+            info=Info(local(child.tag)),
             creator=_enum(Creator, creator, "creator") if creator is not None else None,
             name=child.get("name")))
-    return tuple(out)
+    return tuple(out), unknown
 
 
 def parse_jingle(elem: ET.Element) -> JingleMessage:
@@ -321,14 +330,17 @@ def parse_jingle(elem: ET.Element) -> JingleMessage:
     if not 0 < len(sid) <= MAX_SID_CHARS:
         raise JingleParseError(f"sid empty or longer than {MAX_SID_CHARS} characters")
     reason = elem.find(qname(NS_JINGLE, "reason"))
+    info, unknown_info = _parse_info(elem)
+    action = _enum(Action, _required(elem, "action"), "action")
     return JingleMessage(
-        action=_enum(Action, _required(elem, "action"), "action"),
+        action=action,
         sid=sid,
         initiator=_bounded(elem, "initiator", MAX_JID_CHARS, "a JID"),
         responder=_bounded(elem, "responder", MAX_JID_CHARS, "a JID"),
         contents=tuple(_parse_content(c) for c in elem.findall(qname(NS_JINGLE, "content"))),
         reason=_parse_reason(reason) if reason is not None else None,
-        info=_parse_info(elem),
+        info=info,
+        unknown_info=unknown_info and action is Action.SESSION_INFO,
     )
 
 
@@ -395,3 +407,113 @@ def error_elements(error: JingleError) -> tuple[str, str, ET.Element]:
     """(stanza condition, error type, the Jingle condition element) for an error reply."""
     condition, kind = ERRORS[error]
     return condition, kind, ET.Element(qname(NS_ERRORS, str(error)))
+
+
+# -- the neutral model (model.py) ------------------------------------------------------
+# Each fault's stanza error (condition, type) and Jingle condition (XEP-0166 section 10).
+FAULTS: dict[Fault, tuple[str, str, JingleError | None]] = {
+    Fault.MALFORMED: ("bad-request", "modify", None),
+    Fault.UNKNOWN_SESSION: (*ERRORS[JingleError.UNKNOWN_SESSION], JingleError.UNKNOWN_SESSION),
+    Fault.OUT_OF_ORDER: (*ERRORS[JingleError.OUT_OF_ORDER], JingleError.OUT_OF_ORDER),
+    Fault.TIE_BREAK: (*ERRORS[JingleError.TIE_BREAK], JingleError.TIE_BREAK),
+    Fault.UNSUPPORTED: ("feature-not-implemented", "cancel", None),
+    Fault.UNSUPPORTED_INFO: (*ERRORS[JingleError.UNSUPPORTED_INFO],
+                             JingleError.UNSUPPORTED_INFO),
+    Fault.NOT_ACCEPTABLE: ("not-acceptable", "modify", None),
+}
+
+_ACTIONS = {
+    Action.SESSION_INITIATE: model.Action.INITIATE,
+    Action.SESSION_ACCEPT: model.Action.ACCEPT,
+    Action.SESSION_TERMINATE: model.Action.TERMINATE,
+    Action.SESSION_INFO: model.Action.INFO,
+    Action.TRANSPORT_INFO: model.Action.TRANSPORT_INFO,
+}
+_WRITTEN = {a: j for j, a in _ACTIONS.items()} | {model.Action.REJECT: Action.SESSION_TERMINATE}
+MEDIA = "audio"
+
+
+def _audio(msg: JingleMessage) -> Content | None:
+    """The content jcall takes: the first with an audio description, else (messages
+    after the initiate carry none) the first; other media are not jcall's."""
+    audio = [c for c in msg.contents
+             if c.description is not None and c.description.media == MEDIA]
+    rest = [c for c in msg.contents if c.description is None]
+    return (audio + rest)[0] if audio or rest else None
+
+
+def _candidate_to_model(c: IceCandidate, t: IceUdpTransport) -> model.Candidate:
+    related = (c.rel_addr, c.rel_port) if c.rel_addr is not None and c.rel_port is not None \
+        else None
+    return model.Candidate(
+        address=c.ip, port=c.port, ufrag=t.ufrag or "", pwd=t.pwd or "",
+        type=CandidateType(c.type), component=c.component, protocol=c.protocol,
+        priority=c.priority, foundation=c.foundation, generation=c.generation,
+        network=c.network, related=related)
+
+
+def _candidate_from_model(c: model.Candidate) -> IceCandidate:
+    # An id unique in the session (XEP-0176 section 5.3), stable for one address.
+    cid = hashlib.sha1(f"{c.type}{c.address}{c.port}{c.component}".encode()).hexdigest()[:10]
+    return IceCandidate(
+        component=c.component, foundation=c.foundation or "1", generation=c.generation,
+        id=cid, ip=c.address, port=c.port, priority=c.priority, protocol=c.protocol,
+        type=str(c.type), network=c.network,
+        rel_addr=c.related[0] if c.related is not None else None,
+        rel_port=c.related[1] if c.related is not None else None)
+
+
+def to_model(msg: JingleMessage) -> Message:
+    """The message in the session's terms: the audio content's formats, credentials
+    and candidates (on each candidate as well); actions jcall does not follow are
+    :attr:`model.Action.OTHER`."""
+    content = _audio(msg)
+    transport = content.transport if content is not None else None
+    description = content.description if content is not None else None
+    reason = None
+    if msg.reason is not None:
+        try:
+            reason = model.Reason(str(msg.reason.condition))
+        except ValueError:
+            reason = model.Reason.GENERAL_ERROR
+    info = tuple(model.Info(str(p.info)) for p in msg.info)
+    return Message(
+        action=_ACTIONS.get(msg.action, model.Action.OTHER), sid=msg.sid,
+        initiator=msg.initiator,
+        payloads=description.payloads if description is not None else None,
+        has_transport=transport is not None,
+        credentials=Credentials(transport.ufrag, transport.pwd)
+        if transport is not None and transport.ufrag and transport.pwd else None,
+        candidates=tuple(_candidate_to_model(c, transport) for c in transport.candidates)
+        if transport is not None else (),
+        reason=reason,
+        info=info + ((model.Info.UNKNOWN,) if msg.unknown_info else ()),
+        content=content.name if content is not None else None)
+
+
+def from_model(msg: Message, responder: str | None = None) -> JingleMessage:
+    """The message as a ``<jingle>`` element carries it: one content, created by the
+    initiator, with the audio description and an ICE-UDP transport whose credentials
+    are the candidates' (or the message's own). ``responder`` goes on session-accept."""
+    action = _WRITTEN[msg.action]
+    creds = msg.credentials or (msg.candidates[0].credentials if msg.candidates else None)
+    transport = None
+    if msg.has_transport or msg.candidates:
+        transport = IceUdpTransport(
+            ufrag=creds.ufrag if creds is not None else None,
+            pwd=creds.pwd if creds is not None else None,
+            candidates=tuple(_candidate_from_model(c) for c in msg.candidates))
+    description = RtpDescription(MEDIA, msg.payloads) if msg.payloads is not None else None
+    contents: tuple[Content, ...] = ()
+    if description is not None or transport is not None:
+        contents = (Content(Creator.INITIATOR, msg.content or MEDIA,
+                            description=description, transport=transport),)
+    reason = None
+    if msg.reason is not None:
+        reason = JingleReason(Reason(str(msg.reason)))
+    return JingleMessage(
+        action=action, sid=msg.sid,
+        initiator=msg.initiator,
+        responder=responder if action is Action.SESSION_ACCEPT else None,
+        contents=contents, reason=reason,
+        info=tuple(InfoPayload(Info(str(i))) for i in msg.info if i is not model.Info.UNKNOWN))

@@ -1,33 +1,45 @@
-"""The Google session state machine, as a table (gingle.md parts A and E).
+"""One session machine for both dialects, as a table (gingle.md parts A and E;
+XEP-0166 section 6).
 
 Theory of operation
 -------------------
-A :class:`Session` is one call's signalling, pure: messages and local decisions go in
-with the current time, and out come :class:`~.events.Outgoing` messages (to be sent as
-``<iq type="set">``) and events for the orchestrator. Every state change is looked up in
+A :class:`Session` is one call's signalling, pure: messages of the dialect-neutral
+model (``model.py``) and local decisions go in with the current time, and out come
+:class:`~.events.Outgoing` messages (to be sent as ``<iq type="set">`` by the dialect's
+codec) and events for the orchestrator. Every state change is looked up in
 ``TRANSITIONS`` keyed by (role, state, input); a remote input with no entry raises
-:class:`RemoteProtocolError` with ``not-allowed`` (the caller answers the iq with it), a
-local input with no entry raises :class:`LocalProtocolError`.
+:class:`RemoteProtocolError` with :attr:`Fault.OUT_OF_ORDER` (Gingle answers it
+``not-allowed``, Jingle ``out-of-order``), a local input with no entry raises
+:class:`LocalProtocolError`. The table does not know which dialect it serves.
 
-Besides the table the session keeps three pieces of bookkeeping:
+What differs between the dialects lives in a small rules object per dialect:
 
-* **dialect** -- ``STANDARD`` (libjingle 0.4: ``transport-info``/``transport-accept``) or
-  ``COMPAT`` (``candidates`` messages, no ``transport-accept``), decided by the peer:
-  an ``initiate`` without ``<transport>`` or a ``candidates`` message before any
-  ``transport-accept`` switches to ``COMPAT``; candidates already sent are re-sent.
-* **held candidates** -- the initiator keeps its candidates until the ``initiate`` is
-  acknowledged, since a server may reorder stanzas to the peer.
-* **pending replies** -- every message whose failure ends the session (``initiate``,
-  ``accept``, ``reject``, ``terminate``, ``info``) must get a result within
-  ``REPLY_TIMEOUT_S``; errors and silence for ``transport-*``/``candidates`` are ignored,
-  as libjingle does, because libpurple never answers them.
+* **Gingle** (:class:`GingleRules`): the responder answers an initiate that carries a
+  p2p transport with ``transport-accept``; candidates go in ``transport-info``
+  (libjingle 0.4) or, for a peer that uses them (an initiate without ``<transport>``,
+  or ``candidates`` before any ``transport-accept``), in the bare ``candidates`` form,
+  re-sending those already sent.
+* **Jingle** (:class:`JingleRules`): the responder says ``<ringing/>`` in a
+  ``session-info`` as soon as the initiate is taken (XEP-0167 section 7.1), and the
+  session's one content keeps the name the initiator gave it.
+
+Besides the table the session keeps three pieces of bookkeeping, the same for both:
+
+* **held candidates** -- the initiator keeps its candidates until the initiate is
+  acknowledged, since a server may reorder stanzas to the peer (XEP-0176 section 4.2
+  asks the same).
+* **pending replies** -- every message whose failure ends the session (initiate,
+  accept, reject, terminate) must get a result within ``REPLY_TIMEOUT_S``; errors and
+  silence for transport messages and session-info are ignored, as libjingle does,
+  because libpurple never answers Gingle's, and an unknown session-info payload is no
+  reason to end a call.
 
 Glare -- two parties calling each other at once -- is settled where initiates arrive
 (:class:`SessionManager`) by XEP-0166 section 7.2.16's tie-break, which needs no
 extra message and gives both sides the same answer: the initiate with the lower
 session id (compared as octets), or for equal ids the one from the lower JID, stands.
 Its recipient takes it and its own session yields (``YIELD``); the other side answers
-the losing initiate with ``conflict``.
+the losing initiate with a tie-break error.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import Enum, auto
+from typing import Protocol
 
 from ..errors import LocalProtocolError, RemoteProtocolError
 from .events import (
@@ -43,18 +56,30 @@ from .events import (
     Event,
     IncomingCall,
     Outgoing,
+    PeerInfo,
     RemoteCandidates,
     SessionEnded,
 )
-from .gingle import Candidate, MessageType, PayloadType, Reason, SessionMessage
+from .model import (
+    Action,
+    Candidate,
+    Credentials,
+    Dialect,
+    Fault,
+    Info,
+    Message,
+    PayloadType,
+    Reason,
+)
 
 log = logging.getLogger(__name__)
 
 REPLY_TIMEOUT_S = 15.0  # libjingle's session timeout for unanswered iqs
 IGNORED_AFTER_S = 1.0  # a best-effort message unanswered this long was ignored
 # Each remote candidate costs checks sent wherever it points: a bound per component
-# (candidate name) and session, beyond which the message is refused, not checked.
+# and session, beyond which the message is refused, not checked.
 MAX_REMOTE_CANDIDATES = 20
+CONTENT_NAME = "audio"  # the name jcall gives its one Jingle content
 
 # An empty <description> comes from an old Google Talk client (gingle.md part E).
 OLD_GTALK_PAYLOADS = (
@@ -76,11 +101,6 @@ class State(Enum):
     ENDED = auto()
 
 
-class Dialect(Enum):
-    STANDARD = auto()
-    COMPAT = auto()
-
-
 class Input(Enum):
     SEND_INITIATE = auto()
     SEND_ACCEPT = auto()
@@ -91,7 +111,6 @@ class Input(Enum):
     RECV_REJECT = auto()
     RECV_TERMINATE = auto()
     RECV_TRANSPORT_INFO = auto()
-    RECV_CANDIDATES = auto()
     RECV_TRANSPORT_ACCEPT = auto()
     RECV_INFO = auto()
     REPLY_FAILED = auto()  # error reply or no reply to a message that needs one
@@ -121,7 +140,7 @@ def _build_table() -> dict[tuple[Role, State, Input], State]:
             table[(role, state, Input.SEND_TERMINATE)] = State.ENDED
             table[(role, state, Input.RECV_TERMINATE)] = State.ENDED
             table[(role, state, Input.REPLY_FAILED)] = State.ENDED
-            for same in (Input.RECV_TRANSPORT_INFO, Input.RECV_CANDIDATES, Input.RECV_INFO):
+            for same in (Input.RECV_TRANSPORT_INFO, Input.RECV_INFO):
                 table[(role, state, same)] = state
             if role is _I:  # only the responder accepts the transport
                 table[(role, state, Input.RECV_TRANSPORT_ACCEPT)] = state
@@ -131,26 +150,89 @@ def _build_table() -> dict[tuple[Role, State, Input], State]:
 TRANSITIONS: dict[tuple[Role, State, Input], State] = _build_table()
 
 _RECV_INPUT = {
-    MessageType.INITIATE: Input.RECV_INITIATE,
-    MessageType.ACCEPT: Input.RECV_ACCEPT,
-    MessageType.REJECT: Input.RECV_REJECT,
-    MessageType.TERMINATE: Input.RECV_TERMINATE,
-    MessageType.TRANSPORT_INFO: Input.RECV_TRANSPORT_INFO,
-    MessageType.CANDIDATES: Input.RECV_CANDIDATES,
-    MessageType.TRANSPORT_ACCEPT: Input.RECV_TRANSPORT_ACCEPT,
-    MessageType.INFO: Input.RECV_INFO,
+    Action.INITIATE: Input.RECV_INITIATE,
+    Action.ACCEPT: Input.RECV_ACCEPT,
+    Action.REJECT: Input.RECV_REJECT,
+    Action.TERMINATE: Input.RECV_TERMINATE,
+    Action.TRANSPORT_INFO: Input.RECV_TRANSPORT_INFO,
+    Action.TRANSPORT_ACCEPT: Input.RECV_TRANSPORT_ACCEPT,
+    Action.INFO: Input.RECV_INFO,
 }
 
 # Messages whose error or missing reply ends the session; the others are best effort.
-_REPLY_REQUIRED = {
-    MessageType.INITIATE, MessageType.ACCEPT, MessageType.REJECT,
-    MessageType.TERMINATE, MessageType.INFO,
-}
+_REPLY_REQUIRED = {Action.INITIATE, Action.ACCEPT, Action.REJECT, Action.TERMINATE}
+
+
+# -- what differs between the dialects ---------------------------------------------------
+class Rules(Protocol):
+    """A dialect's quirks, consulted by the session at three points."""
+
+    @property
+    def bare_candidates(self) -> bool:
+        """Whether candidates go out in Gingle's bare ``candidates`` form."""
+
+    def on_initiate(self, msg: Message) -> list[Message]:
+        """What a responder sends as soon as it takes an initiate (sid etc. filled in
+        by the session)."""
+
+    def on_transport_accept(self) -> None: ...
+
+    def switches_to_bare(self, msg: Message) -> bool:
+        """Whether ``msg`` makes candidates go out bare from now on; candidates already
+        sent are then re-sent."""
+
+
+class GingleRules:
+    """gingle.md part E: libjingle 0.4's ``transport-accept``, and the ``candidates``
+    form of older clients and libpurple."""
+
+    def __init__(self) -> None:
+        self.bare_candidates = False
+        self._transport_accepted = False
+
+    def on_initiate(self, msg: Message) -> list[Message]:
+        if not msg.has_transport:
+            self.bare_candidates = True
+            return []
+        return [_template(Action.TRANSPORT_ACCEPT, has_transport=True)]
+
+    def on_transport_accept(self) -> None:
+        self._transport_accepted = True
+
+    def switches_to_bare(self, msg: Message) -> bool:
+        if not msg.bare_candidates or self.bare_candidates or self._transport_accepted:
+            return False
+        log.debug("peer speaks 'candidates'; switching to compatibility mode")
+        self.bare_candidates = True
+        return True
+
+
+class JingleRules:
+    """XEP-0166/0167: ring at once; nothing else differs from the common machine."""
+
+    bare_candidates = False
+
+    def on_initiate(self, msg: Message) -> list[Message]:
+        return [_template(Action.INFO, info=(Info.RINGING,))]
+
+    def on_transport_accept(self) -> None:
+        pass
+
+    def switches_to_bare(self, msg: Message) -> bool:
+        return False
+
+
+def _template(action: Action, **fields: object) -> Message:
+    return Message(action=action, sid="", initiator=None, **fields)  # type: ignore[arg-type]
+
+
+RULES: dict[Dialect, type[GingleRules] | type[JingleRules]] = {
+    Dialect.GINGLE: GingleRules, Dialect.JINGLE: JingleRules}
 
 
 @dataclass
 class _Pending:
-    type: MessageType
+    action: Action
     deadline: float
 
 
@@ -164,30 +246,33 @@ def initiate_stands(sid: str, jid: str, other_sid: str, other_jid: str) -> bool:
     return jid.encode() < other_jid.encode()
 
 
-def _candidate_key(c: Candidate) -> tuple[str, str, int, str]:
-    return (c.name, c.address, c.port, c.protocol)
+def _candidate_key(c: Candidate) -> tuple[int, str, int, str]:
+    return (c.component, c.address, c.port, c.protocol)
 
 
 class Session:
-    """One Gingle session. Time is always passed in (seconds, any monotonic origin)."""
+    """One session. Time is always passed in (seconds, any monotonic origin)."""
 
-    def __init__(self, *, role: Role, sid: str, initiator: str, peer: str) -> None:
+    def __init__(self, *, role: Role, sid: str, initiator: str, peer: str,
+                 dialect: Dialect = Dialect.GINGLE) -> None:
         self.role = role
         self.sid = sid
         self.initiator = initiator
         self.peer = peer
+        self.dialect = dialect
+        self.rules: Rules = RULES[dialect]()
         self.state = State.INIT
-        self.dialect = Dialect.STANDARD
         self.payloads: tuple[PayloadType, ...] = ()
-        self._transport_accepted = False
+        self.content = CONTENT_NAME
+        self.peer_credentials: Credentials | None = None
         self._initiate_acked = role is Role.RESPONDER
         self._held: list[Candidate] = []
         self._sent: list[Candidate] = []
-        self._remote_seen: set[tuple[str, str, int, str]] = set()
+        self._remote_seen: set[tuple[int, str, int, str]] = set()
         self._remote_generation = 0
         self._pending: dict[int, _Pending] = {}
         # best-effort messages (candidates, transport-accept) awaiting an answer: sent at
-        self._best_effort: dict[int, tuple[MessageType, float]] = {}
+        self._best_effort: dict[int, tuple[Action, float]] = {}
         self.candidates_delivered = False  # the peer acknowledged candidates of ours
         self._next_tag = 1
         self._outbox: list[Outgoing] = []
@@ -215,6 +300,11 @@ class Session:
         """True while a message that needs a reply (e.g. our terminate) has none yet."""
         return bool(self._pending)
 
+    @property
+    def bare_candidates(self) -> bool:
+        """Whether the peer is answered in Gingle's bare ``candidates`` form."""
+        return self.rules.bare_candidates
+
     # -- the table ------------------------------------------------------------------
     def _transition(self, inp: Input) -> State:
         key = (self.role, self.state, inp)
@@ -222,64 +312,75 @@ class Session:
         if new is None:
             msg = f"{inp.name} not allowed in {self.role.name} {self.state.name}"
             if inp.is_remote:
-                raise RemoteProtocolError(msg, condition="not-allowed")
-            raise LocalProtocolError(msg, condition="not-allowed")
+                raise RemoteProtocolError(msg, Fault.OUT_OF_ORDER)
+            raise LocalProtocolError(msg, Fault.OUT_OF_ORDER)
         if new is not self.state:
             log.debug("session %s: %s -> %s (%s)", self.sid, self.state.name, new.name, inp.name)
         self.state = new
         return new
 
-    def _send(self, mtype: MessageType, now: float, **fields: object) -> None:
+    def _send(self, action: Action, now: float, **fields: object) -> None:
+        self._send_message(_template(action, **fields), now)
+
+    def _send_message(self, template: Message, now: float) -> None:
         tag, self._next_tag = self._next_tag, self._next_tag + 1
-        msg = SessionMessage(type=mtype, sid=self.sid, initiator=self.initiator, **fields)  # type: ignore[arg-type]
-        needs_reply = mtype in _REPLY_REQUIRED
+        msg = Message(**{**template.__dict__, "sid": self.sid, "initiator": self.initiator,
+                         "content": self.content})
+        needs_reply = msg.action in _REPLY_REQUIRED
         if needs_reply:
-            self._pending[tag] = _Pending(mtype, now + REPLY_TIMEOUT_S)
+            self._pending[tag] = _Pending(msg.action, now + REPLY_TIMEOUT_S)
         else:
-            self._best_effort[tag] = (mtype, now)
+            self._best_effort[tag] = (msg.action, now)
         self._outbox.append(Outgoing(tag=tag, to=self.peer, message=msg, needs_reply=needs_reply))
 
-    def _end(self, cause: EndCause, reason: str | None = None, detail: str = "") -> None:
+    def _end(self, cause: EndCause, reason: Reason | None = None, detail: str = "",
+             condition: str | None = None) -> None:
         self._held.clear()
-        self._events.append(SessionEnded(cause=cause, reason=reason, detail=detail))
+        self._events.append(SessionEnded(cause=cause, reason=reason, detail=detail,
+                                         condition=condition))
 
     # -- local decisions ------------------------------------------------------------
-    def initiate(self, payloads: tuple[PayloadType, ...], now: float) -> None:
-        """Send ``initiate`` with the phone description and an empty p2p transport."""
+    def initiate(self, payloads: tuple[PayloadType, ...], now: float,
+                 credentials: Credentials | None = None) -> None:
+        """Send the initiate: our formats and a transport without candidates (with our
+        ICE credentials where the dialect carries them apart)."""
         self._transition(Input.SEND_INITIATE)
         self.payloads = payloads
-        self._send(MessageType.INITIATE, now, description=payloads, has_transport=True)
+        self._send(Action.INITIATE, now, payloads=payloads, has_transport=True,
+                   credentials=credentials)
 
-    def accept(self, payloads: tuple[PayloadType, ...], now: float) -> None:
+    def accept(self, payloads: tuple[PayloadType, ...], now: float,
+               credentials: Credentials | None = None) -> None:
         self._transition(Input.SEND_ACCEPT)
         self.payloads = payloads
-        self._send(MessageType.ACCEPT, now, description=payloads)
+        self._send(Action.ACCEPT, now, payloads=payloads, has_transport=True,
+                   credentials=credentials)
 
-    def reject(self, now: float, reason: str = Reason.DECLINE) -> None:
+    def reject(self, now: float, reason: Reason = Reason.DECLINE) -> None:
         self._transition(Input.SEND_REJECT)
-        self._send(MessageType.REJECT, now, reason=reason)
+        self._send(Action.REJECT, now, reason=reason)
         self._end(EndCause.LOCAL_REJECT, reason)
 
-    def terminate(self, now: float, reason: str = Reason.SUCCESS) -> None:
+    def terminate(self, now: float, reason: Reason = Reason.SUCCESS) -> None:
         """Hang up. A no-op on a session that has already ended."""
         if self.state is State.ENDED:
             return
         self._transition(Input.SEND_TERMINATE)
-        self._send(MessageType.TERMINATE, now, reason=reason)
+        self._send(Action.TERMINATE, now, reason=reason)
         self._end(EndCause.LOCAL_HANGUP, reason)
 
     def yield_to_peer(self, now: float) -> None:
         """The peer's crossing initiate overruled ours (glare): end without a word,
-        since the peer answers ours with ``conflict``; should it take ours after all,
-        :meth:`handle_reply` ends it with a terminate."""
+        since the peer answers ours with a tie-break error; should it take ours after
+        all, :meth:`handle_reply` ends it with a terminate."""
         self._transition(Input.YIELD)
         self._yielded = True
         if self._initiate_acked:
-            self._send(MessageType.TERMINATE, now, reason=Reason.SUCCESS)
+            self._send(Action.TERMINATE, now, reason=Reason.SUCCESS)
         self._end(EndCause.CROSSED, detail="the peer's crossing call overruled ours")
 
     def add_local_candidates(self, candidates: list[Candidate], now: float) -> None:
-        """Send candidates in the peer's dialect, or hold them until the initiate is acked."""
+        """Send candidates in the peer's form, or hold them until the initiate is acked."""
         if self.state is State.ENDED or not candidates:
             return
         if not self._initiate_acked:
@@ -289,74 +390,70 @@ class Session:
 
     def _send_candidates(self, candidates: list[Candidate], now: float) -> None:
         self._sent.extend(candidates)
-        if self.dialect is Dialect.COMPAT:
-            self._send(MessageType.CANDIDATES, now, candidates=tuple(candidates))
-        else:
-            self._send(MessageType.TRANSPORT_INFO, now, has_transport=True,
-                       candidates=tuple(candidates))
+        self._send(Action.TRANSPORT_INFO, now, has_transport=True,
+                   candidates=tuple(candidates), bare_candidates=self.rules.bare_candidates)
 
     # -- the peer ---------------------------------------------------------------------
-    def receive(self, msg: SessionMessage, sender: str, now: float) -> None:
+    def receive(self, msg: Message, sender: str, now: float) -> None:
         """Apply a message from the peer; raises RemoteProtocolError when it is invalid."""
-        if (msg.sid, msg.initiator) != (self.sid, self.initiator) or sender != self.peer:
-            raise RemoteProtocolError("unknown session", condition="bad-request")
-        inp = _RECV_INPUT.get(msg.type)
-        if inp is None:  # redirect, update: known, but not something jcall can follow
-            raise RemoteProtocolError(f"'{msg.type}' is not supported",
-                                      condition="feature-not-implemented")
-        if inp is Input.RECV_INITIATE and msg.description is None:
-            raise RemoteProtocolError("initiate without a phone description")
+        if msg.sid != self.sid or sender != self.peer or \
+                msg.initiator not in (None, self.initiator):
+            raise RemoteProtocolError("unknown session", Fault.UNKNOWN_SESSION)
+        inp = _RECV_INPUT.get(msg.action)
+        if inp is None:  # Gingle's redirect, Jingle's content-add...: not for jcall
+            raise RemoteProtocolError("an action jcall does not follow", Fault.UNSUPPORTED)
+        if inp is Input.RECV_INITIATE and msg.payloads is None:
+            raise RemoteProtocolError("initiate without an audio description")
+        if Info.UNKNOWN in msg.info:
+            raise RemoteProtocolError("a session-info payload jcall does not know",
+                                      Fault.UNSUPPORTED_INFO)
         self._check_candidate_count(msg.candidates)
         self._transition(inp)
         self._apply(msg, now)
         self._take_candidates(msg.candidates)
 
-    def _apply(self, msg: SessionMessage, now: float) -> None:
-        match msg.type:
-            case MessageType.INITIATE:
-                self.payloads = msg.description or OLD_GTALK_PAYLOADS
-                if msg.has_transport:
-                    self._send(MessageType.TRANSPORT_ACCEPT, now, has_transport=True)
-                else:
-                    self.dialect = Dialect.COMPAT
+    def _apply(self, msg: Message, now: float) -> None:
+        if msg.credentials is not None:
+            self.peer_credentials = msg.credentials
+        match msg.action:
+            case Action.INITIATE:
+                self.payloads = msg.payloads or OLD_GTALK_PAYLOADS
+                self.content = msg.content or CONTENT_NAME
+                for answer in self.rules.on_initiate(msg):
+                    self._send_message(answer, now)
                 self._events.append(IncomingCall(peer=self.peer, payloads=self.payloads))
-            case MessageType.ACCEPT:
-                self.payloads = msg.description or self.payloads
+            case Action.ACCEPT:
+                self.payloads = msg.payloads or self.payloads
                 self._events.append(CallAccepted(payloads=self.payloads))
-            case MessageType.REJECT:
+            case Action.REJECT:
                 self._end(EndCause.REMOTE_REJECT, msg.reason)
-            case MessageType.TERMINATE:
+            case Action.TERMINATE:
                 self._end(EndCause.REMOTE_HANGUP, msg.reason)
-            case MessageType.TRANSPORT_ACCEPT:
-                self._transport_accepted = True
-            case MessageType.CANDIDATES:
-                self._maybe_switch_to_compat(now)
-
-    def _maybe_switch_to_compat(self, now: float) -> None:
-        if self.dialect is Dialect.COMPAT or self._transport_accepted:
-            return
-        log.debug("session %s: peer speaks 'candidates'; switching to compatibility mode", self.sid)
-        self.dialect = Dialect.COMPAT
-        if self._sent:
-            resend, self._sent = self._sent, []
-            self._send_candidates(resend, now)
+            case Action.TRANSPORT_ACCEPT:
+                self.rules.on_transport_accept()
+            case Action.TRANSPORT_INFO:
+                if self.rules.switches_to_bare(msg) and self._sent:
+                    resend, self._sent = self._sent, []
+                    self._send_candidates(resend, now)
+            case Action.INFO:
+                self._events.extend(PeerInfo(info) for info in msg.info)
 
     def _check_candidate_count(self, candidates: tuple[Candidate, ...]) -> None:
         """Refuse a message that would take a component past MAX_REMOTE_CANDIDATES."""
         seen = set(self._remote_seen)
-        per_name: dict[str, int] = {}
+        per_component: dict[int, int] = {}
         for key in seen:
-            per_name[key[0]] = per_name.get(key[0], 0) + 1
+            per_component[key[0]] = per_component.get(key[0], 0) + 1
         for cand in candidates:
             key = _candidate_key(cand)
             if key in seen:
                 continue
             seen.add(key)
-            per_name[cand.name] = per_name.get(cand.name, 0) + 1
-            if per_name[cand.name] > MAX_REMOTE_CANDIDATES:
+            per_component[cand.component] = per_component.get(cand.component, 0) + 1
+            if per_component[cand.component] > MAX_REMOTE_CANDIDATES:
                 raise RemoteProtocolError(
-                    f"more than {MAX_REMOTE_CANDIDATES} '{cand.name}' candidates in one "
-                    "session", condition="not-acceptable")
+                    f"more than {MAX_REMOTE_CANDIDATES} candidates for component "
+                    f"{cand.component} in one session", Fault.NOT_ACCEPTABLE)
 
     def _take_candidates(self, candidates: tuple[Candidate, ...]) -> None:
         fresh: list[Candidate] = []
@@ -377,23 +474,24 @@ class Session:
         error condition. Errors end the session for the messages that need a reply."""
         pending = self._pending.pop(tag, None)
         if pending is None:
-            mtype, _ = self._best_effort.pop(tag, (None, 0.0))
-            if error is None and mtype in (MessageType.TRANSPORT_INFO, MessageType.CANDIDATES):
+            action, _ = self._best_effort.pop(tag, (None, 0.0))
+            if error is None and action is Action.TRANSPORT_INFO:
                 self.candidates_delivered = True
             if error is not None:
                 log.debug("session %s: ignoring '%s' for best-effort message %d",
                           self.sid, error, tag)
             return
         if self._yielded:
-            if pending.type is MessageType.INITIATE and error is None:
+            if pending.action is Action.INITIATE and error is None:
                 self._initiate_acked = True  # (not a tie-breaking peer: end it there too)
-                self._send(MessageType.TERMINATE, now, reason=Reason.SUCCESS)
+                self._send(Action.TERMINATE, now, reason=Reason.SUCCESS)
             return
         if error is not None:
-            self._fail(EndCause.ERROR_REPLY, f"{pending.type} answered with '{error}'",
+            self._fail(EndCause.ERROR_REPLY,
+                       f"{pending.action.name.lower()} answered with '{error}'",
                        condition=error)
             return
-        if pending.type is MessageType.INITIATE and not self._initiate_acked:
+        if pending.action is Action.INITIATE and not self._initiate_acked:
             self._initiate_acked = True
             held, self._held = self._held, []
             if held:
@@ -401,8 +499,8 @@ class Session:
 
     def ignored_messages(self, now: float) -> bool:
         """True when the peer has left a message of ours unanswered for over
-        ``IGNORED_AFTER_S`` (libpurple answers no session type it does not handle,
-        ``terminate`` included: gingle.md parts E and G)."""
+        ``IGNORED_AFTER_S`` (libpurple answers no Gingle session type it does not
+        handle, ``terminate`` included: gingle.md parts E and G)."""
         return any(now - sent > IGNORED_AFTER_S for _, sent in self._best_effort.values())
 
     def get_timer(self) -> float | None:
@@ -413,8 +511,8 @@ class Session:
         expired = [t for t, p in self._pending.items() if p.deadline <= now]
         for tag in expired:
             pending = self._pending.pop(tag)
-            self._fail(EndCause.TIMEOUT, f"no reply to {pending.type} within "
-                       f"{REPLY_TIMEOUT_S:g} s", now=now)
+            self._fail(EndCause.TIMEOUT, f"no reply to {pending.action.name.lower()} "
+                       f"within {REPLY_TIMEOUT_S:g} s", now=now)
 
     def _fail(self, cause: EndCause, detail: str, now: float | None = None,
               condition: str | None = None) -> None:
@@ -424,50 +522,63 @@ class Session:
         self._transition(Input.REPLY_FAILED)
         if cause is EndCause.TIMEOUT and now is not None:
             # The peer may merely be slow: tell it the session is gone.
-            self._send(MessageType.TERMINATE, now, reason=Reason.GENERAL_ERROR)
+            self._send(Action.TERMINATE, now, reason=Reason.GENERAL_ERROR)
             self._pending.clear()
-        self._end(cause, condition, detail)
+        self._end(cause, detail=detail, condition=condition)
 
 
 class SessionManager:
-    """The sessions of one logged-in client, keyed by (id, initiator) (gingle.md part E)."""
+    """The sessions of one logged-in client, keyed by (id, initiator) (gingle.md part
+    E); a Jingle message that leaves the initiator out is the session of that id with
+    its sender."""
 
     def __init__(self, local_jid: str) -> None:
         self.local_jid = local_jid
         self.sessions: dict[tuple[str, str], Session] = {}
 
-    def create_outgoing(self, peer: str, sid: str) -> Session:
-        session = Session(role=Role.INITIATOR, sid=sid, initiator=self.local_jid, peer=peer)
+    def create_outgoing(self, peer: str, sid: str,
+                        dialect: Dialect = Dialect.GINGLE) -> Session:
+        session = Session(role=Role.INITIATOR, sid=sid, initiator=self.local_jid, peer=peer,
+                          dialect=dialect)
         self.sessions[(sid, self.local_jid)] = session
         return session
 
-    def receive(self, msg: SessionMessage, sender: str, now: float) -> Session:
-        """Route a message to its session (creating one for a new ``initiate``).
+    def _find(self, msg: Message, sender: str) -> Session | None:
+        if msg.initiator is not None:
+            return self.sessions.get((msg.sid, msg.initiator))
+        live = [s for (sid, _), s in self.sessions.items() if sid == msg.sid and s.peer == sender]
+        return min(live, key=lambda s: s.ended, default=None)
 
-        Raises RemoteProtocolError: ``bad-request`` for an unknown session or a sender
-        that is not the session's peer, ``not-allowed`` for a message invalid in the
-        session's state.
+    def receive(self, msg: Message, sender: str, now: float,
+                dialect: Dialect = Dialect.GINGLE) -> Session:
+        """Route a message to its session (creating one for a new initiate).
+
+        Raises RemoteProtocolError: :attr:`Fault.UNKNOWN_SESSION` for an unknown
+        session, a sender that is not the session's peer or a message in the other
+        dialect; :attr:`Fault.OUT_OF_ORDER` for a message invalid in the session's
+        state; :attr:`Fault.TIE_BREAK` for an initiate that our crossing one overrules.
         """
-        session = self.sessions.get((msg.sid, msg.initiator))
+        session = self._find(msg, sender)
         if session is None:
-            if msg.type is not MessageType.INITIATE:
-                raise RemoteProtocolError(f"unknown session {msg.sid}", condition="bad-request")
-            if msg.initiator != sender:
-                raise RemoteProtocolError("initiator is not the sender", condition="bad-request")
+            if msg.action is not Action.INITIATE:
+                raise RemoteProtocolError(f"unknown session {msg.sid}", Fault.UNKNOWN_SESSION)
+            initiator = msg.initiator or sender
+            if initiator != sender:
+                raise RemoteProtocolError("initiator is not the sender", Fault.MALFORMED)
             ours = self._crossing(sender)
             if ours is not None and initiate_stands(ours.sid, self.local_jid, msg.sid, sender):
                 raise RemoteProtocolError("our calls crossed, and ours stands (tie-break)",
-                                          condition="conflict")
-            session = Session(role=Role.RESPONDER, sid=msg.sid, initiator=msg.initiator,
-                              peer=sender)
+                                          Fault.TIE_BREAK)
+            session = Session(role=Role.RESPONDER, sid=msg.sid, initiator=initiator,
+                              peer=sender, dialect=dialect)
             session.crossed = ours
             session.receive(msg, sender, now)  # may raise before the session is kept
-            self.sessions[(msg.sid, msg.initiator)] = session
+            self.sessions[(msg.sid, initiator)] = session
             if ours is not None:
                 ours.yield_to_peer(now)
             return session
-        if sender != session.peer:
-            raise RemoteProtocolError(f"unknown session {msg.sid}", condition="bad-request")
+        if sender != session.peer or dialect is not session.dialect:
+            raise RemoteProtocolError(f"unknown session {msg.sid}", Fault.UNKNOWN_SESSION)
         session.receive(msg, sender, now)
         return session
 

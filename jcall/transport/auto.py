@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import RTP_COMPONENT, Candidate, Credentials
 from . import filters, flavor
 from .base import (
     Address,
@@ -38,7 +38,7 @@ from .events import no_path
 from .filters import AddressPolicy
 from .google_udp import GoogleUdpTransport
 from .ice import IceTransport
-from .p2p import GoogleIceError, ice_type
+from .p2p import GoogleIceError
 from .servers import NO_SERVERS, IceServers
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,10 @@ class AutoTransport:
     def path(self) -> PathInfo | None:
         return self._impl.path
 
+    @property
+    def credentials(self) -> Credentials | None:
+        return self._rfc.credentials if self._impl is self._rfc else None
+
     # -- candidates -----------------------------------------------------------------------
     async def local_candidates(self) -> AsyncIterator[list[Candidate]]:
         """RFC ICE's trickle while the peer's flavour allows it. After a move to Google
@@ -119,7 +123,7 @@ class AutoTransport:
             yield self._offered(batch)
 
     def _offered(self, batch: list[Candidate]) -> list[Candidate]:
-        self._tried.update(ice_type(c.type) for c in batch)
+        self._tried.update(str(c.type) for c in batch)
         self._exchanged()
         return batch
 
@@ -176,7 +180,7 @@ class AutoTransport:
         if self._impl is self._rfc and self._rfc.gathering:
             self._arm(delay=0.1)  # a server's answer still to come resets the clock
             return
-        offered = {ice_type(c.type) for c in self._remote if c.name == "rtp"}
+        offered = {str(c.type) for c in self._remote if c.component == RTP_COMPONENT}
         self._events.put(Failed(no_path(self._tried, offered,
                                         dict(Counter(self._unchecked.values())))))
 

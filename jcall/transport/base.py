@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate, Credentials
 from .events import (
     Address,
     Connected,
@@ -71,6 +71,11 @@ class MediaTransport(Protocol):
 
     @property
     def path(self) -> PathInfo | None: ...
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """Our RFC ICE ufrag and pwd, for a dialect that sends them apart from the
+        candidates (Jingle); None once Google ICE gives each port its own."""
 
     def local_candidates(self) -> AsyncIterator[list[Candidate]]:
         """Our candidates, in batches as they are learned; ends when gathering does."""

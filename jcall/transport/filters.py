@@ -26,7 +26,7 @@ import ipaddress
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate
 from . import stun_classic as sc
 from .base import IceFlavor
 
@@ -39,11 +39,11 @@ def explain(candidates: Sequence[Candidate]) -> str:
 def _judge(candidates: Sequence[Candidate]) -> tuple[IceFlavor | None, str]:
     if not candidates:
         return None, "no candidates yet"
-    if any(not c.password for c in candidates):
+    if any(not c.pwd for c in candidates):
         return IceFlavor.GOOGLE, "candidates without an ICE password"
-    if any(len(c.password) < MIN_RFC_PWD_CHARS for c in candidates):
+    if any(len(c.pwd) < MIN_RFC_PWD_CHARS for c in candidates):
         return IceFlavor.GOOGLE, "candidate passwords too short for RFC ICE"
-    if len({(c.username, c.password) for c in candidates}) > 1:
+    if len({c.credentials for c in candidates}) > 1:
         return IceFlavor.GOOGLE, "a different username on each candidate"
     return IceFlavor.RFC, "candidates with RFC ICE credentials"
 

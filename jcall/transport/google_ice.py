@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate, CandidateType, priority
 from . import stun_classic as sc
 from .events import (
     Connected,
@@ -62,7 +62,7 @@ from .events import (
     Restored,
     TransportEvent,
 )
-from .p2p import GINGLE_TO_ICE, PREFERENCE, ice_type, usable
+from .p2p import preference, usable
 
 __all__ = ["Connected", "Event", "Failed", "GoogleIceAgent", "LocalPort", "Lost",
            "Restored", "WriteState", "local_port", "new_username"]
@@ -109,7 +109,7 @@ class LocalPort:
 
     @property
     def preference(self) -> float:
-        return max((c.preference for c in self.candidates), default=1.0)
+        return max((preference(c) for c in self.candidates), default=1.0)
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Remote:
     address: Address
     username: str
     preference: float
-    type: str  # "local", "stun", "relay" or "prflx"
+    type: str  # RFC 8445 names; "prflx" for one learned from a ping
 
 
 Event = TransportEvent  # (the seam's events: the adapter passes them on as they are)
@@ -154,10 +154,8 @@ class Connection:
         return (self.write, -self.preference, rtt)
 
     def path(self) -> PathInfo:
-        local_type = GINGLE_TO_ICE.get(self.port.candidates[0].type, "host")
-        remote_type = ice_type(self.remote.type)
-        return PathInfo(self.port.address, local_type, self.remote.address, remote_type,
-                        IceFlavor.GOOGLE)
+        return PathInfo(self.port.address, str(self.port.candidates[0].type),
+                        self.remote.address, self.remote.type, IceFlavor.GOOGLE)
 
     def __str__(self) -> str:
         rtt = f"{1000 * self.rtt_s:.0f} ms" if self.rtt_s is not None else "unknown"
@@ -250,8 +248,8 @@ class GoogleIceAgent:
         for cand in candidates:
             if not usable(cand):
                 continue
-            remote = Remote((cand.address, cand.port), cand.username,
-                            cand.preference, cand.type)
+            remote = Remote((cand.address, cand.port), cand.ufrag, preference(cand),
+                            str(cand.type))
             if any(r.address == remote.address for r in self._remotes):
                 continue
             self._remotes.append(remote)
@@ -464,7 +462,7 @@ def local_port(index: int, address: Address, username: str, password: str,
                extra: Iterable[Candidate] = (), network: int = 0) -> LocalPort:
     """A port that advertises its host candidate (and ``extra`` ones on the same socket,
     e.g. server-reflexive), all with its username."""
-    host = Candidate(address=address[0], port=address[1], username=username,
-                     password=password, name="rtp", preference=PREFERENCE["host"],
-                     protocol="udp", generation=0, type="local", network=network)
+    host = Candidate(address=address[0], port=address[1], ufrag=username, pwd=password,
+                     type=CandidateType.HOST, priority=priority(CandidateType.HOST),
+                     network=network)
     return LocalPort(index, address, username, (host, *extra))

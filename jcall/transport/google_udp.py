@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate, Credentials
 from . import google_ice as gi
 from .base import Address, DirectPath, EventStream, IceFlavor, PathInfo, TransportEvent
 from .ice import EARLY_DATAGRAMS, Handover
@@ -41,9 +41,9 @@ class GoogleUdpTransport:
             candidates = handed.candidates
             if fresh_credentials:
                 username, password = gi.new_username(), gi.new_username()
-                candidates = tuple(replace(c, username=username, password=password)
+                candidates = tuple(replace(c, ufrag=username, pwd=password)
                                    for c in candidates)
-            ports.append(gi.LocalPort(index, handed.address, candidates[0].username,
+            ports.append(gi.LocalPort(index, handed.address, candidates[0].ufrag,
                                       candidates))
             enable_timestamps(handed.sock)
             self._socks[index] = handed.sock
@@ -80,6 +80,10 @@ class GoogleUdpTransport:
     def path(self) -> PathInfo | None:
         best = self.agent.best
         return None if best is None else best.path()
+
+    @property
+    def credentials(self) -> Credentials | None:
+        return None  # (each port has its own: they travel on the candidates)
 
     def inject(self, data: bytes, source: Address, local: Address) -> None:
         """A datagram that reached ``local`` before this agent owned the socket."""

@@ -50,7 +50,7 @@ from aioice import ice as aioice_ice
 from aioice.candidate import candidate_foundation, candidate_priority
 
 from .. import trace
-from ..signaling.gingle import Candidate
+from ..signaling.model import Candidate
 from . import consent, flavor
 from .base import (
     Address,
@@ -65,7 +65,7 @@ from .base import (
     TransportEvent,
 )
 from .filters import MediaGate
-from .p2p import IceCredentials, remote_credentials, to_gingle, to_ice, usable
+from .p2p import Credentials, local_candidate, remote_credentials, to_ice, usable
 from .servers import NO_SERVERS, IceServers, StunServer, TurnServer
 from .stun_classic import is_stun
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
@@ -122,7 +122,7 @@ class _Connection(aioice.Connection):
 
     def __init__(self, *, host_addresses: list[str] | None, include_loopback: bool,
                  controlling: bool, servers: IceServers, use_ipv6: bool,
-                 credentials: IceCredentials) -> None:
+                 credentials: Credentials) -> None:
         super().__init__(
             ice_controlling=controlling, components=1, use_ipv6=use_ipv6,
             transport_policy=(aioice_ice.TransportPolicy.RELAY if servers.relay_only
@@ -395,7 +395,7 @@ class IceTransport:
     def __init__(self, *, controlling: bool, servers: IceServers = NO_SERVERS,
                  host_addresses: list[str] | None = None, include_loopback: bool = False,
                  use_ipv6: bool = False, server_timeout: float = SERVER_TIMEOUT_S) -> None:
-        self.credentials = IceCredentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
+        self.credentials = Credentials(_random(UFRAG_CHARS), _random(PWD_CHARS))
         self._conn = _Connection(
             host_addresses=host_addresses, include_loopback=include_loopback,
             controlling=controlling, servers=servers, use_ipv6=use_ipv6,
@@ -408,7 +408,7 @@ class IceTransport:
         self._gathering: set[asyncio.Task[aioice.Candidate]] = set()
         self._gather_done = asyncio.Event()  # every server answered or gave up
         self._server_errors: list[str] = []
-        self._remote: IceCredentials | None = None
+        self._remote: Credentials | None = None
         self._feed: asyncio.Task[None] | None = None
         self._connect: asyncio.Task[None] | None = None
         self._connecting: asyncio.Future[None] | None = None
@@ -544,14 +544,18 @@ class IceTransport:
                 self._events.put(Failed(NO_ADDRESS))
 
     def _advertise(self, c: aioice.Candidate) -> Candidate:
-        """The p2p form of a local candidate; candidates on one base share a network."""
+        """A local candidate as the session sends it; candidates on one base share a
+        network."""
         bases = list(dict.fromkeys((a.related_address or a.host) if a.type != "relay"
                                    else f"relay:{a.host}" for a, _ in self._advertised))
         base = (c.related_address or c.host) if c.type != "relay" else f"relay:{c.host}"
         network = bases.index(base) if base in bases else len(bases)
-        gingle = to_gingle(c.host, c.port, c.type, self.credentials, network)
-        self._advertised.append((c, gingle))
-        return gingle
+        related = (c.related_address, c.related_port) \
+            if c.related_address is not None and c.related_port is not None else None
+        ours = local_candidate(c.host, c.port, c.type, self.credentials, network,
+                               c.priority, c.foundation, related)
+        self._advertised.append((c, ours))
+        return ours
 
     # -- the peer's candidates ------------------------------------------------------------
     def add_remote(self, candidates: Iterable[Candidate]) -> None:
@@ -574,7 +578,7 @@ class IceTransport:
         for cand in cands:
             spec = to_ice(cand)
             await self._conn.add_remote_candidate(aioice.Candidate(
-                foundation=candidate_foundation(spec.type, "udp", spec.host),
+                foundation=cand.foundation or candidate_foundation(spec.type, "udp", spec.host),
                 component=1, transport="udp", priority=spec.priority,
                 host=spec.host, port=spec.port, type=spec.type))
         if self._end_of_candidates and not cands and self._remote is not None:

@@ -1,8 +1,9 @@
 """slixmpp adapter: login with verified STARTTLS, presence with voice caps, disco,
-XEP-0215 STUN/TURN discovery, and Gingle ``<iq>`` in and out.
+XEP-0215 STUN/TURN discovery, and session ``<iq>`` in and out in both dialects
+(Gingle ``<session>``, Jingle ``<jingle>``: ``signaling/codec.py``).
 
-Everything slixmpp-specific stays here; the rest of jcall sees parsed
-:class:`~jcall.signaling.gingle.SessionMessage` values, plain JID strings and futures.
+Everything slixmpp-specific stays here; the rest of jcall sees neutral
+:class:`~jcall.signaling.model.Message` values, plain JID strings and futures.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import functools
 import logging
 import random
 import ssl
@@ -28,23 +30,41 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..console import Console
 from ..errors import ExitCode, LoginError, RemoteProtocolError
-from ..signaling.gingle import NS_SESSION, GingleParseError, SessionMessage, parse_session
+from ..signaling.codec import CODECS, Codec, StanzaError
+from ..signaling.model import Dialect, Message
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
-from . import limits
-from .contacts import VOICE_EXT, VOICE_FEATURE, Change, Contacts, bare
+from . import caps, limits
+from .contacts import (
+    JINGLE_FEATURES,
+    VOICE_EXT,
+    VOICE_FEATURE,
+    Change,
+    Contacts,
+    bare,
+    dialects_of,
+)
 from .debuglog import DebugLog, Direction
 from .reconnect import ATTEMPT_TIMEOUT_S, Backoff
 
 log = logging.getLogger(__name__)
 
 NS_CAPS = "http://jabber.org/protocol/caps"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
 GOOGLE_CAPS_NODE = "http://www.google.com/xmpp/client/caps"
 CAPS_VERSION = "1.0"
+# XEP-0115 section 4: a URI for the software (RFC 2606's .invalid: there is no site).
+CAPS_NODE = "https://jcall.invalid/caps"
 NS_EXTDISCO = "urn:xmpp:extdisco:2"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-FEATURES = (VOICE_FEATURE, "http://www.google.com/xmpp/protocol/session",
-            "http://jabber.org/protocol/disco#info")
+IDENTITY = caps.Identity("client", "pc", "jcall")
+COMMON_FEATURES = (NS_DISCO_INFO, NS_CAPS)
+DIALECT_FEATURES = {
+    Dialect.GINGLE: (VOICE_FEATURE, "http://www.google.com/xmpp/protocol/session"),
+    Dialect.JINGLE: JINGLE_FEATURES,
+}
+CAPS_QUERY_TIMEOUT_S = 5.0
+MAX_CAPS_CACHE = 256  # distinct (hash, ver) pairs remembered; each is one software version
 IQ_HANDLER_TIMEOUT_S = 60  # slixmpp's own bound; the session enforces the 15 s one
 NOT_AUTHORIZED = "User is not authorized (Check your username and password)"
 
@@ -58,7 +78,7 @@ class LoginSettings:
     timeout: float = 20.0
 
 
-SessionHandler = Callable[[SessionMessage, str], Callable[[], None] | None]
+SessionHandler = Callable[[Message, str, Dialect], Callable[[], None] | None]
 
 
 class _Iq(Iq):
@@ -160,10 +180,19 @@ def _tls_failure(data: object) -> LoginError:
 class XmppClient:
     """One logged-in account."""
 
-    def __init__(self, settings: LoginSettings, console: Console, *, debug: bool = False) -> None:
+    def __init__(self, settings: LoginSettings, console: Console, *, debug: bool = False,
+                 dialects: frozenset[Dialect] = frozenset(Dialect)) -> None:
+        """``dialects``: what this client answers and advertises."""
         self.settings = settings
         self.console = console
+        self.dialects = dialects
+        self.features = COMMON_FEATURES + tuple(
+            f for d in Dialect if d in dialects for f in DIALECT_FEATURES[d])
+        self.caps_ver = caps.ver([IDENTITY], self.features)
         self.contacts = Contacts()
+        self._caps_cache: dict[tuple[str, str], frozenset[str]] = {}
+        self._caps_queries: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._presence: dict[str, tuple[tuple[str, str] | None, list[str], int, str]] = {}
         self.on_session: SessionHandler | None = None
         self.on_lost: Callable[[str], None] | None = None  # gone for good
         self.on_outage: Callable[[str], None] | None = None  # lost; reconnecting
@@ -263,13 +292,18 @@ class XmppClient:
         s.add_event_handler("disconnected", self._on_disconnected)
         s.add_event_handler("presence_available", self._on_presence)
         s.add_event_handler("presence_unavailable", self._on_presence_gone)
-        s.register_handler(Callback(
-            "gingle", MatchXPath(f"{{{s.default_ns}}}iq/{{{NS_SESSION}}}session"),
-            self._on_gingle_iq))
+        for codec in CODECS.values():
+            s.register_handler(Callback(
+                codec.dialect.value, MatchXPath(f"{{{s.default_ns}}}iq/{codec.tag}"),
+                functools.partial(self._on_session_iq, codec)))
         disco = s["xep_0030"]
-        for node in (None, f"{GOOGLE_CAPS_NODE}#{CAPS_VERSION}", f"{GOOGLE_CAPS_NODE}#{VOICE_EXT}"):
-            disco.add_identity("client", "pc", "jcall", node=node)
-            for feature in FEATURES:
+        nodes = [None, f"{CAPS_NODE}#{self.caps_ver}"]
+        if Dialect.GINGLE in self.dialects:  # legacy caps: the node#ext a peer may ask about
+            nodes += [f"{CAPS_NODE}#{VOICE_EXT}", f"{GOOGLE_CAPS_NODE}#{CAPS_VERSION}",
+                      f"{GOOGLE_CAPS_NODE}#{VOICE_EXT}"]
+        for node in nodes:
+            disco.add_identity(IDENTITY.category, IDENTITY.type, IDENTITY.name, node=node)
+            for feature in self.features:
                 disco.add_feature(feature, node=node)
 
     def _on_session_start(self, _: object) -> None:
@@ -352,8 +386,12 @@ class XmppClient:
         if self.discover:
             self.discovered = await self.ice_servers()
         pres = self._stream.Presence()
-        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
-            "node": GOOGLE_CAPS_NODE, "ver": CAPS_VERSION, "ext": VOICE_EXT}))
+        # XEP-0115 hashed caps, and Google's legacy ext for libjingle's clients, which
+        # look for it rather than ask (gingle.md part D).
+        c = {"hash": "sha-1", "node": CAPS_NODE, "ver": self.caps_ver}
+        if Dialect.GINGLE in self.dialects:
+            c["ext"] = VOICE_EXT
+        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", c))
         pres.send()
 
     @property
@@ -393,18 +431,73 @@ class XmppClient:
         jid = str(pres["from"])
         if self._stream is None or jid == self.jid:
             return
-        caps = pres.xml.find(f"{{{NS_CAPS}}}c")
-        exts = (caps.get("ext") or "").split() if caps is not None else []
+        c = pres.xml.find(f"{{{NS_CAPS}}}c")
+        exts = (c.get("ext") or "").split() if c is not None else []
+        hashed = None
+        if c is not None and c.get("hash") in caps.HASHES and c.get("ver") and c.get("node"):
+            hashed = (c.get("hash", ""), c.get("ver", ""))
+            if hashed not in self._caps_cache:
+                self._ask_caps(jid, hashed, c.get("node", ""))
         try:
             priority = int(pres["priority"] or 0)
         except ValueError:
             priority = 0
-        change = self.contacts.available(jid, voice=VOICE_EXT in exts, priority=priority,
-                                         status=str(pres["status"]))
+        self._presence[jid] = (hashed, exts, priority, limits.clip(str(pres["status"])))
+        self._update(jid)
+
+    def _update(self, jid: str) -> None:
+        """What ``jid`` can take, from its caps (legacy ext, or the cached hash)."""
+        hashed, exts, priority, status = self._presence[jid]
+        features = self._caps_cache.get(hashed, frozenset()) if hashed else frozenset()
+        change = self.contacts.available(jid, dialects=dialects_of(features, exts),
+                                         priority=priority, status=status)
         self._report(change, jid)
+
+    def present(self, jid: str) -> bool:
+        """Whether full ``jid`` has shown an available presence (callable or not)."""
+        return jid in self._presence
+
+    def caps_pending(self, jid: str) -> bool:
+        """Whether ``jid``'s hashed caps are still being asked about."""
+        hashed = self._presence.get(jid, (None,))[0]
+        return hashed is not None and hashed in self._caps_queries
+
+    def _ask_caps(self, jid: str, hashed: tuple[str, str], node: str) -> None:
+        """One disco#info query per (hash, ver), to the first resource that shows it
+        (XEP-0115 section 6.2); the answer is cached once its hash checks out."""
+        if hashed in self._caps_queries or len(self._caps_cache) >= MAX_CAPS_CACHE:
+            return
+        task = asyncio.ensure_future(self._query_caps(jid, hashed, node))
+        self._caps_queries[hashed] = task
+        def done(_: object) -> None:
+            self._caps_queries.pop(hashed, None)
+            self.presence_changed.set()  # (whoever waits on the answer looks again)
+
+        task.add_done_callback(done)
+
+    async def _query_caps(self, jid: str, hashed: tuple[str, str], node: str) -> None:
+        assert self._stream is not None
+        algorithm, ver = hashed
+        iq = self._stream.Iq(stype="get", sto=jid)
+        iq.xml.append(ET.Element(f"{{{NS_DISCO_INFO}}}query", {"node": f"{node}#{ver}"}))
+        try:
+            result = await iq.send(timeout=CAPS_QUERY_TIMEOUT_S)  # type: ignore[no-untyped-call]
+        except (IqError, IqTimeout):
+            log.info("no caps from %s", jid)
+            return
+        query = result.xml.find(f"{{{NS_DISCO_INFO}}}query")
+        info = caps.from_disco(query) if query is not None else None
+        if info is None or caps.ver(*info, algorithm=algorithm) != ver:
+            log.info("caps of %s do not match their hash %s; not cached", jid, limits.clip(ver))
+            return
+        self._caps_cache[hashed] = frozenset(info[1])
+        for other, (theirs, *_) in list(self._presence.items()):
+            if theirs == hashed:
+                self._update(other)
 
     def _on_presence_gone(self, pres: Any) -> None:
         jid = str(pres["from"])
+        self._presence.pop(jid, None)
         self._report(self.contacts.unavailable(jid), jid)
         if self.on_offline is not None:
             self.on_offline(jid)
@@ -428,48 +521,48 @@ class XmppClient:
             return IceServers()
         return parse_services(result.xml)
 
-    # -- Gingle iqs ------------------------------------------------------------------------
-    def _on_gingle_iq(self, iq: Any) -> None:
+    # -- session iqs -------------------------------------------------------------------
+    def _on_session_iq(self, codec: Codec, iq: Any) -> None:
         if iq["type"] != "set":
             if iq["type"] == "get":
-                self._reply_error(iq, "bad-request", "session messages are iq sets")
-            return
-        elem = iq.xml.find(f"{{{NS_SESSION}}}session")
-        try:
-            msg = parse_session(elem)
-        except GingleParseError as exc:
-            self._reply_error(iq, "bad-request", str(exc))
+                self._reply_error(iq, codec, StanzaError("bad-request", "modify"),
+                                  "session messages are iq sets")
             return
         then = None
         try:
+            msg = codec.parse(iq.xml.find(codec.tag))
             if self.on_session is not None:
-                then = self.on_session(msg, str(iq["from"]))
+                then = self.on_session(msg, str(iq["from"]), codec.dialect)
         except RemoteProtocolError as exc:
-            self._reply_error(iq, exc.condition, str(exc))
+            self._reply_error(iq, codec, codec.error(exc.fault), str(exc))
             return
         iq.reply().send()
         if then is not None:
             then()
 
-    def _reply_error(self, iq: Any, condition: str, text: str) -> None:
-        """An error that echoes the ``<session>`` as libjingle's do (gingle.md part A),
-        as much of it as :func:`limits.echo` allows, and a clipped text."""
+    def _reply_error(self, iq: Any, codec: Codec, error: StanzaError, text: str) -> None:
+        """An error reply (RFC 6120 section 8.3) with the dialect's conditions; a
+        Gingle one echoes the ``<session>`` as libjingle's do (gingle.md part A), as
+        much of it as :func:`limits.echo` allows. The text is clipped."""
         text = limits.clip(text)
         log.info("answering %s from %s with %s: %s", limits.clip(iq["id"]), iq["from"],
-                 condition, text)
-        session = iq.xml.find(f"{{{NS_SESSION}}}session")
+                 error.condition, text)
+        elem = iq.xml.find(codec.tag)
         reply = iq.reply()
         reply["type"] = "error"
-        if session is not None and (echoed := limits.echo(session)) is not None:
+        if codec.echoes and elem is not None and (echoed := limits.echo(elem)) is not None:
             reply.xml.insert(0, echoed)
-        reply["error"]["type"] = "cancel" if condition == "feature-not-implemented" else "modify"
-        reply["error"]["condition"] = condition
+        reply["error"]["type"] = error.type
+        reply["error"]["condition"] = error.condition
         reply["error"]["text"] = text
+        if error.app is not None:
+            reply["error"].xml.append(error.app)
         reply.send()
 
     def send_session(self, to: str, element: ET.Element) -> asyncio.Future[str | None]:
-        """Send ``<iq type="set">`` with a ``<session>``; the future gives None for a
-        result, else the error condition (``timeout`` when slixmpp gave up)."""
+        """Send ``<iq type="set">`` with a session element (either dialect); the future
+        gives None for a result, else the error condition (``timeout`` when slixmpp
+        gave up)."""
         assert self._stream is not None
         iq = self._stream.Iq(stype="set", sto=to)
         iq.xml.append(element)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling import model
+from jcall.signaling.gingle import Candidate, candidate_from_model, candidate_to_model
 
 HELPER = Path(__file__).with_name("nicepeer.py")
 PYTHON = os.environ.get("JCALL_NICE_PYTHON", "/usr/bin/python3")
@@ -92,8 +93,14 @@ class NicePeer:
                           network=0)
                 for c in self.candidates]
 
-    def add_remote(self, candidates: list[Candidate], **credentials: str) -> None:
+    def candidates_model(self) -> list[model.Candidate]:
+        """:meth:`gingle_candidates` as jcall's session hands them to its transport."""
+        return [m for c in self.gingle_candidates()
+                if (m := candidate_to_model(c)) is not None]
+
+    def add_remote(self, ours: list[model.Candidate], **credentials: str) -> None:
         """Our candidates, as libpurple hands them to libnice (priority = pref x 1000)."""
+        candidates = [candidate_from_model(c) for c in ours]
         self.command("remote", candidates=[
             {"address": c.address, "port": c.port, "username": c.username,
              "password": c.password, "priority": int(c.preference * 1000),

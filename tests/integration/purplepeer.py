@@ -25,6 +25,7 @@ from jcall.signaling.gingle import (
     MessageType,
     PayloadType,
     SessionMessage,
+    candidate_to_model,
     session_element,
 )
 
@@ -80,7 +81,7 @@ class PurplePeer:
             elif msg.type is MessageType.CANDIDATES:
                 mine = [c for c in msg.candidates if c.name == "rtp"]
                 self.jcall_candidates += mine
-                self.nice.add_remote(mine)
+                self.nice.add_remote([m for c in mine if (m := candidate_to_model(c))])
             elif msg.type is MessageType.ACCEPT and not self.accepted.done():
                 self.accepted.set_result(msg.description or ())
             elif msg.type in (MessageType.TERMINATE, MessageType.REJECT):

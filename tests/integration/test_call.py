@@ -42,12 +42,25 @@ def session_types(debug_log: str, direction: str) -> list[str]:
     return types
 
 
+def jingle_actions(debug_log: str, direction: str) -> list[str]:
+    """Jingle actions in a -d log, in order, for one direction (SEND/RECV)."""
+    actions, current = [], None
+    for line in debug_log.splitlines():
+        if HEADER.match(line):
+            current = line[:4]
+        elif current == direction and "<jingle " in line:
+            m = re.search(r"action=['\"]([a-z-]+)['\"]", line)
+            if m:
+                actions.append(m.group(1))
+    return actions
+
+
 def test_dial_accept_hang_up(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
     bob = Account(accounts["bob"].jid + "/desk", accounts["bob"].password)
     callee = start("bob", bob, server, ca_file, "-d", "listen", "-a", "--once")
     callee.wait_for("logged in...")
-    caller = start("alice", accounts["alice"], server, ca_file, "-d", "dial", bob.jid,
-                   "--duration", "0.5")
+    caller = start("alice", accounts["alice"], server, ca_file, "-d", "--signaling", "gingle",
+                   "dial", bob.jid, "--duration", "0.5")
     assert caller.finish() == ExitCode.OK, caller.err[-3000:]
     assert callee.finish() == ExitCode.OK, callee.err[-3000:]
 
@@ -75,6 +88,49 @@ def test_dial_accept_hang_up(accounts: dict[str, Account], server: str, ca_file:
     auth = caller.err[caller.err.index("<auth "):]
     assert auth.splitlines()[1].strip() == "## TEXT REMOVED ##"
     assert accounts["alice"].password not in caller.err
+
+
+def test_jcalls_choose_jingle_and_ring(accounts: dict[str, Account], server: str,
+                                       ca_file: Path) -> None:
+    """Both advertise both dialects (XEP-0115 hashed caps): the caller picks Jingle,
+    offers its ICE credentials on the transport, the callee rings, answers and hangs
+    up in Jingle."""
+    bob = Account(accounts["bob"].jid + "/hybrid", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "-d", "listen", "-a", "--once")
+    callee.wait_for("logged in...")
+    caller = start("alice", accounts["alice"], server, ca_file, "-d", "dial",
+                   accounts["bob"].jid, "--duration", "0.5")
+    assert caller.finish() == ExitCode.OK, caller.err[-3000:]
+    assert callee.finish() == ExitCode.OK, callee.err[-3000:]
+    assert status(caller)[3:] == [f"Found online friend '{bob.jid}'", "calling...",
+                                  "ringing...", "call answered", "call in progress",
+                                  "call destroyed", "logged out..."]
+    sent, received = jingle_actions(caller.err, "SEND"), jingle_actions(caller.err, "RECV")
+    assert sent[0] == "session-initiate" and "transport-info" in sent
+    assert sent[-1] == "session-terminate"
+    assert received[:1] == ["session-info"] and "session-accept" in received
+    assert session_types(caller.err, "SEND") == []  # no Gingle at all
+    initiate = caller.err[caller.err.index('action="session-initiate"'):]
+    initiate = initiate[:initiate.index("</jingle>")]
+    assert '<description xmlns="urn:xmpp:jingle:apps:rtp:1" media="audio"' in initiate
+    assert re.search(r'<transport xmlns="urn:xmpp:jingle:transports:ice-udp:1" '
+                     r'ufrag="[^"]+" pwd="[^"]{22,}"', initiate)
+    assert jingle_actions(callee.err, "SEND")[:1] == ["session-info"]  # <ringing/>
+
+
+def test_a_peer_with_only_google_voice_is_called_in_gingle(
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    bob = Account(accounts["bob"].jid + "/gtalk", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "-d", "--signaling", "gingle",
+                   "listen", "-a", "--once")
+    callee.wait_for("logged in...")
+    caller = start("alice", accounts["alice"], server, ca_file, "-d", "dial",
+                   accounts["bob"].jid, "--duration", "0.3")
+    assert caller.finish() == ExitCode.OK, caller.err[-3000:]
+    assert callee.finish() == ExitCode.OK, callee.err[-3000:]
+    assert session_types(caller.err, "SEND")[0] == "initiate"
+    assert jingle_actions(caller.err, "SEND") == []
+    assert 'ext="voice-v1"' in callee.err  # (the legacy caps libjingle looks for)
 
 
 def caller_jid(out: str) -> str:

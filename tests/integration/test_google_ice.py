@@ -72,7 +72,7 @@ async def test_libnice_calling_jcall_connects_and_carries_datagrams_both_ways(
     async with jcall_and_libnice(nice_controlling=True) as (ours, nice):
         events = ours.events()
         mine = await local(ours)
-        ours.add_remote(nice.gingle_candidates())
+        ours.add_remote(nice.candidates_model())
         assert ours.flavor is IceFlavor.GOOGLE  # empty passwords: libpurple's kind
         nice.add_remote(mine)
         ours.peer_has_candidates()
@@ -93,7 +93,7 @@ async def test_stock_libnice_called_by_jcall_takes_our_audio_but_never_sends(
         events = ours.events()
         mine = await local(ours)
         nice.add_remote(mine)  # libpurple callee: jcall's candidates came with the initiate
-        ours.add_remote(nice.gingle_candidates())
+        ours.add_remote(nice.candidates_model())
         ours.peer_has_candidates()
         assert isinstance(await first(events), Connected)
         await nice.record(tmp_path / "nice.bin")
@@ -114,7 +114,7 @@ async def test_libnice_with_stream_credentials_called_by_jcall_sends_too(
         events = ours.events()
         mine = await local(ours)
         nice.add_remote(mine)
-        ours.add_remote(nice.gingle_candidates())
+        ours.add_remote(nice.candidates_model())
         ours.peer_has_candidates()
         assert isinstance(await first(events), Connected)
         await nice.wait_for("selected", component=1)
@@ -132,7 +132,7 @@ async def test_a_google_check_ahead_of_the_candidates_switches_jcall_to_google_i
         while ours.flavor is None and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         assert ours.flavor is IceFlavor.GOOGLE
-        ours.add_remote(nice.gingle_candidates())
+        ours.add_remote(nice.candidates_model())
         assert isinstance(await first(events), Connected)
         await nice.wait_for("selected", component=1)
 
@@ -145,9 +145,9 @@ async def test_forced_google_mode_gives_each_port_its_own_credentials(
         events = ours.events()
         mine = await local(ours)
         assert ours.flavor is IceFlavor.GOOGLE
-        assert all(len(c.username) == 16 and len(c.password) == 16 for c in mine)
+        assert all(len(c.ufrag) == 16 and len(c.pwd) == 16 for c in mine)
         nice.add_remote(mine)
-        ours.add_remote(nice.gingle_candidates())
+        ours.add_remote(nice.candidates_model())
         ours.peer_has_candidates()
         assert isinstance(await first(events), Connected)
         if nice_controlling:
@@ -163,8 +163,8 @@ async def test_libnice_rfc5245_and_jcall_stay_on_rfc_ice(nice_controlling: bool,
                                  compatibility="rfc5245") as (ours, nice):
         events = ours.events()
         mine = await local(ours)
-        nice.add_remote(mine, ufrag=mine[0].username, pwd=mine[0].password)
-        ours.add_remote([c for c in nice.gingle_candidates() if c.name == "rtp"])
+        nice.add_remote(mine, ufrag=mine[0].ufrag, pwd=mine[0].pwd)
+        ours.add_remote([c for c in nice.candidates_model() if c.component == 1])
         assert ours.flavor is IceFlavor.RFC
         connected = await first(events)
         assert isinstance(connected, Connected) and connected.path.flavor is IceFlavor.RFC
@@ -173,14 +173,14 @@ async def test_libnice_rfc5245_and_jcall_stay_on_rfc_ice(nice_controlling: bool,
 
 
 async def test_ice_rfc_with_a_google_ice_peer_fails_at_once_with_the_reason() -> None:
-    from jcall.signaling.gingle import Candidate
+    from jcall.signaling.model import Candidate
     from jcall.transport.base import Failed
 
     ours = AutoTransport(IceMode.RFC, controlling=True, host_addresses=LOOPBACK)
     try:
         events = ours.events()
         await local(ours)
-        ours.add_remote([Candidate("127.0.0.1", 40000, "Jyb7+0yiFQg4gktD", "")])
+        ours.add_remote([Candidate("127.0.0.1", 40000, ufrag="Jyb7+0yiFQg4gktD", pwd="")])
         failed = await first(events, timeout=1.0)
         assert isinstance(failed, Failed)
         assert failed.reason == ("the peer speaks Google ICE (candidates without an ICE "

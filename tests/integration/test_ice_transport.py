@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling.model import Candidate, CandidateType
 from jcall.transport.auto import AutoTransport
 from jcall.transport.base import (
     Connected,
@@ -83,7 +83,7 @@ async def test_a_silent_stun_server_delays_neither_candidates_nor_the_path(
     try:
         await asyncio.wait_for(asyncio.gather(a.connected, b.connected), 1.0)
         connected = time.monotonic() - t0
-        assert a_log[0][0] - t0 < 0.1 and [c.type for c in a_log[0][1]] == ["local"]
+        assert a_log[0][0] - t0 < 0.1 and [c.type for c in a_log[0][1]] == ["host"]
         assert connected < 0.25, connected  # (aioice alone: 5 s for the STUN answer)
         await asyncio.wait_for(asyncio.gather(*tasks), 3.0)  # gathering ends: no answer
         assert len(a_log) == 1  # nothing else was learned
@@ -134,7 +134,7 @@ async def test_a_relay_joins_the_checks_after_they_started(coturn: object) -> No
         a.add_remote([replace(c, port=9) for c in await b.gather()])
         failed = await events.next(8.0)
         assert failed == Failed("tried host, relay; peer offered host")
-        assert offered == ["local", "relay"]
+        assert offered == ["host", "relay"]
         pairs = {(p.local_candidate.type, p.remote_candidate.port)
                  for p in a._rfc._conn._check_list}
         assert pairs == {("host", 9), ("relay", 9)}
@@ -154,7 +154,7 @@ async def test_no_path_fails_soon_after_the_last_candidate_and_says_what_was_tri
         ufrag, pwd = ("deadbeefdeadbeef", "p" * 24) if mode is IceMode.RFC else ("g" * 16, "")
         t0 = time.monotonic()
         a.add_remote([Candidate("127.0.0.1", 9, ufrag, pwd),
-                      Candidate("224.0.0.9", 9, ufrag, pwd, type="stun")])
+                      Candidate("224.0.0.9", 9, ufrag, pwd, type=CandidateType.SRFLX)])
         assert await events.next(5.0) == Failed(
             "tried host; peer offered host, srflx (not checked: 1 multicast)")
         assert 0.9 < time.monotonic() - t0 < 1.5

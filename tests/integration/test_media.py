@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from jcall.audio.codecs import ULAW_TABLE, ulaw_encode
 from jcall.audio.files import read_wav, write_wav
@@ -61,11 +62,13 @@ def two_way_call(tmp: Path, accounts: dict[str, Account], server: str, ca_file: 
     return a_in, b_in, a_stats, b_stats
 
 
+@pytest.mark.parametrize("dialect", ["gingle", "jingle"])
 def test_l16_is_sample_exact_both_ways(tmp_path: Path, accounts: dict[str, Account],
-                                       server: str, ca_file: Path) -> None:
+                                       server: str, ca_file: Path, dialect: str) -> None:
     a_in, b_in, a_stats, b_stats = two_way_call(tmp_path, accounts, server, ca_file, "l16",
-                                                44100)
+                                                44100, caller_args=("--signaling", dialect))
     assert a_stats["codec"] == b_stats["codec"] == "L16/44100"
+    assert a_stats["signaling"] == b_stats["signaling"] == dialect
     for sent, got in ((a_in, received(tmp_path / "b_got.wav")),
                       (b_in, received(tmp_path / "a_got.wav"))):
         assert len(got) >= len(sent)
@@ -76,11 +79,15 @@ def test_l16_is_sample_exact_both_ways(tmp_path: Path, accounts: dict[str, Accou
         assert 0.8 * 260 <= stats["sent"]["packets"] <= 1.1 * 260
 
 
+@pytest.mark.parametrize("dialect", ["gingle", "jingle"])
 def test_pcmu_matches_the_g711_round_trip_both_ways(
-        tmp_path: Path, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
-    a_in, b_in, a_stats, _ = two_way_call(tmp_path, accounts, server, ca_file, "pcmu", 8000,
-                                          caller_args=("--codec", "PCMU"))
+        tmp_path: Path, accounts: dict[str, Account], server: str, ca_file: Path,
+        dialect: str) -> None:
+    a_in, b_in, a_stats, b_stats = two_way_call(
+        tmp_path, accounts, server, ca_file, "pcmu", 8000,
+        caller_args=("--codec", "PCMU", "--signaling", dialect))
     assert a_stats["codec"] == "PCMU/8000"
+    assert a_stats["signaling"] == b_stats["signaling"] == dialect
     for sent, got in ((a_in, received(tmp_path / "b_got.wav")),
                       (b_in, received(tmp_path / "a_got.wav"))):
         expected = ULAW_TABLE[ulaw_encode(sent[:, 0])].reshape(-1, 1)

@@ -114,7 +114,8 @@ def test_a_killed_peer_is_lost_then_consent_expiry_ends_the_call(
                            "expired: no answer from the peer for 30 s (RFC 7675)"]
         parts = SECTION.split(caller.err)
         sent = [body for d, body in zip(parts[1::2], parts[2::2], strict=True) if d == "SEND"]
-        assert any(re.search(r"type=['\"]terminate['\"]", body) for body in sent)
+        assert any(re.search(r"(type|action)=['\"](session-)?terminate['\"]", body)
+                   for body in sent)
     finally:
         caller.popen.kill()
         callee.popen.kill()

@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 
 from jcall.errors import ExitCode
+from jcall.signaling import model
 from jcall.signaling.gingle import (
     Candidate,
     MessageType,
     PayloadType,
     SessionMessage,
+    candidate_from_model,
+    candidate_to_model,
     session_element,
 )
 from jcall.transport import stun_classic as sc
@@ -31,6 +34,15 @@ from .jcallproc import Account, JcallProcess, start
 from .rawpeer import RawPeer, Received
 
 PCMU = (PayloadType(0, "PCMU", 8000),)
+
+
+def modelled(candidates: list[Candidate] | tuple[Candidate, ...]) -> list[model.Candidate]:
+    """Candidates off the wire as jcall's session hands them to its transport."""
+    return [m for c in candidates if (m := candidate_to_model(c)) is not None]
+
+
+def wire(candidates: list[model.Candidate]) -> tuple[Candidate, ...]:
+    return tuple(candidate_from_model(c) for c in candidates)
 
 
 def xml(msg: SessionMessage) -> str:
@@ -127,9 +139,9 @@ async def test_initiate_without_transport_gets_candidates_and_connects(
         assert MessageType.TRANSPORT_ACCEPT not in types
         assert MessageType.TRANSPORT_INFO not in types
         assert MessageType.CANDIDATES in types
-        ice.add_remote(got)
+        ice.add_remote(modelled(got))
         assert await peer.send(jid, session(peer, MessageType.CANDIDATES,
-                                            candidates=tuple(mine))) is None
+                                            candidates=wire(mine))) is None
         await asyncio.wait_for(ice.connected, 10)
         await asyncio.to_thread(callee.wait_for, "call in progress")
         assert await peer.send(jid, session(peer, MessageType.TERMINATE)) is None
@@ -311,13 +323,13 @@ async def test_initiator_switches_to_candidates_when_the_peer_does(
         assert initiate.message.type is MessageType.INITIATE and initiate.message.has_transport
         sent = await peer.next()
         assert sent.message.type is MessageType.TRANSPORT_INFO
-        ice.add_remote(sent.message.candidates)
+        ice.add_remote(modelled(sent.message.candidates))
         mine = await ice.gather()
 
         reply = replier(initiate)
 
         assert await peer.send(initiate.sender, reply(MessageType.CANDIDATES,
-                                                      candidates=tuple(mine))) is None
+                                                      candidates=wire(mine))) is None
         resent = await peer.next()
         assert resent.message.type is MessageType.CANDIDATES  # re-sent in the peer's form
         assert resent.message.candidates == sent.message.candidates
@@ -340,8 +352,9 @@ async def test_an_unknown_iq_payload_is_service_unavailable(
     try:
         assert await peer.send(jid, "<query xmlns='urn:example:nothing-here'/>") \
             == "service-unavailable"
+        # (Jingle is handled: an initiate without content is malformed, not unknown)
         assert await peer.send(jid, "<jingle xmlns='urn:xmpp:jingle:1' action='session-"
-                                    "initiate' sid='x'/>") == "service-unavailable"
+                                    "initiate' sid='x'/>") == "bad-request"
     finally:
         callee.popen.kill()
 

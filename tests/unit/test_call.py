@@ -11,7 +11,7 @@ from jcall.audio.endpoints import AudioSettings
 from jcall.call import Call, CallSettings
 from jcall.console import Console
 from jcall.errors import ExitCode
-from jcall.signaling.gingle import Candidate, MessageType, PayloadType, SessionMessage
+from jcall.signaling.model import Action, Candidate, Message, PayloadType
 from jcall.signaling.session import Role, Session
 from jcall.transport.base import Connected, Failed, IceFlavor, Lost, PathInfo, Restored
 from tests.fakes import FakeSignalling, FakeTransport
@@ -48,8 +48,8 @@ def make(role: Role, transport: FakeTransport | None = None
     return call, transport, signalling, lines
 
 
-def from_peer(call: Call, mtype: MessageType, **fields: Any) -> None:
-    msg = SessionMessage(type=mtype, sid=SID, initiator=call.session.initiator, **fields)
+def from_peer(call: Call, action: Action, **fields: Any) -> None:
+    msg = Message(action=action, sid=SID, initiator=call.session.initiator, **fields)
     call.session.receive(msg, PEER, call.now())
     call.pump()
 
@@ -79,10 +79,10 @@ async def test_a_failed_transport_ends_the_call_with_its_reason() -> None:
 
 async def test_accepted_but_never_connected_fails_even_when_the_peer_hangs_up_first() -> None:
     call, _, _, lines = make(Role.RESPONDER)
-    from_peer(call, MessageType.INITIATE, description=PCMU)
+    from_peer(call, Action.INITIATE, payloads=PCMU)
     call.start_transport()
     call.accept(PCMU)
-    from_peer(call, MessageType.TERMINATE)
+    from_peer(call, Action.TERMINATE)
     assert await ended(call) is ExitCode.CALL_FAILED
     assert "other side hung up" in lines.status
     assert lines.errors == [f"call failed: no media path to '{PEER}'"]
@@ -92,7 +92,7 @@ async def test_a_callee_that_hangs_up_before_accepting_did_not_answer() -> None:
     call, _, _, lines = make(Role.INITIATOR)
     dial(call)
     await asyncio.sleep(0)
-    from_peer(call, MessageType.TERMINATE)
+    from_peer(call, Action.TERMINATE)
     assert await ended(call) is ExitCode.REJECTED
     assert "call not answered" in lines.status
 
@@ -112,8 +112,8 @@ async def test_an_acknowledged_candidate_message_tells_the_transport() -> None:
 async def test_remote_candidates_go_to_the_transport() -> None:
     call, transport, _, _ = make(Role.INITIATOR)
     dial(call)
-    theirs = Candidate("10.0.0.2", 6000, "Jyb7+0yiFQg4gktD", "")
-    from_peer(call, MessageType.CANDIDATES, candidates=(theirs,))
+    theirs = Candidate("10.0.0.2", 6000, ufrag="Jyb7+0yiFQg4gktD", pwd="")
+    from_peer(call, Action.TRANSPORT_INFO, candidates=(theirs,), bare_candidates=True)
     assert transport.remote == [theirs]
     call.hangup()
     await ended(call)
@@ -125,7 +125,7 @@ async def test_in_progress_once_connected_and_accepted_then_lost_and_restored() 
     transport.emit(Connected(PATH))
     await asyncio.sleep(0.01)
     assert "call in progress" not in lines.status  # not accepted yet
-    from_peer(call, MessageType.ACCEPT, description=PCMU)
+    from_peer(call, Action.ACCEPT, payloads=PCMU)
     assert lines.status[-1] == "call in progress" and call.path == PATH
     transport.emit(Lost())
     transport.emit(Restored(PATH))
@@ -141,8 +141,9 @@ async def test_a_quiet_google_ice_peer_is_not_waited_for_on_hang_up() -> None:
     signalling.auto_reply = False
     dial(call)
     signalling.sent[0][2].set_result(None)  # the initiate is acknowledged
-    theirs = Candidate("10.0.0.2", 6000, "Jyb7+0yiFQg4gktD", "")
-    from_peer(call, MessageType.CANDIDATES, candidates=(theirs,))  # -> candidates dialect
+    theirs = Candidate("10.0.0.2", 6000, ufrag="Jyb7+0yiFQg4gktD", pwd="")
+    # Gingle's 'candidates' form:
+    from_peer(call, Action.TRANSPORT_INFO, candidates=(theirs,), bare_candidates=True)
     transport.emit(Connected(PATH))
     await asyncio.sleep(0.01)
     loop = asyncio.get_running_loop()
@@ -154,8 +155,8 @@ async def test_a_quiet_google_ice_peer_is_not_waited_for_on_hang_up() -> None:
 
 async def test_a_caller_giving_up_while_it_rings_is_a_missed_call_not_a_success() -> None:
     call, _, _, lines = make(Role.RESPONDER)
-    from_peer(call, MessageType.INITIATE, description=PCMU)
+    from_peer(call, Action.INITIATE, payloads=PCMU)
     call.start_transport()
-    from_peer(call, MessageType.TERMINATE)  # before anyone accepted
+    from_peer(call, Action.TERMINATE)  # before anyone accepted
     assert await ended(call) is ExitCode.REJECTED
     assert "other side hung up" in lines.status and not lines.errors

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from jcall.errors import RemoteProtocolError
+from jcall.signaling.codec import GINGLE
 from jcall.signaling.events import EndCause, IncomingCall, SessionEnded
-from jcall.signaling.gingle import PayloadType, SessionMessage
+from jcall.signaling.model import Action, Message, PayloadType
 from jcall.signaling.session import (
     Role,
     Session,
@@ -60,7 +61,7 @@ class Set:
 
     sender_session: Session
     tag: int
-    message: SessionMessage
+    message: Message
     sender: str
 
 
@@ -104,7 +105,7 @@ class Net:
         try:
             session = to.manager.receive(item.message, item.sender, now)
         except RemoteProtocolError as exc:
-            back.append(Reply(item.sender_session, item.tag, exc.condition))
+            back.append(Reply(item.sender_session, item.tag, GINGLE.error(exc.fault).condition))
             return
         back.append(Reply(item.sender_session, item.tag, None))
         if session.crossed is not None:
@@ -191,4 +192,4 @@ def test_an_initiate_taken_after_yielding_is_terminated() -> None:
     assert ours.outgoing() == [] and ours.state is State.ENDED
     ours.handle_reply(initiate.tag, None, 0.2)
     (terminate,) = ours.outgoing()
-    assert str(terminate.message.type) == "terminate"
+    assert terminate.message.action is Action.TERMINATE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling.model import Candidate
 from jcall.transport.auto import GOOGLE_NO_RELAY, AutoTransport
 from jcall.transport.base import Failed, IceMode
 from jcall.transport.ice import NO_ADDRESS
@@ -29,7 +29,7 @@ async def test_ice_loopback_offers_127_0_0_1_too() -> None:
     ours = AutoTransport(IceMode.AUTO, controlling=True, host_addresses=[], loopback=True)
     try:
         (batch,) = [batch async for batch in ours.local_candidates()]
-        assert [(c.address, c.type) for c in batch] == [("127.0.0.1", "local")]
+        assert [(c.address, c.type) for c in batch] == [("127.0.0.1", "host")]
     finally:
         await ours.close()
 
@@ -41,7 +41,7 @@ async def test_relay_only_refuses_a_google_ice_peer_instead_of_revealing_address
     ours = AutoTransport(IceMode.AUTO, controlling=True, servers=RELAY_ONLY)
     events = ours.events()
     try:
-        google = Candidate("127.0.0.1", 5000, "shortname", "")  # no password: Google ICE
+        google = Candidate("127.0.0.1", 5000, ufrag="shortname", pwd="")  # no password: Google ICE
         ours.add_remote([google])
         failed = await asyncio.wait_for(events.__anext__(), 1.0)
         assert isinstance(failed, Failed) and GOOGLE_NO_RELAY in failed.reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling.model import Candidate
 from jcall.transport.filters import AddressPolicy, MediaGate, checkable, refusal
 
 STRICT = AddressPolicy()

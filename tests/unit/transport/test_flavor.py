@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling.model import Candidate
 from jcall.transport import flavor
 from jcall.transport import stun_classic as sc
 from jcall.transport.base import IceFlavor
@@ -12,7 +12,7 @@ PWD = "p" * 24
 
 
 def cand(user: str = "ufragufragufrag1", pwd: str = PWD, **kw: object) -> Candidate:
-    return Candidate(address="10.0.0.1", port=1000, username=user, password=pwd, **kw)  # type: ignore[arg-type]
+    return Candidate(address="10.0.0.1", port=1000, ufrag=user, pwd=pwd, **kw)  # type: ignore[arg-type]
 
 
 def test_jcalls_own_candidates_are_rfc_ice() -> None:
@@ -25,7 +25,7 @@ def test_nothing_known_yet() -> None:
 
 def test_libpurples_empty_password_is_google_ice() -> None:
     # gingle.md part G: same username on rtp and rtcp, password ""
-    purple = [cand("Jyb7+0yiFQg4gktD", ""), cand("Jyb7+0yiFQg4gktD", "", name="rtcp")]
+    purple = [cand("Jyb7+0yiFQg4gktD", ""), cand("Jyb7+0yiFQg4gktD", "", component=2)]
     assert flavor.from_candidates(purple) is IceFlavor.GOOGLE
     assert flavor.explain(purple) == "candidates without an ICE password"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from jcall.signaling.gingle import Candidate
+from jcall.signaling.model import Candidate, CandidateType, priority
 from jcall.transport import google_ice as gi
 from jcall.transport import stun_classic as sc
 from tests.fakes import Address, DatagramNetwork
@@ -49,7 +49,8 @@ def make_peer(name: str, host: str, ports: int = 1, seed: int = 0,
         if preferences:
             host_cand = port.candidates[0]
             port = gi.LocalPort(i, addr, username, (Candidate(**{
-                **host_cand.__dict__, "preference": preferences[i]}),))
+                **host_cand.__dict__,
+                "priority": priority(CandidateType.HOST, preferences[i])}),))
         made.append(port)
         addresses[i] = addr
     return Peer(name, gi.GoogleIceAgent(made, token), addresses)
@@ -298,16 +299,16 @@ def test_a_peer_reflexive_address_gets_its_own_connection() -> None:
                                   + b.agent.ports[0].username).encode())
     a.agent.receive(0, ping, ("192.0.2.9", 40000), 0.0)  # b behind a NAT
     kinds = {c.remote.type for c in a.agent.connections}
-    assert kinds == {"local", "prflx"}
+    assert kinds == {"host", "prflx"}
 
 
 def test_rtcp_and_tcp_candidates_are_not_paired() -> None:
     a = make_peer("a", "10.0.0.1", seed=1)
     a.agent.add_remote([
-        Candidate(address="10.0.0.2", port=1, username="u" * 16, name="rtcp"),
-        Candidate(address="10.0.0.2", port=2, username="u" * 16, protocol="tcp"),
-        Candidate(address="10.0.0.2", port=3, username="u" * 16),
-        Candidate(address="10.0.0.2", port=3, username="u" * 16),  # duplicate
+        Candidate(address="10.0.0.2", port=1, ufrag="u" * 16, component=2),
+        Candidate(address="10.0.0.2", port=2, ufrag="u" * 16, protocol="tcp"),
+        Candidate(address="10.0.0.2", port=3, ufrag="u" * 16),
+        Candidate(address="10.0.0.2", port=3, ufrag="u" * 16),  # duplicate
     ], 0.0)
     assert [c.remote.address for c in a.agent.connections] == [("10.0.0.2", 3)]
 

@@ -36,3 +36,26 @@ def test_order_does_not_matter_and_sha_256_is_offered() -> None:
     identities = [Identity("client", "pc", "jcall")]
     assert ver(identities, FEATURES) == ver(identities, list(reversed(FEATURES)))
     assert len(ver(identities, FEATURES, algorithm="sha-256")) == 44
+
+
+def test_a_disco_answer_reads_into_the_simple_examples_ver() -> None:
+    """XEP-0115 section 5.2, as the disco#info result a peer would send."""
+    import xml.etree.ElementTree as ET
+
+    from jcall.xmpp.caps import from_disco
+
+    query = ET.fromstring(
+        "<query xmlns='http://jabber.org/protocol/disco#info'"
+        " node='http://code.google.com/p/exodus#QgayPKawpkPSDYmwT/WM94uAlu0='>"
+        "<identity category='client' name='Exodus 0.9.1' type='pc'/>"
+        "<feature var='http://jabber.org/protocol/caps'/>"
+        "<feature var='http://jabber.org/protocol/disco#info'/>"
+        "<feature var='http://jabber.org/protocol/disco#items'/>"
+        "<feature var='http://jabber.org/protocol/muc'/></query>")
+    info = from_disco(query)
+    assert info is not None
+    assert ver(*info) == "QgayPKawpkPSDYmwT/WM94uAlu0="
+    twice = ET.fromstring(ET.tostring(query))
+    twice.append(ET.fromstring("<feature xmlns='http://jabber.org/protocol/disco#info'"
+                               " var='http://jabber.org/protocol/muc'/>"))
+    assert from_disco(twice) is None  # duplicate features: not verifiable (section 5.4)
