@@ -178,7 +178,7 @@ def _setup_logging() -> None:
 @click.option("--discard", is_flag=True, help="Discard received audio instead of playing it.")
 @click.option("--input-device", metavar="INDEX|NAME", help="Microphone (see 'jcall devices').")
 @click.option("--output-device", metavar="INDEX|NAME", help="Speaker (see 'jcall devices').")
-@click.option("--codec", metavar="NAME[/RATE]",
+@click.option("--codec", metavar="NAME[/RATE[/CHANNELS]]",
               help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA.")
 @click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Write the call statistics to FILE as JSON.")

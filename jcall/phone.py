@@ -366,7 +366,7 @@ class Phone:
 
     def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
         """The offered payload types we support, in the offerer's order, except that the
-        codec the user asked for (--codec NAME[/RATE], any channel count) goes first."""
+        codec the user asked for (--codec NAME[/RATE[/CHANNELS]]) goes first."""
         answer = formats.answer(offered)
         first = self.settings.formats[0]
         if self.settings.formats != formats.SUPPORTED:

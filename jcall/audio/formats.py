@@ -72,19 +72,23 @@ def answer(offered: tuple[PayloadType, ...],
 
 
 def prefer(spec: str | None, formats: tuple[Format, ...] = SUPPORTED) -> tuple[Format, ...]:
-    """``formats`` with those matching ``NAME[/RATE]`` (e.g. ``PCMU``, ``L16/16000``) first.
+    """``formats`` with those matching ``NAME[/RATE[/CHANNELS]]`` (e.g. ``PCMU``,
+    ``L16/16000``, ``L16/44100/2``: the form the statistics print) first.
 
     Raises ValueError when nothing matches, naming what would.
     """
     if not spec:
         return formats
-    name, _, rate = spec.partition("/")
+    name, *numbers = spec.split("/")
     try:
-        wanted_rate = int(rate) if rate else None
+        if len(numbers) > 2:
+            raise ValueError
+        wanted_rate, wanted_channels = (int(n) for n in (*numbers, "0", "0")[:2])
     except ValueError:
-        raise ValueError(f"invalid codec {spec!r}: expected NAME[/RATE]") from None
+        raise ValueError(f"invalid codec {spec!r}: expected NAME[/RATE[/CHANNELS]]") from None
     first = tuple(f for f in formats if f.name == name.upper()
-                  and (wanted_rate is None or f.clockrate == wanted_rate))
+                  and wanted_rate in (0, f.clockrate)
+                  and wanted_channels in (0, f.channels))
     if not first:
         known = ", ".join(sorted({f"{f.name}/{f.clockrate}" for f in formats}))
         raise ValueError(f"unknown codec {spec!r} (known: {known})")

@@ -21,7 +21,11 @@ What differs between the dialects lives in a small rules object per dialect:
   re-sending those already sent.
 * **Jingle** (:class:`JingleRules`): the responder says ``<ringing/>`` in a
   ``session-info`` as soon as the initiate is taken (XEP-0167 section 7.1), and the
-  session's one content keeps the name the initiator gave it.
+  session's one content keeps the name the initiator gave it. The initiate and the
+  accept carry the candidates known by then, and wait for the first if there are
+  none: libpurple hands the candidates of either to farstream, whose libnice
+  transmitter takes an empty list for an ICE restart and changes its credentials
+  without telling the peer.
 
 Besides the table the session keeps three pieces of bookkeeping, the same for both:
 
@@ -45,7 +49,7 @@ the losing initiate with a tie-break error.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, auto
 from typing import Protocol
 
@@ -165,11 +169,16 @@ _REPLY_REQUIRED = {Action.INITIATE, Action.ACCEPT, Action.REJECT, Action.TERMINA
 
 # -- what differs between the dialects ---------------------------------------------------
 class Rules(Protocol):
-    """A dialect's quirks, consulted by the session at three points."""
+    """A dialect's quirks, consulted by the session at four points."""
 
     @property
     def bare_candidates(self) -> bool:
         """Whether candidates go out in Gingle's bare ``candidates`` form."""
+
+    @property
+    def carries_candidates(self) -> bool:
+        """Whether the initiate and the accept carry candidates (and so wait for the
+        first), rather than leaving them all to transport messages."""
 
     def on_initiate(self, msg: Message) -> list[Message]:
         """What a responder sends as soon as it takes an initiate (sid etc. filled in
@@ -185,6 +194,8 @@ class Rules(Protocol):
 class GingleRules:
     """gingle.md part E: libjingle 0.4's ``transport-accept``, and the ``candidates``
     form of older clients and libpurple."""
+
+    carries_candidates = False  # (libjingle 0.4 sends them after the initiate's ack)
 
     def __init__(self) -> None:
         self.bare_candidates = False
@@ -208,9 +219,10 @@ class GingleRules:
 
 
 class JingleRules:
-    """XEP-0166/0167: ring at once; nothing else differs from the common machine."""
+    """XEP-0166/0167: ring at once; the initiate and the accept carry candidates."""
 
     bare_candidates = False
+    carries_candidates = True
 
     def on_initiate(self, msg: Message) -> list[Message]:
         return [_template(Action.INFO, info=(Info.RINGING,))]
@@ -268,6 +280,7 @@ class Session:
         self._initiate_acked = role is Role.RESPONDER
         self._held: list[Candidate] = []
         self._sent: list[Candidate] = []
+        self._deferred: Message | None = None  # an initiate or accept awaiting candidates
         self._remote_seen: set[tuple[int, str, int, str]] = set()
         self._remote_generation = 0
         self._pending: dict[int, _Pending] = {}
@@ -336,25 +349,41 @@ class Session:
     def _end(self, cause: EndCause, reason: Reason | None = None, detail: str = "",
              condition: str | None = None) -> None:
         self._held.clear()
+        self._deferred = None
         self._events.append(SessionEnded(cause=cause, reason=reason, detail=detail,
                                          condition=condition))
 
     # -- local decisions ------------------------------------------------------------
     def initiate(self, payloads: tuple[PayloadType, ...], now: float,
                  credentials: Credentials | None = None) -> None:
-        """Send the initiate: our formats and a transport without candidates (with our
-        ICE credentials where the dialect carries them apart)."""
+        """Send the initiate: our formats and a transport (with our ICE credentials
+        where the dialect carries them apart from candidates)."""
         self._transition(Input.SEND_INITIATE)
         self.payloads = payloads
-        self._send(Action.INITIATE, now, payloads=payloads, has_transport=True,
-                   credentials=credentials)
+        self._open(_template(Action.INITIATE, payloads=payloads, has_transport=True,
+                             credentials=credentials), now)
 
     def accept(self, payloads: tuple[PayloadType, ...], now: float,
                credentials: Credentials | None = None) -> None:
         self._transition(Input.SEND_ACCEPT)
         self.payloads = payloads
-        self._send(Action.ACCEPT, now, payloads=payloads, has_transport=True,
-                   credentials=credentials)
+        self._open(_template(Action.ACCEPT, payloads=payloads, has_transport=True,
+                             credentials=credentials), now)
+
+    def _open(self, template: Message, now: float) -> None:
+        """Send an initiate or accept; where the dialect's carry candidates, with all
+        known so far (those sent already again: none may be missing from it), or
+        once the first arrives (:meth:`add_local_candidates`)."""
+        if not self.rules.carries_candidates:
+            self._send_message(template, now)
+            return
+        known = self._sent + self._held
+        if not known:
+            self._deferred = template
+            return
+        self._sent.extend(self._held)
+        self._held.clear()
+        self._send_message(replace(template, candidates=tuple(known)), now)
 
     def reject(self, now: float, reason: Reason = Reason.DECLINE) -> None:
         self._transition(Input.SEND_REJECT)
@@ -362,11 +391,14 @@ class Session:
         self._end(EndCause.LOCAL_REJECT, reason)
 
     def terminate(self, now: float, reason: Reason = Reason.SUCCESS) -> None:
-        """Hang up. A no-op on a session that has already ended."""
+        """Hang up. A no-op on a session that has already ended; nothing is sent for
+        an initiate that never went out."""
         if self.state is State.ENDED:
             return
         self._transition(Input.SEND_TERMINATE)
-        self._send(Action.TERMINATE, now, reason=reason)
+        unsent = self._deferred is not None and self._deferred.action is Action.INITIATE
+        if not unsent:
+            self._send(Action.TERMINATE, now, reason=reason)
         self._end(EndCause.LOCAL_HANGUP, reason)
 
     def yield_to_peer(self, now: float) -> None:
@@ -382,6 +414,11 @@ class Session:
     def add_local_candidates(self, candidates: list[Candidate], now: float) -> None:
         """Send candidates in the peer's form, or hold them until the initiate is acked."""
         if self.state is State.ENDED or not candidates:
+            return
+        if self._deferred is not None:  # the first ones: the initiate or accept goes now
+            template, self._deferred = self._deferred, None
+            self._sent.extend(candidates)
+            self._send_message(replace(template, candidates=tuple(candidates)), now)
             return
         if not self._initiate_acked:
             self._held.extend(candidates)

@@ -78,12 +78,11 @@ def tone(pcm: np.ndarray, rate: int) -> tuple[float, float]:
 
 
 def jcall_proc(name: str, account: Account, server: str, ca_file: Path, tmp: Path,
-               *args: str) -> JcallProcess:
-    # Gingle with a stock Pidgin: jcall advertises (and so is called in) Google voice only.
-    # (libpurple prefers Jingle where both are shown; jcall's Jingle with it is not yet
-    # working, issue 13.)
+               *args: str, signaling: str = "gingle") -> JcallProcess:
+    """``signaling="gingle"``: jcall advertises (and so is called in) Google voice only;
+    libpurple prefers Jingle where a peer shows both."""
     return start(name, account, server, ca_file, "--stats-json", str(tmp / "jcall.json"),
-                 "--signaling", "gingle", *args, audio=("--tone", str(JCALL_TONE),
+                 "--signaling", signaling, *args, audio=("--tone", str(JCALL_TONE),
                                "--output", str(tmp / "jcall_got.wav")))
 
 
@@ -143,3 +142,69 @@ async def test_jcall_calling_a_stock_pidgin_is_heard_and_says_why_it_hears_nothi
         pidgin.proc.popen.kill()
         if caller is not None:
             caller.popen.kill()
+
+
+@pytest.mark.parametrize("codec, jcall_codec", [("PCMU/8000", "PCMU"),
+                                                ("L16/44100/2", "L16/44100")],
+                         ids=["PCMU", "L16"])
+async def test_pidgin_calling_jcall_over_jingle_has_audio_both_ways(
+        codec: str, jcall_codec: str, purple_peer: Path, ca_dir: Path, tmp_path: Path,
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """jcall advertises both dialects (the default): libpurple calls in Jingle, with
+    RFC 5245 ICE (libnice through farstream)."""
+    bob = Account(f"{accounts['bob'].jid}/jingle-{jcall_codec[:4]}", accounts["bob"].password)
+    callee = jcall_proc("bob", bob, server, ca_file, tmp_path, "--codec", jcall_codec,
+                        "listen", "-a", "--once", signaling="auto")
+    pidgin = None
+    try:
+        await asyncio.to_thread(callee.wait_for, "logged in...")
+        erin = Account(f"{accounts['erin'].jid}/pidgin-j", accounts["erin"].password)
+        pidgin = Pidgin(purple_peer, erin, server, ca_dir, tmp_path, "--call", bob.jid,
+                        "--seconds", "3")
+        await asyncio.to_thread(pidgin.proc.wait_for_start, "candidate-pair 1 ", 20)
+        await asyncio.to_thread(pidgin.proc.wait_for, "ended", 20)
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK, callee.err
+        stats = json.loads((tmp_path / "jcall.json").read_text())
+        assert stats["signaling"] == "jingle" and stats["codec"] == codec
+        assert stats["path"]["ice"] == "RFC ICE"
+        heard, rate = read_wav(tmp_path / "jcall_got.wav")
+        peak, seconds = tone(heard[:, 0], rate)
+        assert abs(peak - PURPLE_TONE) < 5 and seconds > 1.0, (peak, seconds, stats)
+        peak, seconds = tone(pidgin.heard(), 8000)
+        assert abs(peak - JCALL_TONE) < 5 and seconds > 2.0, (peak, seconds)
+    finally:
+        callee.popen.kill()
+        if pidgin is not None:
+            pidgin.proc.popen.kill()
+
+
+@pytest.mark.parametrize("codec, jcall_codec", [("PCMU/8000", "PCMU"),
+                                                ("L16/44100/2", "L16/44100/2")],
+                         ids=["PCMU", "L16"])
+async def test_jcall_calling_pidgin_over_jingle_has_audio_both_ways(
+        codec: str, jcall_codec: str, purple_peer: Path, ca_dir: Path, tmp_path: Path,
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """libpurple shows Jingle in its caps: jcall calls it in Jingle, and, unlike Google
+    ICE in GOOGLE mode, a called libnice in RFC 5245 mode sends too."""
+    erin = Account(f"{accounts['erin'].jid}/pidgin-jcallee", accounts["erin"].password)
+    pidgin = Pidgin(purple_peer, erin, server, ca_dir, tmp_path, "--answer", "--seconds", "30")
+    caller = None
+    try:
+        await asyncio.to_thread(pidgin.proc.wait_for, "signed-on", 20)
+        caller = jcall_proc("alice", accounts["alice"], server, ca_file, tmp_path,
+                            "--codec", jcall_codec, "dial", erin.jid, "--duration", "3",
+                            signaling="auto")
+        assert await asyncio.to_thread(caller.finish, 30) == ExitCode.OK, caller.err
+        await asyncio.to_thread(pidgin.proc.wait_for, "ended", 10)
+        stats = json.loads((tmp_path / "jcall.json").read_text())
+        assert stats["signaling"] == "jingle" and stats["codec"] == codec
+        heard, rate = read_wav(tmp_path / "jcall_got.wav")
+        peak, seconds = tone(heard[:, 0], rate)
+        assert abs(peak - PURPLE_TONE) < 5 and seconds > 1.0, (peak, seconds, stats)
+        peak, seconds = tone(pidgin.heard(), 8000)
+        assert abs(peak - JCALL_TONE) < 5 and seconds > 2.0, (peak, seconds)
+        assert not any("no audio" in line for line in caller.err_lines), caller.err
+    finally:
+        if caller is not None:
+            caller.popen.kill()
+        pidgin.proc.popen.kill()

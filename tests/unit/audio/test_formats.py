@@ -27,16 +27,22 @@ def test_nameless_static_payload_type_is_matched_by_number() -> None:
 def test_prefer_moves_matches_first() -> None:
     import pytest
 
-    from jcall.audio.formats import L16_16000, PCMA, prefer
+    from jcall.audio.formats import L16_16000, L16_44100, L16_44100_STEREO, PCMA, prefer
 
     assert prefer("pcma")[0] == PCMA
     assert prefer("L16/16000")[0] == L16_16000
+    assert prefer("L16/44100/2")[0] == L16_44100_STEREO  # as the statistics print it
+    assert prefer("L16/44100/1")[0] == L16_44100
     assert prefer(None) == SUPPORTED
     assert sorted(prefer("L16"), key=id) == sorted(SUPPORTED, key=id)
     with pytest.raises(ValueError, match="unknown codec 'speex'"):
         prefer("speex")
     with pytest.raises(ValueError, match="NAME"):
         prefer("L16/fast")
+    with pytest.raises(ValueError, match="NAME"):
+        prefer("L16/44100/2/1")
+    with pytest.raises(ValueError, match="unknown codec"):
+        prefer("PCMU/8000/2")
 
 
 def test_l16_payload_type_10_is_stereo_whatever_channels_says() -> None:

@@ -389,13 +389,16 @@ def test_a_jingle_responder_rings_and_keeps_the_initiators_content_name() -> Non
     assert not ringing.needs_reply  # an unknown info is no reason to end a call
     assert s.peer_credentials == creds
     s.accept(PCMU, 0.1, Credentials("mine", "p" * 22))
+    assert s.outgoing() == []  # (no candidate of ours yet: the accept waits for one)
+    s.add_local_candidates([cand(4000)], 0.2)
     (accept,) = s.outgoing()
-    assert accept.message.content == "voice"
+    assert accept.message.content == "voice" and accept.message.candidates == (cand(4000),)
     assert accept.message.credentials == Credentials("mine", "p" * 22)
 
 
 def test_jingle_candidates_never_go_bare() -> None:
     s = reach(Role.INITIATOR, State.SENT_INITIATE, Dialect.JINGLE)
+    s.add_local_candidates([cand(3999)], 0.0)
     (initiate,) = s.outgoing()
     s.handle_reply(initiate.tag, None, 0.1)
     s.receive(bare(cand(7)), CALLEE, 0.2)
@@ -426,3 +429,54 @@ def test_a_jingle_message_without_initiator_finds_its_session_by_id_and_sender()
         mgr.receive(Message(Action.TERMINATE, SID, None), "eve@example.com/x", 0.1,
                     Dialect.JINGLE)
     assert info.value.fault is Fault.UNKNOWN_SESSION
+
+
+def test_a_jingle_initiate_waits_for_candidates_and_carries_them() -> None:
+    """libpurple's farstream restarts ICE, with credentials it never sends, on an
+    initiate or accept without candidates: none goes out without them."""
+    s = new(Role.INITIATOR, Dialect.JINGLE)
+    s.initiate(PCMU, 0.0)
+    assert s.outgoing() == [] and s.state is State.SENT_INITIATE
+    s.add_local_candidates([cand(1), cand(2)], 0.1)
+    (initiate,) = s.outgoing()
+    assert initiate.message.action is Action.INITIATE
+    assert [c.port for c in initiate.message.candidates] == [1, 2]
+    s.add_local_candidates([cand(3)], 0.2)
+    assert s.outgoing() == []  # later ones wait for the initiate's ack, as in Gingle
+    s.handle_reply(initiate.tag, None, 0.3)
+    (info,) = s.outgoing()
+    assert [c.port for c in info.message.candidates] == [3]
+
+
+def test_candidates_gathered_before_a_jingle_initiate_go_in_it() -> None:
+    s = new(Role.INITIATOR, Dialect.JINGLE)
+    s.add_local_candidates([cand(1)], 0.0)
+    s.initiate(PCMU, 0.1)
+    (initiate,) = s.outgoing()
+    assert [c.port for c in initiate.message.candidates] == [1]
+
+
+def test_a_jingle_accept_repeats_the_candidates_already_sent() -> None:
+    s = reach(Role.RESPONDER, State.RECEIVED_INITIATE, Dialect.JINGLE)
+    s.outgoing()
+    s.add_local_candidates([cand(1)], 0.0)  # trickled while it rings
+    s.outgoing()
+    s.accept(PCMU, 0.1)
+    (accept,) = s.outgoing()
+    assert [c.port for c in accept.message.candidates] == [1]
+
+
+def test_hanging_up_before_a_jingle_initiate_went_out_sends_nothing() -> None:
+    s = new(Role.INITIATOR, Dialect.JINGLE)
+    s.initiate(PCMU, 0.0)
+    s.terminate(0.1)
+    assert s.outgoing() == [] and s.ended and not s.awaiting_replies
+    s.add_local_candidates([cand(1)], 0.2)
+    assert s.outgoing() == []
+
+
+def test_gingle_sends_its_initiate_at_once_without_candidates() -> None:
+    s = new(Role.INITIATOR)
+    s.initiate(PCMU, 0.0)
+    (initiate,) = s.outgoing()
+    assert initiate.message.candidates == ()
