@@ -1,0 +1,230 @@
+"""A standard Jingle peer (XEP-0166, XEP-0167, XEP-0176) with real parts: a slixmpp
+client through the test Prosody for signalling and a real libnice 0.1.21 in RFC 5245
+mode (``nice.py``) for ICE and media.
+
+It writes and reads its ``<jingle>`` stanzas by hand, after the XEPs' own examples,
+not with jcall's codec, so that jcall is checked against the XEPs rather than against
+itself. What it does, as a client built on the XEPs would:
+* advertises Jingle RTP audio over ICE-UDP in XEP-0115 hashed caps, and answers
+  service discovery on its caps node;
+* as caller, sends ``session-initiate`` with its ufrag and pwd and no candidates, then
+  trickles them in one ``transport-info`` (XEP-0176 section 4); its content is called
+  "voice", which jcall must keep;
+* as callee, answers with ``session-accept`` carrying its candidates;
+* feeds every candidate jcall sends (initiate, accept, transport-info) to libnice with
+  the credentials of the transport they came in;
+* ends with ``session-terminate`` and ``<success/>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from .nice import NicePeer
+
+NS_JINGLE = "urn:xmpp:jingle:1"
+NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
+NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
+NS_CAPS = "http://jabber.org/protocol/caps"
+NODE = "https://example.org/jinglepeer"
+FEATURES = ("http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#info",
+            NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE)
+CONTENT = "voice"
+
+
+@dataclass(frozen=True)
+class Payload:
+    id: int
+    name: str
+    clockrate: int
+    channels: int = 1
+
+    def xml(self) -> str:
+        channels = f" channels='{self.channels}'" if self.channels > 1 else ""
+        return (f"<payload-type id='{self.id}' name='{self.name}' "
+                f"clockrate='{self.clockrate}'{channels}/>")
+
+
+@dataclass
+class Received:
+    sender: str
+    action: str
+    jingle: ET.Element
+
+
+@dataclass
+class Session:
+    sid: str
+    initiator: str
+    peer: str
+    jcall_candidates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def caps_ver() -> str:
+    """XEP-0115 section 5.1, for one identity and FEATURES (no forms)."""
+    s = "client/pc//jinglepeer<" + "".join(f"{f}<" for f in sorted(FEATURES))
+    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+class JinglePeer:
+    def __init__(self, jid: str, password: str, server: str, ca_file: Path,
+                 nice: NicePeer) -> None:
+        self.nice = nice
+        self.stream = slixmpp.ClientXMPP(jid, password)
+        self.stream.enable_direct_tls = False
+        self.stream.enable_plaintext = False
+        self.stream.ca_certs = ca_file
+        self.stream.register_plugin("xep_0030")
+        disco = self.stream.plugin["xep_0030"]
+        for node in (None, f"{NODE}#{caps_ver()}"):
+            disco.add_identity("client", "pc", "jinglepeer", node=node)
+            for feature in FEATURES:
+                disco.add_feature(feature, node=node)
+        host, port = server.split(":")
+        self.address = (host, int(port))
+        self.received: asyncio.Queue[Received] = asyncio.Queue()
+        self.session: Session | None = None
+        self.initiated: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
+        self.accepted: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
+        self.ended = asyncio.Event()
+        self.stream.register_handler(Callback(
+            "jingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_JINGLE}}}jingle"), self._on_iq))
+
+    @property
+    def jid(self) -> str:
+        return str(self.stream.boundjid.full)
+
+    async def login(self) -> None:
+        started = asyncio.get_running_loop().create_future()
+        self.stream.add_event_handler("session_start", lambda _: started.set_result(None))
+        self.stream.connect(*self.address)
+        await asyncio.wait_for(started, 10)
+        pres = self.stream.Presence()
+        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
+            "hash": "sha-1", "node": NODE, "ver": caps_ver()}))
+        pres.send()
+
+    # -- what jcall sends ---------------------------------------------------------------
+    def _on_iq(self, iq: Any) -> None:
+        if iq["type"] != "set":
+            return
+        jingle = iq.xml.find(f"{{{NS_JINGLE}}}jingle")
+        got = Received(str(iq["from"]), jingle.get("action", ""), jingle)
+        iq.reply().send()
+        self.received.put_nowait(got)
+        self._take_candidates(jingle)
+        if got.action == "session-initiate" and not self.initiated.done():
+            self.session = Session(jingle.get("sid", ""), jingle.get("initiator", ""),
+                                   got.sender)
+            self._take_candidates(jingle)  # (now that there is a session to keep them)
+            self.initiated.set_result(got)
+        elif got.action == "session-accept" and not self.accepted.done():
+            self.accepted.set_result(got)
+        elif got.action == "session-terminate":
+            self.ended.set()
+
+    def _take_candidates(self, jingle: ET.Element) -> None:
+        if self.session is None:
+            return
+        for transport in jingle.iter(f"{{{NS_ICE}}}transport"):
+            fresh = [{"address": c.get("ip"), "port": int(c.get("port", "0")),
+                      "username": transport.get("ufrag", ""),
+                      "password": transport.get("pwd", ""),
+                      "priority": int(c.get("priority", "0")), "type": c.get("type"),
+                      "foundation": c.get("foundation"),
+                      "component": int(c.get("component", "1"))}
+                     for c in transport.findall(f"{{{NS_ICE}}}candidate")]
+            fresh = [c for c in fresh if c not in self.session.jcall_candidates]
+            if fresh:
+                self.session.jcall_candidates += fresh
+                self.nice.command("remote", candidates=fresh, ufrag=transport.get("ufrag", ""),
+                                  pwd=transport.get("pwd", ""))
+
+    # -- what it sends --------------------------------------------------------------------
+    def _transport(self, with_candidates: bool) -> str:
+        cands = "".join(
+            f"<candidate component='{c['component']}' foundation='{c.get('foundation') or 1}'"
+            f" generation='0' id='c{i}' ip='{c['address']}' network='0' port='{c['port']}'"
+            f" priority='{c['priority']}' protocol='udp' type='{c['type']}'/>"
+            for i, c in enumerate(self.nice.candidates)) if with_candidates else ""
+        return (f"<transport xmlns='{NS_ICE}' ufrag='{self.nice.ufrag}' "
+                f"pwd='{self.nice.pwd}'>{cands}</transport>")
+
+    def _jingle(self, action: str, body: str, **attrs: str) -> str:
+        assert self.session is not None
+        extra = "".join(f" {k}='{v}'" for k, v in attrs.items())
+        return (f"<jingle xmlns='{NS_JINGLE}' action='{action}' sid='{self.session.sid}' "
+                f"initiator='{self.session.initiator}'{extra}>{body}</jingle>")
+
+    def _content(self, inner: str) -> str:
+        return f"<content creator='initiator' name='{CONTENT}'>{inner}</content>"
+
+    async def send(self, jingle_xml: str) -> str | None:
+        """An iq set to the session's peer; None for a result, else the condition."""
+        assert self.session is not None
+        iq = self.stream.Iq(stype="set", sto=self.session.peer)
+        iq.xml.append(ET.fromstring(jingle_xml))
+        try:
+            await iq.send(timeout=10)  # type: ignore[no-untyped-call]
+        except IqError as exc:
+            return str(exc.iq["error"]["condition"])
+        except IqTimeout:
+            return "timeout"
+        return None
+
+    async def call(self, jid: str, offer: tuple[Payload, ...]) -> None:
+        """session-initiate without candidates, then one transport-info with all."""
+        self.session = Session(secrets.token_hex(6), self.jid, jid)
+        desc = f"<description xmlns='{NS_RTP}' media='audio'>" + \
+            "".join(p.xml() for p in offer) + "</description>"
+        error = await self.send(self._jingle(
+            "session-initiate", self._content(desc + self._transport(False))))
+        assert error is None, f"session-initiate answered {error}"
+        error = await self.send(self._jingle("transport-info",
+                                             self._content(self._transport(True))))
+        assert error is None, f"transport-info answered {error}"
+
+    async def answer(self, payloads: tuple[Payload, ...]) -> None:
+        """session-accept with the chosen payload types and all candidates."""
+        await self.initiated
+        assert self.session is not None
+        desc = f"<description xmlns='{NS_RTP}' media='audio'>" + \
+            "".join(p.xml() for p in payloads) + "</description>"
+        name = self.initiated.result().jingle.find(f"{{{NS_JINGLE}}}content")
+        assert name is not None
+        body = (f"<content creator='initiator' name='{name.get('name')}'>"
+                f"{desc}{self._transport(True)}</content>")
+        error = await self.send(self._jingle("session-accept", body, responder=self.jid))
+        assert error is None, f"session-accept answered {error}"
+
+    async def hangup(self) -> str | None:
+        return await self.send(self._jingle(
+            "session-terminate", "<reason><success/></reason>"))
+
+    async def close(self) -> None:
+        await self.nice.close()
+        self.stream.disconnect(wait=0.5)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self.stream.disconnected, 3)
+
+
+async def start(jid: str, password: str, server: str, ca_file: Path, *,
+                controlling: bool) -> JinglePeer:
+    nice = await NicePeer.start(compatibility="rfc5245", controlling=controlling,
+                                components=1)
+    peer = JinglePeer(jid, password, server, ca_file, nice)
+    await peer.login()
+    return peer
