@@ -95,6 +95,7 @@ class Call:
         self._told_delivered = False
         self._no_audio: asyncio.TimerHandle | None = None
         self._quiet = False  # end without "call destroyed": nothing was ever set up
+        self.rang = False  # "ringing..." was said (XEP-0353's ringing came first)
 
     @property
     def peer(self) -> str:
@@ -176,7 +177,8 @@ class Call:
     def _peer_info(self, info: Info) -> None:
         log.info("'%s' says: %s", self.peer, info)
         if info is Info.RINGING and self.session.role is Role.INITIATOR \
-                and not self.accepted:
+                and not self.accepted and not self.rang:
+            self.rang = True
             self.console.status("ringing...")
 
     def reject(self, reason: Reason = Reason.DECLINE) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -23,6 +23,7 @@ from .audio import formats
 from .call import Call, CallSettings
 from .console import Console
 from .errors import CallError, ConfigError, ExitCode
+from .signaling.jmi import NS_JMI, Crossing, JmiAction, JmiMessage, crossing
 from .signaling.model import Dialect, Message, PayloadType, Reason
 from .signaling.session import Session, SessionManager
 from .transport.auto import AutoTransport
@@ -32,6 +33,21 @@ from .xmpp.client import XmppClient
 from .xmpp.contacts import bare
 
 log = logging.getLogger(__name__)
+
+# An unanswered proposal (XEP-0353) is taken back after this long, as a caller would
+# hang up on a phone that rings on.
+PROPOSAL_TIMEOUT_S = 30.0
+
+
+@dataclass
+class _Proposal:
+    """A XEP-0353 proposal: ours to ``peer`` (a JID, answered by one of its devices),
+    or one of ``peer`` (the proposing device) to us."""
+
+    id: str
+    peer: str
+    answer: asyncio.Future[tuple[JmiMessage, str]]  # ours: the first proceed/reject
+    gone: asyncio.Future[None]  # theirs: retracted
 
 
 class SignalingMode(Enum):
@@ -70,14 +86,26 @@ class Phone:
         self._manager: SessionManager | None = None
         self.calls: dict[Session, Call] = {}
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._incoming: asyncio.Queue[Call] = asyncio.Queue()
+        # Calls for listen to run; an exit code stands for a proposal that ended without
+        # a session (declined, or taken back while it rang).
+        self._incoming: asyncio.Queue[Call | ExitCode] = asyncio.Queue()
         self._answer: Callable[[Call], None] | None = None
         # While dialing: whom, a call from them that came before ours went out, and
         # for each of our calls overruled by the peer's crossing one, that call.
         self._dial_target: str | None = None
         self._called_first: asyncio.Future[Call] | None = None
         self._successors: dict[Call, Call] = {}
+        # XEP-0353: our proposal while dialing, theirs while ringing, and the
+        # (id, device) pairs we said proceed to, whose session-initiate is answered.
+        self._proposing: _Proposal | None = None
+        self._proposed: dict[str, _Proposal] = {}
+        self._proceeded: set[tuple[str, str]] = set()
+        self._jmi_sessions: set[str] = set()  # started by a proposal: end with <finish>
+        self._taking_theirs = False  # the dialed peer proposed first: its call is ours
+        self._answer_proposal: Callable[[_Proposal], None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         client.on_session = self._on_session
+        client.on_jmi = self._on_jmi
         client.on_lost = self._on_lost
         client.on_outage = self._on_outage
         client.on_back = self._on_back
@@ -150,6 +178,10 @@ class Phone:
         def forget(_: object) -> None:
             self.calls.pop(call.session, None)
             self.manager.prune()
+            if call.session.sid in self._jmi_sessions and self.client.online:
+                # (every device of both sides learns the call ended: XEP-0353 3.6)
+                self._jmi_sessions.discard(call.session.sid)
+                self._send_jmi(call.peer, JmiAction.FINISH, call.session.sid, Reason.SUCCESS)
 
         call.finished.add_done_callback(forget)
 
@@ -172,7 +204,13 @@ class Phone:
 
     def _ring(self, call: Call) -> None:
         if self._takes_over(call):
-            self._answer_crossing(call)
+            proposed = (call.session.sid, call.peer) in self._proceeded
+            self._proceeded.discard((call.session.sid, call.peer))
+            self._answer_crossing(call, announced=proposed)
+            return
+        if (call.session.sid, call.peer) in self._proceeded:
+            self._proceeded.discard((call.session.sid, call.peer))
+            self._answer_proceeded(call)
             return
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
         if others or self._answer is None:
@@ -186,24 +224,182 @@ class Phone:
             log.info("'%s' is not in the roster: candidates wait for accept", call.peer)
         self._answer(call)
 
-    def _takes_over(self, call: Call) -> bool:
-        """Whether an incoming call is the one being dialed, from the other end: its
-        initiate overruled ours, or came before ours went out."""
-        if call.session.crossed is not None:
-            return True
-        target, first = self._dial_target, self._called_first
-        if target is None or first is None or first.done():
-            return False
-        return call.peer == target or ("/" not in target and bare(call.peer) == target)
-
-    def _answer_crossing(self, call: Call) -> None:
+    def _answer_proceeded(self, call: Call) -> None:
+        """The session of a proposal the user already took (XEP-0353 section 3.5)."""
+        if self._answer is not None:
+            self._incoming.put_nowait(call)  # (listen runs it)
         payloads = self._answer_payloads(call.session.payloads)
-        self.console.status(f"Incoming call from '{call.peer}'")
         if not payloads:
             self.console.error(f"Rejected call from '{call.peer}': no codec in common")
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return
-        self.console.status(f"'{call.peer}' called as we called it: answering its call")
+        call.start_transport()
+        call.accept(payloads)
+
+    # -- XEP-0353 -------------------------------------------------------------------------
+    def _on_jmi(self, msg: JmiMessage, sender: str) -> None:
+        match msg.action:
+            case JmiAction.PROPOSE:
+                self._on_propose(msg, sender)
+            case JmiAction.RETRACT:
+                theirs = self._proposed.get(msg.id)
+                if theirs is not None and theirs.peer == sender:
+                    del self._proposed[msg.id]
+                    if not theirs.gone.done():
+                        theirs.gone.set_result(None)
+            case JmiAction.RINGING | JmiAction.PROCEED | JmiAction.REJECT:
+                ours = self._proposing
+                if ours is None or msg.id != ours.id or bare(sender) != bare(ours.peer):
+                    return
+                if msg.action is JmiAction.RINGING:
+                    self.console.status("ringing...")
+                elif not ours.answer.done():
+                    ours.answer.set_result((msg, sender))
+            case _:
+                log.info("jingle-message %s from %s", msg.action, sender)
+
+    def _send_jmi(self, to: str, action: JmiAction, pid: str, reason: Reason | None = None,
+                  *, tie_break: bool = False) -> None:
+        self.client.send_jmi(bare(to), JmiMessage(action, pid, reason=reason,
+                                                  tie_break=tie_break))
+
+    def _on_propose(self, msg: JmiMessage, sender: str) -> None:
+        if "audio" not in msg.media:
+            self._send_jmi(sender, JmiAction.REJECT, msg.id, Reason.UNSUPPORTED_APPLICATIONS)
+            return
+        ours = self._proposing
+        if ours is not None and bare(sender) == bare(ours.peer):  # proposals crossed
+            if crossing(ours.id, self.client.jid, msg.id, sender) is Crossing.OURS_STANDS:
+                self._send_jmi(sender, JmiAction.REJECT, msg.id, Reason.EXPIRED,
+                               tie_break=True)
+                return
+            self._send_jmi(ours.peer, JmiAction.RETRACT, ours.id, Reason.EXPIRED,
+                           tie_break=True)
+            self._proposing = None
+            self.console.status(f"Incoming call from '{sender}'")
+            self.console.status(f"'{sender}' called as we called it: answering its call")
+            self._taking_theirs = True
+            self._proceed(msg.id, sender)  # its session is the dial's (_takes_over)
+            return
+        if self._proposing is None and self._dialing(sender):
+            # the one being dialed called first: that is the call (_takes_over)
+            self.console.status(f"Incoming call from '{sender}'")
+            self.console.status(f"'{sender}' called as we called it: answering its call")
+            self._taking_theirs = True
+            self._proceed(msg.id, sender)
+            return
+        answer = self._answer_proposal
+        if answer is None or self._proposed or \
+                any(not c.finished.done() for c in self.calls.values()):  # busy
+            self.console.status(f"Incoming call from '{sender}'")
+            self.console.status(f"Rejected call from '{sender}': busy")
+            self._send_jmi(sender, JmiAction.REJECT, msg.id, Reason.BUSY)
+            return
+        loop = asyncio.get_running_loop()
+        theirs = _Proposal(msg.id, sender, loop.create_future(), loop.create_future())
+        self._proposed[msg.id] = theirs
+        self._send_jmi(sender, JmiAction.RINGING, msg.id)
+        answer(theirs)
+
+    def _proceed(self, pid: str, device: str) -> None:
+        self._proceeded.add((pid, device))
+        self._jmi_sessions.add(pid)
+        self._send_jmi(device, JmiAction.PROCEED, pid)
+
+    async def _decide_proposal(self, theirs: _Proposal, auto_accept: bool,
+                               reject: bool) -> None:
+        """Ask (or not) about a proposal, as about an incoming call (:meth:`_decide`);
+        one that ends here is the call listen waited for (its session never comes)."""
+        proceeded = False
+        try:
+            if auto_accept or reject or not self.console.interactive:
+                self.console.status(f"Incoming call from '{theirs.peer}'")
+            if reject:
+                self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
+                return
+            if not auto_accept:
+                if not self.console.interactive:
+                    self.console.error(
+                        "Rejected: not a terminal to ask on (use -a to accept calls)")
+                    self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
+                    return
+                accept = await self._ask(theirs.peer, theirs.gone)
+                if theirs.gone.done():
+                    self.console.status("other side hung up")
+                    return
+                if not accept:
+                    self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
+                    return
+            self._proceed(theirs.id, theirs.peer)
+            proceeded = True
+        finally:
+            self._proposed.pop(theirs.id, None)
+            if not proceeded:
+                self._incoming.put_nowait(ExitCode.OK)
+
+    async def _propose(self, peer: str, pid: str, hangup: asyncio.Event
+                       ) -> str | ExitCode | None:
+        """Ring ``peer``'s devices (XEP-0353): the device that proceeded, or the exit
+        code the proposal ended with; None when the peer's crossing proposal stood,
+        whose call then arrives as the one dialed (``_called_first``)."""
+        loop = asyncio.get_running_loop()
+        ours = _Proposal(pid, peer, loop.create_future(), loop.create_future())
+        self._proposing = ours
+        self.client.send_jmi(bare(peer), JmiMessage(JmiAction.PROPOSE, pid, ("audio",)))
+        self.console.status("calling...")
+        stop = asyncio.ensure_future(hangup.wait())
+        assert self._called_first is not None
+        waiters: set[asyncio.Future[Any]] = {ours.answer, stop, self._called_first, self.lost}
+        try:
+            done, _ = await asyncio.wait(waiters, timeout=PROPOSAL_TIMEOUT_S,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if self._proposing is ours:
+                self._proposing = None
+        if self._called_first.done() or (not done and self._proposing is not ours
+                                         and ours.answer not in done):
+            return None
+        if ours.answer in done:
+            msg, device = ours.answer.result()
+            if msg.action is JmiAction.PROCEED:
+                return device
+            if msg.tie_break:  # (theirs stands: its propose came or comes)
+                return None
+            self.console.status("call not answered")
+            return ExitCode.REJECTED
+        self._send_jmi(peer, JmiAction.RETRACT, pid, Reason.CANCEL)
+        if self.lost.done():
+            return ExitCode.CONNECT_FAILED
+        if not done:
+            self.console.status("call not answered")
+            return ExitCode.REJECTED
+        return ExitCode.OK  # hung up while it rang
+
+    def _takes_over(self, call: Call) -> bool:
+        """Whether an incoming call is the one being dialed, from the other end: its
+        initiate overruled ours, or came before ours went out."""
+        return call.session.crossed is not None or self._dialing(call.peer)
+
+    def _dialing(self, jid: str) -> bool:
+        """Whether ``jid`` is the one being dialed, and no call with it is set up yet."""
+        target, first = self._dial_target, self._called_first
+        if target is None or first is None or first.done():
+            return False
+        return jid == target or ("/" not in target and bare(jid) == target)
+
+    def _answer_crossing(self, call: Call, announced: bool = False) -> None:
+        """Answer the call of the one being dialed; ``announced``: its proposal was
+        (XEP-0353), and the lines about it were printed then."""
+        payloads = self._answer_payloads(call.session.payloads)
+        if not announced:
+            self.console.status(f"Incoming call from '{call.peer}'")
+        if not payloads:
+            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
+            call.reject(Reason.INCOMPATIBLE_PARAMETERS)
+            return
+        if not announced:
+            self.console.status(f"'{call.peer}' called as we called it: answering its call")
         call.start_transport()
         call.accept(payloads)
         if self._called_first is not None and not self._called_first.done() \
@@ -252,19 +448,39 @@ class Phone:
         if self._called_first.done():  # the peer called first: that is the call
             resolving.cancel()
             return await self._run(self._called_first.result(), duration, hangup)
-        self._called_first.cancel()
         peer = resolving.result()
         dialect = self._dialect_for(peer)
+        sid = str(secrets.randbits(32))
+        proposing = dialect is Dialect.JINGLE and self.client.has_feature(peer, NS_JMI)
+        if self._taking_theirs:  # (its proposal came while we looked it up)
+            await asyncio.wait({self._called_first}, timeout=PROPOSAL_TIMEOUT_S)
+            if self._called_first.done():
+                return await self._run(self._called_first.result(), duration, hangup)
+            self.console.status("call not answered")
+            return ExitCode.REJECTED
+        if proposing:  # ring its devices first (XEP-0353); the one that proceeds is called
+            outcome = await self._propose(peer, sid, hangup)
+            if outcome is None:  # its crossing proposal stood: its call is this dial's
+                if self._called_first.done() and not self._called_first.cancelled():
+                    return await self._run(self._called_first.result(), duration, hangup)
+                self.console.status("call not answered")
+                return ExitCode.REJECTED
+            if isinstance(outcome, ExitCode):
+                return outcome
+            peer = outcome
+            self._jmi_sessions.add(sid)
+        self._called_first.cancel()
         log.info("calling %s over %s", peer, dialect.value)
-        session = self.manager.create_outgoing(peer, sid=str(secrets.randbits(32)),
-                                               dialect=dialect)
+        session = self.manager.create_outgoing(peer, sid=sid, dialect=dialect)
         call = Call(session=session, transport=self._transport(controlling=True,
                                                                dialect=dialect),
                     client=self.client, console=self.console, settings=self.settings.call)
         self._track(call)
+        call.rang = proposing  # (its devices rang: a session-info ringing says nothing new)
         session.initiate(formats.offer(self.settings.formats), call.now(),
                          call.transport.credentials)
-        self.console.status("calling...")
+        if not proposing:
+            self.console.status("calling...")
         call.pump()
         call.start_transport()  # candidates trickle out once the initiate is acknowledged
         return await self._run(call, duration, hangup)
@@ -317,6 +533,8 @@ class Phone:
         """Answer calls until ``hangup`` (Ctrl-C), or after one call with ``once``."""
         # Ready to answer before logging in: a call may arrive with our presence.
         self._answer = lambda call: call.spawn(self._decide(call, auto_accept, reject))
+        self._answer_proposal = lambda theirs: self._spawn(
+            self._decide_proposal(theirs, auto_accept, reject))
         if not await self.start(hangup):
             return ExitCode.OK
         result = ExitCode.OK
@@ -330,13 +548,15 @@ class Phone:
                 if get not in done:
                     get.cancel()
                     return ExitCode.CONNECT_FAILED if self.lost.done() else result
-                call = get.result()
-                result = await self._run(call, None, hangup)
+                item = get.result()
+                result = item if isinstance(item, ExitCode) else \
+                    await self._run(item, None, hangup)
                 if once or stop.done():
                     return result
         finally:
             stop.cancel()
             self._answer = None
+            self._answer_proposal = None
 
     async def _decide(self, call: Call, auto_accept: bool, reject: bool) -> None:
         self._incoming.put_nowait(call)
@@ -356,7 +576,7 @@ class Phone:
                 self.console.error("Rejected: not a terminal to ask on (use -a to accept calls)")
                 call.reject()
                 return
-            accept = await self._ask(call)
+            accept = await self._ask(call.peer, call.finished)
             if call.session.ended:
                 return
             if not accept:
@@ -376,10 +596,11 @@ class Phone:
                                                                   for f in wanted)))
         return answer
 
-    async def _ask(self, call: Call) -> bool:
+    async def _ask(self, peer: str, gone: asyncio.Future[Any]) -> bool:
+        """Ask the user about a call from ``peer``; False once ``gone`` is done."""
         question = asyncio.ensure_future(
-            self.console.confirm(f"Incoming call from '{call.peer}' — accept?"))
-        waiters: set[asyncio.Future[Any]] = {question, call.finished}
+            self.console.confirm(f"Incoming call from '{peer}' — accept?"))
+        waiters: set[asyncio.Future[Any]] = {question, gone}
         done, _ = await asyncio.wait(waiters,
                                      return_when=asyncio.FIRST_COMPLETED)
         if question not in done:
@@ -387,6 +608,11 @@ class Phone:
             self.console.status("")
             return False
         return question.result()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
         for call in list(self.calls.values()):

@@ -49,6 +49,8 @@ class Reason(StrEnum):
     FAILED_APPLICATION = "failed-application"
     MEDIA_ERROR = "media-error"
     TIMEOUT = "timeout"
+    EXPIRED = "expired"
+    UNSUPPORTED_APPLICATIONS = "unsupported-applications"
     GENERAL_ERROR = "general-error"
 
 

@@ -31,6 +31,8 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from ..console import Console
 from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..signaling.codec import CODECS, Codec, StanzaError
+from ..signaling.jmi import NS_JMI, JmiAction, JmiMessage, JmiParseError, jmi_element, parse_jmi
+from ..signaling.jmi import store_hint as jmi_store_hint
 from ..signaling.model import Dialect, Message
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
@@ -61,7 +63,7 @@ IDENTITY = caps.Identity("client", "pc", "jcall")
 COMMON_FEATURES = (NS_DISCO_INFO, NS_CAPS)
 DIALECT_FEATURES = {
     Dialect.GINGLE: (VOICE_FEATURE, "http://www.google.com/xmpp/protocol/session"),
-    Dialect.JINGLE: JINGLE_FEATURES,
+    Dialect.JINGLE: (*JINGLE_FEATURES, NS_JMI),
 }
 CAPS_QUERY_TIMEOUT_S = 5.0
 MAX_CAPS_CACHE = 256  # distinct (hash, ver) pairs remembered; each is one software version
@@ -79,6 +81,7 @@ class LoginSettings:
 
 
 SessionHandler = Callable[[Message, str, Dialect], Callable[[], None] | None]
+JmiHandler = Callable[[JmiMessage, str], None]
 
 
 class _Iq(Iq):
@@ -194,6 +197,7 @@ class XmppClient:
         self._caps_queries: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._presence: dict[str, tuple[tuple[str, str] | None, list[str], int, str]] = {}
         self.on_session: SessionHandler | None = None
+        self.on_jmi: JmiHandler | None = None
         self.on_lost: Callable[[str], None] | None = None  # gone for good
         self.on_outage: Callable[[str], None] | None = None  # lost; reconnecting
         self.on_back: Callable[[bool], None] | None = None  # (True: stream resumed)
@@ -296,6 +300,11 @@ class XmppClient:
             s.register_handler(Callback(
                 codec.dialect.value, MatchXPath(f"{{{s.default_ns}}}iq/{codec.tag}"),
                 functools.partial(self._on_session_iq, codec)))
+        if Dialect.JINGLE in self.dialects:
+            for action in JmiAction:
+                s.register_handler(Callback(
+                    f"jmi {action}", MatchXPath(f"{{{s.default_ns}}}message/{{{NS_JMI}}}{action}"),
+                    self._on_jmi_message))
         disco = s["xep_0030"]
         nodes = [None, f"{CAPS_NODE}#{self.caps_ver}"]
         if Dialect.GINGLE in self.dialects:  # legacy caps: the node#ext a peer may ask about
@@ -539,6 +548,35 @@ class XmppClient:
         iq.reply().send()
         if then is not None:
             then()
+
+    def _on_jmi_message(self, message: Any) -> None:
+        """XEP-0353 messages; a malformed or bounced one is dropped (a message needs
+        no answer)."""
+        if message["type"] == "error":
+            return
+        elem = next((c for c in message.xml if c.tag.startswith(f"{{{NS_JMI}}}")), None)
+        if elem is None or self.on_jmi is None:
+            return
+        try:
+            msg = parse_jmi(elem)
+        except JmiParseError as exc:
+            log.info("ignoring a jingle-message from %s: %s", message["from"],
+                     limits.clip(str(exc)))
+            return
+        self.on_jmi(msg, str(message["from"]))
+
+    def send_jmi(self, to: str, msg: JmiMessage) -> None:
+        """A XEP-0353 message: type chat, with the <store/> hint (section 3)."""
+        assert self._stream is not None
+        stanza = self._stream.Message(sto=to, stype="chat")
+        stanza.xml.append(jmi_element(msg))
+        stanza.xml.append(jmi_store_hint())
+        stanza.send()
+
+    def has_feature(self, jid: str, feature: str) -> bool:
+        """Whether ``jid``'s verified hashed caps list ``feature``."""
+        hashed = self._presence.get(jid, (None,))[0]
+        return hashed is not None and feature in self._caps_cache.get(hashed, frozenset())
 
     def _reply_error(self, iq: Any, codec: Codec, error: StanzaError, text: str) -> None:
         """An error reply (RFC 6120 section 8.3) with the dialect's conditions; a

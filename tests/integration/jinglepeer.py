@@ -13,7 +13,11 @@ itself. What it does, as a client built on the XEPs would:
 * as callee, answers with ``session-accept`` carrying its candidates;
 * feeds every candidate jcall sends (initiate, accept, transport-info) to libnice with
   the credentials of the transport they came in;
-* ends with ``session-terminate`` and ``<success/>``.
+* ends with ``session-terminate`` and ``<success/>``;
+* with ``jmi``, also speaks XEP-0353 as Dino and Conversations do: advertises
+  ``urn:xmpp:jingle-message:0``; as caller, proposes to the callee's bare JID and
+  initiates to the device that proceeds, with the proposal's id; as callee, answers a
+  proposal with ``<ringing/>`` and ``<proceed/>``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ NS_JINGLE = "urn:xmpp:jingle:1"
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
 NS_CAPS = "http://jabber.org/protocol/caps"
+NS_JMI = "urn:xmpp:jingle-message:0"
 NODE = "https://example.org/jinglepeer"
 FEATURES = ("http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#info",
             NS_JINGLE, NS_RTP, "urn:xmpp:jingle:apps:rtp:audio", NS_ICE)
@@ -73,25 +78,27 @@ class Session:
     jcall_candidates: list[dict[str, Any]] = field(default_factory=list)
 
 
-def caps_ver() -> str:
-    """XEP-0115 section 5.1, for one identity and FEATURES (no forms)."""
-    s = "client/pc//jinglepeer<" + "".join(f"{f}<" for f in sorted(FEATURES))
+def caps_ver(features: tuple[str, ...]) -> str:
+    """XEP-0115 section 5.1, for one identity and ``features`` (no forms)."""
+    s = "client/pc//jinglepeer<" + "".join(f"{f}<" for f in sorted(features))
     return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
 
 
 class JinglePeer:
     def __init__(self, jid: str, password: str, server: str, ca_file: Path,
-                 nice: NicePeer) -> None:
+                 nice: NicePeer, jmi: bool = False) -> None:
         self.nice = nice
+        self.jmi = jmi
+        self.features = (*FEATURES, NS_JMI) if jmi else FEATURES
         self.stream = slixmpp.ClientXMPP(jid, password)
         self.stream.enable_direct_tls = False
         self.stream.enable_plaintext = False
         self.stream.ca_certs = ca_file
         self.stream.register_plugin("xep_0030")
         disco = self.stream.plugin["xep_0030"]
-        for node in (None, f"{NODE}#{caps_ver()}"):
+        for node in (None, f"{NODE}#{caps_ver(self.features)}"):
             disco.add_identity("client", "pc", "jinglepeer", node=node)
-            for feature in FEATURES:
+            for feature in self.features:
                 disco.add_feature(feature, node=node)
         host, port = server.split(":")
         self.address = (host, int(port))
@@ -102,6 +109,12 @@ class JinglePeer:
         self.ended = asyncio.Event()
         self.stream.register_handler(Callback(
             "jingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_JINGLE}}}jingle"), self._on_iq))
+        self.jmi_received: list[tuple[str, str, str]] = []  # (sender, action, id)
+        self.proceeded: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        for action in ("propose", "ringing", "proceed", "reject", "retract", "finish"):
+            self.stream.register_handler(Callback(
+                f"jmi {action}", MatchXPath(f"{{jabber:client}}message/{{{NS_JMI}}}{action}"),
+                self._on_jmi))
 
     @property
     def jid(self) -> str:
@@ -114,7 +127,7 @@ class JinglePeer:
         await asyncio.wait_for(started, 10)
         pres = self.stream.Presence()
         pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
-            "hash": "sha-1", "node": NODE, "ver": caps_ver()}))
+            "hash": "sha-1", "node": NODE, "ver": caps_ver(self.features)}))
         pres.send()
 
     # -- what jcall sends ---------------------------------------------------------------
@@ -135,6 +148,31 @@ class JinglePeer:
             self.accepted.set_result(got)
         elif got.action == "session-terminate":
             self.ended.set()
+
+    def _on_jmi(self, message: Any) -> None:
+        elem = next(c for c in message.xml if c.tag.startswith(f"{{{NS_JMI}}}"))
+        action, pid, sender = elem.tag.split("}")[1], elem.get("id", ""), str(message["from"])
+        self.jmi_received.append((sender, action, pid))
+        if action == "propose" and self.jmi:  # a device of ours rings, and takes it
+            self._send_jmi(sender, "ringing", pid)
+            self._send_jmi(sender, "proceed", pid)
+        elif action == "proceed" and not self.proceeded.done():
+            self.proceeded.set_result(sender)
+
+    def _send_jmi(self, to: str, action: str, pid: str, body: str = "") -> None:
+        bare = to.split("/")[0]
+        self.stream.send_raw(
+            f"<message to='{bare}' type='chat'><{action} xmlns='{NS_JMI}' id='{pid}'>{body}"
+            f"</{action}><store xmlns='urn:xmpp:hints'/></message>")
+
+    async def propose(self, jid: str) -> str:
+        """XEP-0353 section 3.1: the device that proceeds, which is then called."""
+        pid = secrets.token_hex(6)
+        self._send_jmi(jid, "propose", pid,
+                       f"<description xmlns='{NS_RTP}' media='audio'/>")
+        device = await asyncio.wait_for(self.proceeded, 15)
+        self.session = Session(pid, self.jid, device)
+        return device
 
     def _take_candidates(self, jingle: ET.Element) -> None:
         if self.session is None:
@@ -186,8 +224,10 @@ class JinglePeer:
         return None
 
     async def call(self, jid: str, offer: tuple[Payload, ...]) -> None:
-        """session-initiate without candidates, then one transport-info with all."""
-        self.session = Session(secrets.token_hex(6), self.jid, jid)
+        """session-initiate without candidates, then one transport-info with all (to
+        the device that proceeded, with the proposal's id, after :meth:`propose`)."""
+        if self.session is None or self.session.peer != jid:
+            self.session = Session(secrets.token_hex(6), self.jid, jid)
         desc = f"<description xmlns='{NS_RTP}' media='audio'>" + \
             "".join(p.xml() for p in offer) + "</description>"
         error = await self.send(self._jingle(
@@ -222,9 +262,9 @@ class JinglePeer:
 
 
 async def start(jid: str, password: str, server: str, ca_file: Path, *,
-                controlling: bool) -> JinglePeer:
+                controlling: bool, jmi: bool = False) -> JinglePeer:
     nice = await NicePeer.start(compatibility="rfc5245", controlling=controlling,
                                 components=1)
-    peer = JinglePeer(jid, password, server, ca_file, nice)
+    peer = JinglePeer(jid, password, server, ca_file, nice, jmi)
     await peer.login()
     return peer

@@ -92,9 +92,10 @@ def test_dial_accept_hang_up(accounts: dict[str, Account], server: str, ca_file:
 
 def test_jcalls_choose_jingle_and_ring(accounts: dict[str, Account], server: str,
                                        ca_file: Path) -> None:
-    """Both advertise both dialects (XEP-0115 hashed caps): the caller picks Jingle,
-    offers its ICE credentials and candidates on the transport, the callee rings,
-    answers and hangs up in Jingle."""
+    """Both advertise both dialects and XEP-0353 (hashed caps): the caller proposes,
+    the callee's device rings and proceeds, and the call is Jingle: the initiate
+    offers ICE credentials and candidates on the transport, the callee answers and
+    hangs up in Jingle."""
     bob = Account(accounts["bob"].jid + "/hybrid", accounts["bob"].password)
     callee = start("bob", bob, server, ca_file, "-d", "listen", "-a", "--once")
     callee.wait_for("logged in...")
@@ -116,6 +117,13 @@ def test_jcalls_choose_jingle_and_ring(accounts: dict[str, Account], server: str
                      r'ufrag="[^"]+" pwd="[^"]{22,}"', initiate)
     assert '<candidate component="1"' in initiate  # (never an empty one: test_session.py)
     assert jingle_actions(callee.err, "SEND")[:1] == ["session-info"]  # <ringing/>
+    jmi = re.findall(r'<(propose|ringing|proceed|finish) xmlns="urn:xmpp:jingle-message:0" '
+                     r'id="(\d+)"', caller.err)
+    assert [a for a, _ in jmi][:1] == ["propose"] and "finish" in [a for a, _ in jmi]
+    assert re.findall(r"<(ringing|proceed) xmlns=['\"]urn:xmpp:jingle-message:0['\"]",
+                      caller.err) == ["ringing", "proceed"]
+    sid = re.search(r'action="session-initiate"[^>]*sid="(\d+)"', caller.err)
+    assert sid is not None and sid.group(1) == jmi[0][1]  # the proposal's id
 
 
 def test_a_peer_with_only_google_voice_is_called_in_gingle(
@@ -139,16 +147,22 @@ def caller_jid(out: str) -> str:
     return m.group(1)
 
 
-def test_dial_reject(accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+@pytest.mark.parametrize(("signaling", "ending"), [
+    ("gingle", ["call not answered", "call destroyed", "logged out..."]),
+    # XEP-0353: the proposal is rejected; no session, so no call to destroy
+    ("auto", ["calling...", "ringing...", "call not answered", "logged out..."]),
+])
+def test_dial_reject(signaling: str, ending: list[str], accounts: dict[str, Account],
+                     server: str, ca_file: Path) -> None:
     carol = Account(accounts["carol"].jid + "/busy", accounts["carol"].password)
     callee = start("carol", carol, server, ca_file, "listen", "--reject", "--once")
     callee.wait_for("logged in...")
-    caller = start("alice", accounts["alice"], server, ca_file, "dial", carol.jid)
+    caller = start("alice", accounts["alice"], server, ca_file, "--signaling", signaling,
+                   "dial", carol.jid)
     assert caller.finish() == ExitCode.REJECTED, caller.err
     assert callee.finish() == ExitCode.OK, callee.err
-    assert "call not answered" in caller.out_lines
     assert "call in progress" not in caller.out_lines
-    assert status(caller)[-2:] == ["call destroyed", "logged out..."]
+    assert status(caller)[-len(ending):] == ending
 
 
 def test_bare_jid_resolves_to_callable_resource(accounts: dict[str, Account], server: str,

@@ -121,3 +121,54 @@ def _drain(queue: asyncio.Queue[jinglepeer.Received]) -> list[jinglepeer.Receive
     while not queue.empty():
         out.append(queue.get_nowait())
     return out
+
+
+async def test_xep_0353_both_ways_with_a_jingle_peer(
+        tmp_path: Path, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """The peer proposes to jcall's bare JID, jcall's device rings and proceeds, and
+    the session with the proposal's id follows; then jcall, dialing the peer (which
+    shows jingle-message), proposes first and initiates to the device that proceeds."""
+    codec = PCMU
+    from jcall.audio.files import write_wav
+    for name in ("bob", "alice"):
+        write_wav(tmp_path / f"{name}.wav", signal(codec, 41), codec.rate)
+    bob = Account(f"{accounts['bob'].jid}/jmi", accounts["bob"].password)
+    callee = jcall("bob", bob, server, ca_file, tmp_path, codec, "listen", "-a", "--once")
+    peer = await jinglepeer.start(f"{accounts['erin'].jid}/jmi", accounts["erin"].password,
+                                  server, ca_file, controlling=True, jmi=True)
+    caller = None
+    try:
+        await asyncio.to_thread(callee.wait_for, "logged in...")
+        device = await peer.propose(accounts["bob"].jid)
+        assert device == bob.jid
+        assert [a for s, a, _ in peer.jmi_received if s == bob.jid][:2] == ["ringing",
+                                                                           "proceed"]
+        await peer.call(device, (payload(codec),))
+        await asyncio.wait_for(peer.accepted, 15)
+        await peer.nice.wait_for("selected", component=1)
+        assert await peer.hangup() is None
+        assert await asyncio.to_thread(callee.finish) == ExitCode.OK, callee.err
+        assert "call in progress" in callee.out_lines
+        await asyncio.sleep(0.3)
+        assert ("finish" in [a for s, a, _ in peer.jmi_received if s == bob.jid])
+    finally:
+        callee.popen.kill()
+        await peer.close()
+
+    callee_peer = await jinglepeer.start(f"{accounts['erin'].jid}/jmi-callee",
+                                         accounts["erin"].password, server, ca_file,
+                                         controlling=False, jmi=True)
+    try:
+        caller = jcall("alice", accounts["alice"], server, ca_file, tmp_path, codec,
+                       "dial", accounts["erin"].jid, "--duration", "1")
+        initiated = await asyncio.wait_for(callee_peer.initiated, 15)
+        proposals = [(a, i) for _, a, i in callee_peer.jmi_received if a == "propose"]
+        assert len(proposals) == 1
+        assert initiated.jingle.get("sid") == proposals[0][1]  # the proposal's id
+        await callee_peer.answer((payload(codec),))
+        assert await asyncio.to_thread(caller.finish) == ExitCode.OK, caller.err
+        assert caller.out_lines.count("ringing...") == 1
+    finally:
+        if caller is not None:
+            caller.popen.kill()
+        await callee_peer.close()
