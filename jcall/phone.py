@@ -355,10 +355,10 @@ class Phone:
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-            if self._proposing is ours:
+            crossed = self._proposing is not ours  # (theirs stood: _on_propose)
+            if not crossed:
                 self._proposing = None
-        if self._called_first.done() or (not done and self._proposing is not ours
-                                         and ours.answer not in done):
+        if self._called_first.done() or (crossed and ours.answer not in done):
             return None
         if ours.answer in done:
             msg, device = ours.answer.result()
@@ -453,18 +453,11 @@ class Phone:
         sid = str(secrets.randbits(32))
         proposing = dialect is Dialect.JINGLE and self.client.has_feature(peer, NS_JMI)
         if self._taking_theirs:  # (its proposal came while we looked it up)
-            await asyncio.wait({self._called_first}, timeout=PROPOSAL_TIMEOUT_S)
-            if self._called_first.done():
-                return await self._run(self._called_first.result(), duration, hangup)
-            self.console.status("call not answered")
-            return ExitCode.REJECTED
+            return await self._their_call(duration, hangup)
         if proposing:  # ring its devices first (XEP-0353); the one that proceeds is called
             outcome = await self._propose(peer, sid, hangup)
             if outcome is None:  # its crossing proposal stood: its call is this dial's
-                if self._called_first.done() and not self._called_first.cancelled():
-                    return await self._run(self._called_first.result(), duration, hangup)
-                self.console.status("call not answered")
-                return ExitCode.REJECTED
+                return await self._their_call(duration, hangup)
             if isinstance(outcome, ExitCode):
                 return outcome
             peer = outcome
@@ -484,6 +477,26 @@ class Phone:
         call.pump()
         call.start_transport()  # candidates trickle out once the initiate is acknowledged
         return await self._run(call, duration, hangup)
+
+    async def _their_call(self, duration: float | None, hangup: asyncio.Event) -> ExitCode:
+        """The dialed peer's own proposal stood (we proceeded to it): run its call
+        when its session arrives, or give up as an unanswered call."""
+        assert self._called_first is not None
+        stop = asyncio.ensure_future(hangup.wait())
+        waiters: set[asyncio.Future[Any]] = {self._called_first, stop, self.lost}
+        try:
+            await asyncio.wait(waiters, timeout=PROPOSAL_TIMEOUT_S,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if self._called_first.done() and not self._called_first.cancelled():
+            return await self._run(self._called_first.result(), duration, hangup)
+        if self.lost.done():
+            return ExitCode.CONNECT_FAILED
+        if hangup.is_set():
+            return ExitCode.OK
+        self.console.status("call not answered")
+        return ExitCode.REJECTED
 
     def _dialect_for(self, peer: str) -> Dialect:
         """The mode's dialect, or the peer's: Jingle if its caps show it, else Gingle
