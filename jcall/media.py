@@ -87,7 +87,7 @@ from .rtp.jitterbuffer import JitterBuffer
 from .rtp.packetizer import MAX_PACKET_BYTES, Packetizer
 from .rtp.receiver import RtpFilter
 from .rtp.stats import ReceiveStats
-from .signaling.gingle import PayloadType
+from .signaling.model import PayloadType
 from .transport.base import DirectPath
 from .transport.udp import Pacer, is_rtp, open_pacer, realtime_offset, receive_all
 

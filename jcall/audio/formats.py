@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..signaling.gingle import PayloadType
+from ..signaling.model import PayloadType
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class JinglePeer:
                  nice: NicePeer, jmi: bool = False) -> None:
         self.nice = nice
         self.jmi = jmi
+        self.takes_calls = True  # (False: a device that rings and rings)
         self.features = (*FEATURES, NS_JMI) if jmi else FEATURES
         self.stream = slixmpp.ClientXMPP(jid, password)
         self.stream.enable_direct_tls = False
@@ -155,7 +156,8 @@ class JinglePeer:
         self.jmi_received.append((sender, action, pid))
         if action == "propose" and self.jmi:  # a device of ours rings, and takes it
             self._send_jmi(sender, "ringing", pid)
-            self._send_jmi(sender, "proceed", pid)
+            if self.takes_calls:
+                self._send_jmi(sender, "proceed", pid)
         elif action == "proceed" and not self.proceeded.done():
             self.proceeded.set_result(sender)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal as signals
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,30 @@ async def test_xep_0353_both_ways_with_a_jingle_peer(
         if caller is not None:
             caller.popen.kill()
         await callee_peer.close()
+
+
+async def test_hanging_up_while_a_proposal_rings_retracts_it(
+        tmp_path: Path, accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """XEP-0353 section 3.3: Ctrl-C while the peer's devices ring takes the proposal
+    back (<retract> with <cancel/>, same id), and jcall exits at once."""
+    from jcall.audio.files import write_wav
+    write_wav(tmp_path / "alice.wav", signal(PCMU, 51), PCMU.rate)
+    peer = await jinglepeer.start(f"{accounts['erin'].jid}/jmi-ringing",
+                                  accounts["erin"].password, server, ca_file,
+                                  controlling=False, jmi=True)
+    peer.takes_calls = False
+    caller = None
+    try:
+        caller = jcall("alice", accounts["alice"], server, ca_file, tmp_path, PCMU,
+                       "dial", accounts["erin"].jid)
+        await asyncio.to_thread(caller.wait_for, "ringing...")
+        caller.popen.send_signal(signals.SIGINT)
+        assert await asyncio.to_thread(caller.finish) == ExitCode.OK, caller.err
+        await asyncio.sleep(0.5)
+        got = [(a, i) for _, a, i in peer.jmi_received]
+        assert [a for a, _ in got] == ["propose", "retract"] and got[0][1] == got[1][1]
+        assert not peer.initiated.done()  # no session was ever started
+    finally:
+        if caller is not None:
+            caller.popen.kill()
+        await peer.close()
