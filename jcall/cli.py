@@ -1,33 +1,40 @@
 """The ``jcall`` command line (click). Commands only parse options and run the phone;
-this module is the one place that turns errors into a line and an exit code."""
+this module is the one place that turns errors into a line and an exit code.
+
+What a command needs is imported when it runs, not when the module loads: ``--help``,
+``--version`` and usage errors pay for click and nothing else (numpy, slixmpp, aioice
+and asyncio are most of jcall's start-up).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
-from .audio import device, formats
-from .audio.endpoints import AudioSettings
-from .call import CallSettings
-from .config import check_jid, resolve_account, resolve_ice
-from .console import Console
 from .errors import ConfigError, ExitCode, JcallError
-from .phone import Phone, PhoneSettings, SignalingMode
-from .transport.base import IceMode
-from .transport.servers import ServerSpecError, from_specs
-from .xmpp import debuglog
-from .xmpp.client import LoginSettings, XmppClient
 
-Action = Callable[[Phone, asyncio.Event], Awaitable[ExitCode]]
+if TYPE_CHECKING:
+    import asyncio
+
+    from .audio.endpoints import AudioSettings
+    from .console import Console
+    from .phone import Phone, SignalingMode
+    from .transport.base import IceMode
+
+Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
+# The choices of --ice and --signaling, as their enums spell them (a test keeps them
+# equal): the enums' modules are not imported to show --help.
+ICE_MODES = ("auto", "rfc", "google")
+SIGNALING_MODES = ("auto", "gingle", "jingle")
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,8 @@ class App:
 
     def run(self, action: Action) -> None:
         """Log in, run ``action``, log out; exit with the code that decided."""
+        import asyncio
+
         try:
             code = asyncio.run(self._main(action))
         except JcallError as exc:
@@ -73,12 +82,25 @@ class App:
         sys.exit(int(code))
 
     async def _main(self, action: Action) -> ExitCode:
+        import asyncio
+        import signal
+
+        from .audio import device, formats
+        from .call import CallSettings
+        from .config import check_jid, resolve_account, resolve_ice
+        from .phone import Phone, PhoneSettings
+        from .xmpp.client import LoginSettings, XmppClient
+
         try:
             preference = formats.prefer(self.codec)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        device.check(self.audio)  # before logging in: say now if there is no sound
+        # In the order a person would fix them: what was typed (the JID, the files),
+        # then the sound devices, then the account and the network.
         self.audio.check_files()
+        if self.jid is not None:
+            check_jid(self.jid)
+        device.check(self.audio)  # before logging in: say now if there is no sound
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, config_file=self.config)
         ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,
@@ -114,6 +136,8 @@ class App:
 
 def _censor_record(record: logging.LogRecord) -> bool:
     """slixmpp logs every stanza at debug level, SASL exchanges included."""
+    from .xmpp import debuglog
+
     text = record.getMessage()
     censored = debuglog.censor(text)
     if censored != text:
@@ -133,67 +157,105 @@ def _setup_logging() -> None:
         logging.basicConfig(level=logging.CRITICAL + 1)
 
 
+# Every option of a call, defined once and accepted before the command and after it
+# (``jcall dial JID --codec PCMU`` as well as ``jcall --codec PCMU dial JID``); given
+# in both places, the one after the command wins (repeatable ones add up).
+CALL_OPTIONS = [
+    click.option("-d", "--debug", is_flag=True, help="Print every XMPP stanza sent and received."),
+    click.option("--jid", help="Your account, USER@DOMAIN[/RESOURCE] (or JCALL_JID)."),
+    click.option("--server", metavar="HOST[:PORT]",
+                 help="Connect here instead of the domain's DNS SRV records."),
+    click.option("--ca-file", type=click.Path(path_type=Path), metavar="PEM",
+                 help="Trust this CA for the server certificate (verification stays on)."),
+    click.option("--config", type=click.Path(path_type=Path), metavar="FILE",
+                 help="TOML config file (default ~/.config/jcall/config.toml)."),
+    click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
+                 help="Read the password from FILE (or JCALL_PASSWORD, or the config)."),
+    click.option("--ice-address", multiple=True, metavar="ADDR",
+                 help="Use only this local address for host candidates (repeatable)."),
+    click.option("--ice-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+                 help="Seconds from accept to a connected ICE path before giving up."),
+    click.option("--ice", "ice_mode", type=click.Choice(ICE_MODES),
+                 default="auto", show_default=True,
+                 help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer."),
+    click.option("--signaling", type=click.Choice(SIGNALING_MODES),
+                 default="auto", show_default=True,
+                 help="Session protocol: Google's (Gingle), standard Jingle, or per peer "
+                      "(Jingle where the peer has it). Also what jcall advertises."),
+    click.option("--ice-loopback", is_flag=True,
+                 help="Offer 127.0.0.1 and accept the peer's loopback candidates "
+                      "(calls on this machine)."),
+    click.option("--stun", multiple=True, metavar="HOST[:PORT]",
+                 help="STUN server for reflexive candidates (repeatable; default: what the "
+                      "account's server offers)."),
+    click.option("--turn", multiple=True, metavar="[USER:PASS@]HOST[:PORT][?transport=udp|tcp]",
+                 help="TURN server for a relay candidate (repeatable)."),
+    click.option("--relay-only", is_flag=True,
+                 help="Offer only TURN relay candidates: the peer never learns your addresses."),
+    click.option("--no-discover", is_flag=True,
+                 help="Do not ask the account's server for STUN/TURN services (XEP-0215)."),
+    click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
+                 metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic."),
+    click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
+                 help="Write what the other side says to this WAV file instead of playing it."),
+    click.option("--tone", type=click.FloatRange(min=1, max=20000), metavar="HZ",
+                 help="Send a sine tone instead of the microphone."),
+    click.option("--silence", is_flag=True, help="Send silence instead of the microphone."),
+    click.option("--discard", is_flag=True, help="Discard received audio instead of playing it."),
+    click.option("--input-device", metavar="INDEX|NAME", help="Microphone (see 'jcall devices')."),
+    click.option("--output-device", metavar="INDEX|NAME", help="Speaker (see 'jcall devices')."),
+    click.option("--codec", metavar="NAME[/RATE[/CHANNELS]]",
+                 help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA."),
+    click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+                 help="Write the call statistics to FILE as JSON."),
+]
+
+
+def call_options(f: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(CALL_OPTIONS):
+        f = option(f)
+    return f
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jcall")
-@click.option("-d", "--debug", is_flag=True, help="Print every XMPP stanza sent and received.")
-@click.option("--jid", help="Your account, USER@DOMAIN[/RESOURCE] (or JCALL_JID).")
-@click.option("--server", metavar="HOST[:PORT]",
-              help="Connect here instead of the domain's DNS SRV records.")
-@click.option("--ca-file", type=click.Path(path_type=Path), metavar="PEM",
-              help="Trust this CA for the server certificate (verification stays on).")
-@click.option("--config", type=click.Path(path_type=Path), metavar="FILE",
-              help="TOML config file (default ~/.config/jcall/config.toml).")
-@click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Read the password from FILE (or JCALL_PASSWORD, or the config).")
-@click.option("--ice-address", multiple=True, metavar="ADDR",
-              help="Use only this local address for host candidates (repeatable).")
-@click.option("--ice-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds from accept to a connected ICE path before giving up.")
-@click.option("--ice", "ice_mode", type=click.Choice([m.value for m in IceMode]),
-              default=IceMode.AUTO.value, show_default=True,
-              help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer.")
-@click.option("--signaling", type=click.Choice([m.value for m in SignalingMode]),
-              default=SignalingMode.AUTO.value, show_default=True,
-              help="Session protocol: Google's (Gingle), standard Jingle, or per peer "
-                   "(Jingle where the peer has it). Also what jcall advertises.")
-@click.option("--ice-loopback", is_flag=True,
-              help="Offer 127.0.0.1 and accept the peer's loopback candidates "
-                   "(calls on this machine).")
-@click.option("--stun", multiple=True, metavar="HOST[:PORT]",
-              help="STUN server for reflexive candidates (repeatable; default: what the "
-                   "account's server offers).")
-@click.option("--turn", multiple=True, metavar="[USER:PASS@]HOST[:PORT][?transport=udp|tcp]",
-              help="TURN server for a relay candidate (repeatable).")
-@click.option("--relay-only", is_flag=True,
-              help="Offer only TURN relay candidates: the peer never learns your addresses.")
-@click.option("--no-discover", is_flag=True,
-              help="Do not ask the account's server for STUN/TURN services (XEP-0215).")
-@click.option("--input", "input_", type=click.Path(path_type=Path, dir_okay=False),
-              metavar="FILE.wav", help="Send this WAV file (then silence) instead of the mic.")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.wav",
-              help="Write what the other side says to this WAV file instead of playing it.")
-@click.option("--tone", type=click.FloatRange(min=1, max=20000), metavar="HZ",
-              help="Send a sine tone instead of the microphone.")
-@click.option("--silence", is_flag=True, help="Send silence instead of the microphone.")
-@click.option("--discard", is_flag=True, help="Discard received audio instead of playing it.")
-@click.option("--input-device", metavar="INDEX|NAME", help="Microphone (see 'jcall devices').")
-@click.option("--output-device", metavar="INDEX|NAME", help="Speaker (see 'jcall devices').")
-@click.option("--codec", metavar="NAME[/RATE[/CHANNELS]]",
-              help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA.")
-@click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
-              help="Write the call statistics to FILE as JSON.")
+@call_options
 @click.pass_context
-def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
-         ca_file: Path | None, config: Path | None, password_file: Path | None,
-         ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, signaling: str,
-         ice_loopback: bool,
-         stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,
-         input_: Path | None,
-         output: Path | None, tone: float | None, silence: bool, discard: bool,
-         input_device: str | None, output_device: str | None, codec: str | None,
-         stats_json: Path | None) -> None:
+def main(ctx: click.Context, /, **given: Any) -> None:
     """Peer-to-peer voice calls over XMPP (Google's session protocol and Jingle)."""
     _setup_logging()
+    ctx.obj = given
+
+
+def _app(ctx: click.Context, given: dict[str, Any]) -> App:
+    """The options of the group and of the command, merged (see CALL_OPTIONS)."""
+    before: dict[str, Any] = ctx.obj
+    merged: dict[str, Any] = {}
+    for name, value in given.items():
+        if isinstance(value, tuple):
+            merged[name] = tuple(before[name]) + value
+        elif ctx.get_parameter_source(name) is ParameterSource.DEFAULT:
+            merged[name] = before[name]
+        else:
+            merged[name] = value
+    return _make_app(**merged)
+
+
+def _make_app(debug: bool, jid: str | None, server: str | None,
+              ca_file: Path | None, config: Path | None, password_file: Path | None,
+              ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, signaling: str,
+              ice_loopback: bool,
+              stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,
+              input_: Path | None,
+              output: Path | None, tone: float | None, silence: bool, discard: bool,
+              input_device: str | None, output_device: str | None, codec: str | None,
+              stats_json: Path | None) -> App:
+    from .audio.endpoints import AudioSettings
+    from .console import Console
+    from .phone import SignalingMode
+    from .transport.base import IceMode
+    from .transport.servers import ServerSpecError, from_specs
+
     sources = [name for name, given in (("--input", input_), ("--tone", tone),
                                         ("--silence", silence), ("--input-device", input_device))
                if given]
@@ -209,7 +271,7 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
         raise click.UsageError(str(exc)) from None
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
-    ctx.obj = App(debug, jid, server, ca_file, config, password_file, ice_address,
+    return App(debug, jid, server, ca_file, config, password_file, ice_address,
                   ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                   IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
                   Console())
@@ -219,38 +281,49 @@ def main(ctx: click.Context, debug: bool, jid: str | None, server: str | None,
 @click.option("-a", "--auto-accept", is_flag=True, help="Accept every incoming call.")
 @click.option("--reject", is_flag=True, help="Reject every incoming call.")
 @click.option("--once", is_flag=True, help="Exit after the first call.")
-@click.pass_obj
-def listen(app: App, auto_accept: bool, reject: bool, once: bool) -> None:
+@call_options
+@click.pass_context
+def listen(ctx: click.Context, /, auto_accept: bool, reject: bool, once: bool,
+           **given: Any) -> None:
     """Log in and wait for calls."""
     if auto_accept and reject:
         raise click.UsageError("--auto-accept and --reject exclude each other")
+    app = _app(ctx, given)
     app.run(lambda phone, hangup: phone.listen(auto_accept=auto_accept, reject=reject,
                                                once=once, hangup=hangup))
 
 
 @main.command()
-@click.argument("jid")
+@click.argument("target", metavar="JID")
 @click.option("--duration", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Hang up this long after the call is in progress (default: Ctrl-C).")
-@click.pass_obj
-def dial(app: App, jid: str, duration: float | None) -> None:
+@call_options
+@click.pass_context
+def dial(ctx: click.Context, /, target: str, duration: float | None, **given: Any) -> None:
     """Call JID (a full JID, or a bare one resolved to its best callable resource)."""
+    from .config import check_jid
+    from .console import Console
+
     try:
-        check_jid(jid)  # (a usage error, before any device or network is touched)
+        check_jid(target)  # (a usage error, before any device or network is touched)
     except ConfigError as exc:
-        app.console.error(f"cannot call: {exc}")
+        Console().error(f"cannot call: {exc}")
         sys.exit(int(exc.exit_code))
-    app.run(lambda phone, hangup: phone.dial(jid, duration, hangup))
+    app = _app(ctx, given)
+    app.run(lambda phone, hangup: phone.dial(target, duration, hangup))
 
 
 @main.command()
-@click.pass_obj
-def devices(app: App) -> None:
+def devices() -> None:
     """List sound devices (for --input-device/--output-device)."""
+    from .audio import device
+    from .console import Console
+
+    console = Console()
     try:
         lines = device.list_devices()
     except JcallError as exc:
-        app.console.error(str(exc))
+        console.error(str(exc))
         sys.exit(int(exc.exit_code))
     for line in lines or ["no sound devices found"]:
-        app.console.status(line)
+        console.status(line)

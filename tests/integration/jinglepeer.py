@@ -111,6 +111,9 @@ class JinglePeer:
         self.stream.register_handler(Callback(
             "jingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_JINGLE}}}jingle"), self._on_iq))
         self.jmi_received: list[tuple[str, str, str]] = []  # (sender, action, id)
+        self.online: set[str] = set()
+        self._presence = asyncio.Event()
+        self.stream.add_event_handler("presence_available", self._on_presence)
         self.proceeded: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         for action in ("propose", "ringing", "proceed", "reject", "retract", "finish"):
             self.stream.register_handler(Callback(
@@ -149,6 +152,19 @@ class JinglePeer:
             self.accepted.set_result(got)
         elif got.action == "session-terminate":
             self.ended.set()
+
+    def _on_presence(self, pres: Any) -> None:
+        self.online.add(str(pres["from"]))
+        self._presence.set()
+
+    async def wait_online(self, jid: str, timeout: float = 10.0) -> None:
+        """Until ``jid`` shows a presence (as a client's contact list shows it online:
+        a message to a bare JID reaches only resources that have sent theirs)."""
+        async def seen() -> None:
+            while jid not in self.online:
+                self._presence.clear()
+                await self._presence.wait()
+        await asyncio.wait_for(seen(), timeout)
 
     def _on_jmi(self, message: Any) -> None:
         elem = next(c for c in message.xml if c.tag.startswith(f"{{{NS_JMI}}}"))

@@ -140,6 +140,7 @@ async def test_xep_0353_both_ways_with_a_jingle_peer(
     caller = None
     try:
         await asyncio.to_thread(callee.wait_for, "logged in...")
+        await peer.wait_online(bob.jid)
         device = await peer.propose(accounts["bob"].jid)
         assert device == bob.jid
         assert [a for s, a, _ in peer.jmi_received if s == bob.jid][:2] == ["ringing",
