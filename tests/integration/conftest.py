@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from .jcallproc import Account
+from .jcallproc import Account, reap
 
 ACCOUNTS = {"alice": "alice-secret-1", "bob": "bob-secret-2", "carol": "carol-secret-3",
             "dave": "dave-secret-4", "erin": "erin-secret-5", "mallory": "mallory-secret-6"}
 OUTSIDERS = frozenset({"mallory"})  # in nobody's roster: a stranger to everyone
+
+
+@pytest.fixture(autouse=True)
+def _no_jcall_left_behind() -> Iterator[None]:
+    """A test that fails between starting a jcall and waiting for it leaves it running;
+    it is killed here, so no test inherits another's process (or its XMPP resource)."""
+    yield
+    reap()
 
 
 @pytest.fixture(scope="session")

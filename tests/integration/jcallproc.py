@@ -130,4 +130,19 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
     cmd += [*audio, *args]
     popen = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=env, start_new_session=True)
-    return JcallProcess(name, popen)
+    proc = JcallProcess(name, popen)
+    STARTED.append(proc)
+    return proc
+
+
+# Every jcall a test started, for conftest.py to stop what a failing test left running.
+STARTED: list[JcallProcess] = []
+
+
+def reap() -> None:
+    """Kill the jcall processes still running (by their own PIDs) and forget them all."""
+    for proc in STARTED:
+        if proc.popen.poll() is None:
+            proc.popen.kill()
+            proc.popen.wait()
+    STARTED.clear()

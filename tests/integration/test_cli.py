@@ -21,13 +21,19 @@ def test_call_options_work_after_the_command(tmp_path: Path, accounts: dict[str,
     bob = Account(accounts["bob"].jid + "/after", accounts["bob"].password)
     callee = start("bob", bob, server, ca_file, "listen", "-a", "--once",
                    "--stats-json", str(tmp_path / "b.json"), "--signaling", "gingle")
-    callee.wait_for("logged in...")
-    # given before and after the command: the one after it wins
-    caller = start("alice", accounts["alice"], server, ca_file, "--codec", "PCMA",
-                   "dial", bob.jid, "--codec", "PCMU", "--duration", "0.3",
-                   "--stats-json", str(tmp_path / "a.json"))
-    assert caller.finish() == ExitCode.OK, caller.err
-    assert callee.finish() == ExitCode.OK, callee.err
+    caller = None
+    try:
+        callee.wait_for("logged in...")
+        # given before and after the command: the one after it wins
+        caller = start("alice", accounts["alice"], server, ca_file, "--codec", "PCMA",
+                       "dial", bob.jid, "--codec", "PCMU", "--duration", "0.3",
+                       "--stats-json", str(tmp_path / "a.json"))
+        assert caller.finish() == ExitCode.OK, caller.err
+        assert callee.finish() == ExitCode.OK, callee.err
+    finally:
+        for proc in (caller, callee):
+            if proc is not None and proc.popen.poll() is None:
+                proc.popen.kill()
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     assert a["codec"] == b["codec"] == "PCMU/8000"
     assert b["signaling"] == "gingle"  # (the callee's own option, after its command)
