@@ -66,6 +66,7 @@ DIALECT_FEATURES = {
     Dialect.JINGLE: (*JINGLE_FEATURES, NS_JMI),
 }
 CAPS_QUERY_TIMEOUT_S = 5.0
+MAX_CAPS_QUERIES = 3  # at once for one (hash, ver), each to another resource
 MAX_CAPS_CACHE = 256  # distinct (hash, ver) pairs remembered; each is one software version
 IQ_HANDLER_TIMEOUT_S = 60  # slixmpp's own bound; the session enforces the 15 s one
 NOT_AUTHORIZED = "User is not authorized (Check your username and password)"
@@ -194,7 +195,7 @@ class XmppClient:
         self.caps_ver = caps.ver([IDENTITY], self.features)
         self.contacts = Contacts()
         self._caps_cache: dict[tuple[str, str], frozenset[str]] = {}
-        self._caps_queries: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._caps_queries: dict[tuple[str, str], set[asyncio.Task[None]]] = {}
         self._presence: dict[str, tuple[tuple[str, str] | None, list[str], int, str]] = {}
         self.on_session: SessionHandler | None = None
         self.on_jmi: JmiHandler | None = None
@@ -472,14 +473,21 @@ class XmppClient:
         return hashed is not None and hashed in self._caps_queries
 
     def _ask_caps(self, jid: str, hashed: tuple[str, str], node: str) -> None:
-        """One disco#info query per (hash, ver), to the first resource that shows it
-        (XEP-0115 section 6.2); the answer is cached once its hash checks out."""
-        if hashed in self._caps_queries or len(self._caps_cache) >= MAX_CAPS_CACHE:
+        """A disco#info query for a (hash, ver) not known yet, to the resource that
+        shows it (XEP-0115 section 6.2); the answer is cached once its hash checks out.
+        A resource that shows it while one is asked is asked too, up to a few: the
+        first may be a dead connection the server keeps for resumption, which never
+        answers."""
+        tasks = self._caps_queries.setdefault(hashed, set())
+        if len(tasks) >= MAX_CAPS_QUERIES or len(self._caps_cache) >= MAX_CAPS_CACHE:
             return
         task = asyncio.ensure_future(self._query_caps(jid, hashed, node))
-        self._caps_queries[hashed] = task
+        tasks.add(task)
+
         def done(_: object) -> None:
-            self._caps_queries.pop(hashed, None)
+            tasks.discard(task)
+            if not tasks:
+                self._caps_queries.pop(hashed, None)
             self.presence_changed.set()  # (whoever waits on the answer looks again)
 
         task.add_done_callback(done)
@@ -499,6 +507,8 @@ class XmppClient:
         if info is None or caps.ver(*info, algorithm=algorithm) != ver:
             log.info("caps of %s do not match their hash %s; not cached", jid, limits.clip(ver))
             return
+        if hashed in self._caps_cache:
+            return  # (another resource answered first)
         self._caps_cache[hashed] = frozenset(info[1])
         for other, (theirs, *_) in list(self._presence.items()):
             if theirs == hashed:

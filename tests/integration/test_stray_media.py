@@ -110,8 +110,11 @@ def test_rtp_from_a_stranger_is_never_played(tmp_path: Path, accounts: dict[str,
     try:
         callee.wait_for("logged in...")
         with Sprayer(callee.popen.pid) as sprayer:
+            # (Gingle: a session, and so sockets, exist while it rings; XEP-0353 rings
+            # before there is a session, with no socket for a stranger to hit)
             caller = start("alice", accounts["alice"], server, ca_file, "--codec", "PCMU",
-                           "dial", bob.jid, "--duration", str(seconds + 0.6), audio=(
+                           "--signaling", "gingle", "dial", bob.jid,
+                           "--duration", str(seconds + 0.6), audio=(
                                "--input", str(tmp_path / "a.wav"), "--discard"))
             # Ringing: alice is bob's contact, so the callee's sockets are open and
             # checked; the stranger's packets reach them long before the call connects.
