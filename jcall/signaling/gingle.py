@@ -322,6 +322,8 @@ _REASONS_OUT = {
 COMPONENTS = {"rtp": 1, "rtcp": 2}
 TYPES = {"local": CandidateType.HOST, "stun": CandidateType.SRFLX,
          "relay": CandidateType.RELAY, "prflx": CandidateType.PRFLX}
+_NAMES = {v: k for k, v in COMPONENTS.items()}
+_TYPE_NAMES = {v: k for k, v in TYPES.items()}
 # libjingle's preference for each type (port.cc), which a Google ICE peer ranks by.
 PREFERENCES = {CandidateType.HOST: 1.0, CandidateType.SRFLX: 0.9,
                CandidateType.PRFLX: 0.9, CandidateType.RELAY: 0.5}
@@ -340,12 +342,11 @@ def candidate_to_model(c: Candidate) -> model.Candidate | None:
 
 
 def candidate_from_model(c: model.Candidate) -> Candidate:
-    names = {v: k for k, v in COMPONENTS.items()}
-    types = {v: k for k, v in TYPES.items()}
     return Candidate(
         address=c.address, port=c.port, username=c.ufrag, password=c.pwd,
-        name=names.get(c.component, "rtp"), preference=PREFERENCES[c.type],
-        protocol=c.protocol, generation=c.generation, type=types[c.type], network=c.network)
+        name=_NAMES.get(c.component, "rtp"), preference=PREFERENCES[c.type],
+        protocol=c.protocol, generation=c.generation, type=_TYPE_NAMES[c.type],
+        network=c.network)
 
 
 def to_model(msg: SessionMessage) -> Message:

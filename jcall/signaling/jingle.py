@@ -396,11 +396,17 @@ def jingle_element(msg: JingleMessage) -> ET.Element:
                   if v is not None}
         ET.SubElement(root, qname(NS_RTP_INFO, str(payload.info)), pattrs)
     if msg.reason is not None:
-        reason = ET.SubElement(root, qname(NS_JINGLE, "reason"))
-        ET.SubElement(reason, qname(NS_JINGLE, str(msg.reason.condition)))
-        if msg.reason.text is not None:
-            ET.SubElement(reason, qname(NS_JINGLE, "text")).text = msg.reason.text
+        root.append(reason_element(msg.reason))
     return root
+
+
+def reason_element(reason: JingleReason) -> ET.Element:
+    """XEP-0166 section 7.4's ``<reason>`` (also inside XEP-0353's messages)."""
+    elem = ET.Element(qname(NS_JINGLE, "reason"))
+    ET.SubElement(elem, qname(NS_JINGLE, str(reason.condition)))
+    if reason.text is not None:
+        ET.SubElement(elem, qname(NS_JINGLE, "text")).text = reason.text
+    return elem
 
 
 def error_elements(error: JingleError) -> tuple[str, str, ET.Element]:
@@ -470,12 +476,7 @@ def to_model(msg: JingleMessage) -> Message:
     content = _audio(msg)
     transport = content.transport if content is not None else None
     description = content.description if content is not None else None
-    reason = None
-    if msg.reason is not None:
-        try:
-            reason = model.Reason(str(msg.reason.condition))
-        except ValueError:
-            reason = model.Reason.GENERAL_ERROR
+    reason = model.reason_named(msg.reason.condition) if msg.reason is not None else None
     info = tuple(model.Info(str(p.info)) for p in msg.info)
     return Message(
         action=_ACTIONS.get(msg.action, model.Action.OTHER), sid=msg.sid,

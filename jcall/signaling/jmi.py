@@ -17,8 +17,9 @@ from enum import Enum, StrEnum
 
 from .attributes import local, qname
 from .gingle import MAX_SID_CHARS
-from .jingle import NS_JINGLE, NS_RTP
-from .model import Reason
+from .jingle import NS_JINGLE, NS_RTP, JingleReason, reason_element
+from .jingle import Reason as JingleCondition
+from .model import Reason, reason_named
 from .session import initiate_stands
 
 NS_JMI = "urn:xmpp:jingle-message:0"
@@ -64,10 +65,7 @@ def parse_jmi(elem: ET.Element) -> JmiMessage:
     node = elem.find(qname(NS_JINGLE, "reason"))
     if node is not None:
         names = [local(c.tag) for c in node if local(c.tag) != "text"]
-        try:
-            reason = Reason(names[0]) if names else None
-        except ValueError:
-            reason = Reason.GENERAL_ERROR
+        reason = reason_named(names[0]) if names else None
     return JmiMessage(action, pid, media, reason,
                       tie_break=elem.find(qname(NS_JMI, "tie-break")) is not None)
 
@@ -77,8 +75,7 @@ def jmi_element(msg: JmiMessage) -> ET.Element:
     for media in msg.media:
         ET.SubElement(elem, qname(NS_RTP, "description"), {"media": media})
     if msg.reason is not None:
-        reason = ET.SubElement(elem, qname(NS_JINGLE, "reason"))
-        ET.SubElement(reason, qname(NS_JINGLE, str(msg.reason)))
+        elem.append(reason_element(JingleReason(JingleCondition(str(msg.reason)))))
     if msg.tie_break:
         ET.SubElement(elem, qname(NS_JMI, "tie-break"))
     return elem

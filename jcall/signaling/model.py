@@ -54,6 +54,15 @@ class Reason(StrEnum):
     GENERAL_ERROR = "general-error"
 
 
+def reason_named(name: str) -> Reason:
+    """The reason of a XEP-0166 condition name; one jcall does not know is a general
+    error (the session ends all the same)."""
+    try:
+        return Reason(name)
+    except ValueError:
+        return Reason.GENERAL_ERROR
+
+
 class Info(StrEnum):
     """Call state a peer announces mid-session (XEP-0167 section 7)."""
 

@@ -337,8 +337,7 @@ class Session:
 
     def _send_message(self, template: Message, now: float) -> None:
         tag, self._next_tag = self._next_tag, self._next_tag + 1
-        msg = Message(**{**template.__dict__, "sid": self.sid, "initiator": self.initiator,
-                         "content": self.content})
+        msg = replace(template, sid=self.sid, initiator=self.initiator, content=self.content)
         needs_reply = msg.action in _REPLY_REQUIRED
         if needs_reply:
             self._pending[tag] = _Pending(msg.action, now + REPLY_TIMEOUT_S)
