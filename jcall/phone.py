@@ -203,13 +203,12 @@ class Phone:
         return call.pump
 
     def _ring(self, call: Call) -> None:
+        proposed = (call.session.sid, call.peer) in self._proceeded
+        self._proceeded.discard((call.session.sid, call.peer))
         if self._takes_over(call):
-            proposed = (call.session.sid, call.peer) in self._proceeded
-            self._proceeded.discard((call.session.sid, call.peer))
             self._answer_crossing(call, announced=proposed)
             return
-        if (call.session.sid, call.peer) in self._proceeded:
-            self._proceeded.discard((call.session.sid, call.peer))
+        if proposed:
             self._answer_proceeded(call)
             return
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
@@ -228,13 +227,18 @@ class Phone:
         """The session of a proposal the user already took (XEP-0353 section 3.5)."""
         if self._answer is not None:
             self._incoming.put_nowait(call)  # (listen runs it)
+        self._take(call)
+
+    def _take(self, call: Call) -> bool:
+        """Accept a call the user wants, in our codecs; False if it has none of them."""
         payloads = self._answer_payloads(call.session.payloads)
         if not payloads:
             self.console.error(f"Rejected call from '{call.peer}': no codec in common")
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
-            return
+            return False
         call.start_transport()
         call.accept(payloads)
+        return True
 
     # -- XEP-0353 -------------------------------------------------------------------------
     def _on_jmi(self, msg: JmiMessage, sender: str) -> None:
@@ -312,26 +316,14 @@ class Phone:
         one that ends here is the call listen waited for (its session never comes)."""
         proceeded = False
         try:
-            if auto_accept or reject or not self.console.interactive:
-                self.console.status(f"Incoming call from '{theirs.peer}'")
-            if reject:
+            verdict = await self._consent(theirs.peer, theirs.gone, auto_accept, reject)
+            if verdict is None:
+                self.console.status("other side hung up")
+            elif verdict:
+                self._proceed(theirs.id, theirs.peer)
+                proceeded = True
+            else:
                 self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
-                return
-            if not auto_accept:
-                if not self.console.interactive:
-                    self.console.error(
-                        "Rejected: not a terminal to ask on (use -a to accept calls)")
-                    self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
-                    return
-                accept = await self._ask(theirs.peer, theirs.gone)
-                if theirs.gone.done():
-                    self.console.status("other side hung up")
-                    return
-                if not accept:
-                    self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
-                    return
-            self._proceed(theirs.id, theirs.peer)
-            proceeded = True
         finally:
             self._proposed.pop(theirs.id, None)
             if not proceeded:
@@ -391,17 +383,13 @@ class Phone:
     def _answer_crossing(self, call: Call, announced: bool = False) -> None:
         """Answer the call of the one being dialed; ``announced``: its proposal was
         (XEP-0353), and the lines about it were printed then."""
-        payloads = self._answer_payloads(call.session.payloads)
         if not announced:
             self.console.status(f"Incoming call from '{call.peer}'")
-        if not payloads:
-            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
-            call.reject(Reason.INCOMPATIBLE_PARAMETERS)
+            if self._answer_payloads(call.session.payloads):
+                self.console.status(f"'{call.peer}' called as we called it: "
+                                    "answering its call")
+        if not self._take(call):
             return
-        if not announced:
-            self.console.status(f"'{call.peer}' called as we called it: answering its call")
-        call.start_transport()
-        call.accept(payloads)
         if self._called_first is not None and not self._called_first.done() \
                 and call.session.crossed is None:
             self._called_first.set_result(call)
@@ -579,23 +567,29 @@ class Phone:
             self.console.error(f"Rejected call from '{call.peer}': no codec in common")
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return
-        if auto_accept or reject or not self.console.interactive:
-            self.console.status(f"Incoming call from '{call.peer}'")
-        if reject:
-            call.reject()
+        verdict = await self._consent(call.peer, call.finished, auto_accept, reject)
+        if verdict is None or call.session.ended:
             return
-        if not auto_accept:
-            if not self.console.interactive:
-                self.console.error("Rejected: not a terminal to ask on (use -a to accept calls)")
-                call.reject()
-                return
-            accept = await self._ask(call.peer, call.finished)
-            if call.session.ended:
-                return
-            if not accept:
-                call.reject()
-                return
-        call.accept(payloads)
+        if verdict:
+            call.accept(payloads)
+        else:
+            call.reject()
+
+    async def _consent(self, peer: str, gone: asyncio.Future[Any], auto_accept: bool,
+                       reject: bool) -> bool | None:
+        """Whether the user takes a call from ``peer`` (``-a``, ``--reject``, or the
+        question on a terminal; without one, no); None if ``gone`` came first."""
+        if auto_accept or reject or not self.console.interactive:
+            self.console.status(f"Incoming call from '{peer}'")
+        if reject:
+            return False
+        if auto_accept:
+            return True
+        if not self.console.interactive:
+            self.console.error("Rejected: not a terminal to ask on (use -a to accept calls)")
+            return False
+        accept = await self._ask(peer, gone)
+        return None if gone.done() else accept
 
     def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
         """The offered payload types we support, in the offerer's order, except that the
