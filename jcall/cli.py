@@ -21,20 +21,17 @@ from click.core import ParameterSource
 
 from . import __version__
 from .errors import ConfigError, ExitCode, JcallError
+from .signaling.model import SignalingMode
+from .transport.events import IceMode
 
 if TYPE_CHECKING:
     import asyncio
 
     from .audio.endpoints import AudioSettings
     from .console import Console
-    from .phone import Phone, SignalingMode
-    from .transport.base import IceMode
+    from .phone import Phone
 
 Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
-# The choices of --ice and --signaling, as their enums spell them (a test keeps them
-# equal): the enums' modules are not imported to show --help.
-ICE_MODES = ("auto", "rfc", "google")
-SIGNALING_MODES = ("auto", "gingle", "jingle")
 
 
 @dataclass(frozen=True)
@@ -175,11 +172,11 @@ CALL_OPTIONS = [
                  help="Use only this local address for host candidates (repeatable)."),
     click.option("--ice-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                  help="Seconds from accept to a connected ICE path before giving up."),
-    click.option("--ice", "ice_mode", type=click.Choice(ICE_MODES),
-                 default="auto", show_default=True,
+    click.option("--ice", "ice_mode", type=click.Choice([m.value for m in IceMode]),
+                 default=IceMode.AUTO.value, show_default=True,
                  help="ICE flavour: RFC 8445, Google ICE (libjingle, Pidgin), or per peer."),
-    click.option("--signaling", type=click.Choice(SIGNALING_MODES),
-                 default="auto", show_default=True,
+    click.option("--signaling", type=click.Choice([m.value for m in SignalingMode]),
+                 default=SignalingMode.AUTO.value, show_default=True,
                  help="Session protocol: Google's (Gingle), standard Jingle, or per peer "
                       "(Jingle where the peer has it). Also what jcall advertises."),
     click.option("--ice-loopback", is_flag=True,
@@ -252,8 +249,6 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               stats_json: Path | None) -> App:
     from .audio.endpoints import AudioSettings
     from .console import Console
-    from .phone import SignalingMode
-    from .transport.base import IceMode
     from .transport.servers import ServerSpecError, from_specs
 
     sources = [name for name, given in (("--input", input_), ("--tone", tone),
@@ -272,9 +267,9 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
     return App(debug, jid, server, ca_file, config, password_file, ice_address,
-                  ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
-                  IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
-                  Console())
+               ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
+               IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
+               Console())
 
 
 @main.command()

@@ -16,7 +16,6 @@ import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from .audio import formats
@@ -24,7 +23,7 @@ from .call import Call, CallSettings
 from .console import Console
 from .errors import CallError, ConfigError, ExitCode
 from .signaling.jmi import NS_JMI, Crossing, JmiAction, JmiMessage, crossing
-from .signaling.model import Dialect, Message, PayloadType, Reason
+from .signaling.model import Dialect, Message, PayloadType, Reason, SignalingMode
 from .signaling.session import Session, SessionManager
 from .transport.auto import AutoTransport
 from .transport.base import IceMode
@@ -48,21 +47,6 @@ class _Proposal:
     peer: str
     answer: asyncio.Future[tuple[JmiMessage, str]]  # ours: the first proceed/reject
     gone: asyncio.Future[None]  # theirs: retracted
-
-
-class SignalingMode(Enum):
-    """``--signaling``: a dialect, or each peer's (Jingle where it has both)."""
-
-    AUTO = "auto"
-    GINGLE = "gingle"
-    JINGLE = "jingle"
-
-    @property
-    def dialects(self) -> frozenset[Dialect]:
-        """What jcall advertises and answers in this mode."""
-        if self is SignalingMode.AUTO:
-            return frozenset(Dialect)
-        return frozenset({Dialect(self.value)})
 
 
 @dataclass(frozen=True)

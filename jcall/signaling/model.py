@@ -20,6 +20,21 @@ class Dialect(Enum):
     JINGLE = "jingle"
 
 
+class SignalingMode(Enum):
+    """``--signaling``: a dialect, or each peer's (Jingle where it has both)."""
+
+    AUTO = "auto"
+    GINGLE = "gingle"
+    JINGLE = "jingle"
+
+    @property
+    def dialects(self) -> frozenset[Dialect]:
+        """What jcall advertises and answers in this mode."""
+        if self is SignalingMode.AUTO:
+            return frozenset(Dialect)
+        return frozenset({Dialect(self.value)})
+
+
 class Action(Enum):
     """What a message does. Gingle's ``candidates`` is ``TRANSPORT_INFO`` in its bare
     form (:attr:`Message.bare_candidates`); Jingle's ``session-terminate`` before an

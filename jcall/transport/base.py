@@ -18,7 +18,6 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Protocol
 
 from ..signaling.model import Candidate, Credentials
@@ -27,6 +26,7 @@ from .events import (
     Connected,
     Failed,
     IceFlavor,
+    IceMode,
     Lost,
     PathInfo,
     Restored,
@@ -35,14 +35,6 @@ from .events import (
 
 __all__ = ["Address", "Connected", "DirectPath", "EventStream", "Failed", "IceFlavor",
            "IceMode", "Lost", "MediaTransport", "PathInfo", "Restored", "TransportEvent"]
-
-
-class IceMode(Enum):
-    """``--ice``: a flavour, or chosen per peer from what it shows."""
-
-    AUTO = "auto"
-    RFC = "rfc"
-    GOOGLE = "google"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,14 @@ class IceFlavor(Enum):
     GOOGLE = "Google ICE"  # libjingle's p2p checks (gingle.md part F)
 
 
+class IceMode(Enum):
+    """``--ice``: a flavour, or chosen per peer from what it shows."""
+
+    AUTO = "auto"
+    RFC = "rfc"
+    GOOGLE = "google"
+
+
 @dataclass(frozen=True)
 class PathInfo:
     """The media path: local and remote address with their candidate types."""
