@@ -467,9 +467,14 @@ class XmppClient:
         """Whether full ``jid`` has shown an available presence (callable or not)."""
         return jid in self._presence
 
+    def _hashed(self, jid: str) -> tuple[str, str] | None:
+        """The (hash, ver) of ``jid``'s hashed caps, if its presence showed them."""
+        shown = self._presence.get(jid)
+        return shown[0] if shown is not None else None
+
     def caps_pending(self, jid: str) -> bool:
         """Whether ``jid``'s hashed caps are still being asked about."""
-        hashed = self._presence.get(jid, (None,))[0]
+        hashed = self._hashed(jid)
         return hashed is not None and hashed in self._caps_queries
 
     def _ask_caps(self, jid: str, hashed: tuple[str, str], node: str) -> None:
@@ -585,7 +590,7 @@ class XmppClient:
 
     def has_feature(self, jid: str, feature: str) -> bool:
         """Whether ``jid``'s verified hashed caps list ``feature``."""
-        hashed = self._presence.get(jid, (None,))[0]
+        hashed = self._hashed(jid)
         return hashed is not None and feature in self._caps_cache.get(hashed, frozenset())
 
     def _reply_error(self, iq: Any, codec: Codec, error: StanzaError, text: str) -> None:

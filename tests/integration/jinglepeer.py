@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import secrets
 import xml.etree.ElementTree as ET
@@ -32,17 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from .nice import NicePeer
+from .rawpeer import XmppPeer
 
 NS_JINGLE = "urn:xmpp:jingle:1"
 NS_RTP = "urn:xmpp:jingle:apps:rtp:1"
 NS_ICE = "urn:xmpp:jingle:transports:ice-udp:1"
-NS_CAPS = "http://jabber.org/protocol/caps"
 NS_JMI = "urn:xmpp:jingle-message:0"
 NODE = "https://example.org/jinglepeer"
 FEATURES = ("http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#info",
@@ -84,25 +82,20 @@ def caps_ver(features: tuple[str, ...]) -> str:
     return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
 
 
-class JinglePeer:
+class JinglePeer(XmppPeer):
     def __init__(self, jid: str, password: str, server: str, ca_file: Path,
                  nice: NicePeer, jmi: bool = False) -> None:
+        super().__init__(jid, password, server, ca_file)
         self.nice = nice
         self.jmi = jmi
         self.takes_calls = True  # (False: a device that rings and rings)
         self.features = (*FEATURES, NS_JMI) if jmi else FEATURES
-        self.stream = slixmpp.ClientXMPP(jid, password)
-        self.stream.enable_direct_tls = False
-        self.stream.enable_plaintext = False
-        self.stream.ca_certs = ca_file
         self.stream.register_plugin("xep_0030")
         disco = self.stream.plugin["xep_0030"]
         for node in (None, f"{NODE}#{caps_ver(self.features)}"):
             disco.add_identity("client", "pc", "jinglepeer", node=node)
             for feature in self.features:
                 disco.add_feature(feature, node=node)
-        host, port = server.split(":")
-        self.address = (host, int(port))
         self.received: asyncio.Queue[Received] = asyncio.Queue()
         self.session: Session | None = None
         self.initiated: asyncio.Future[Received] = asyncio.get_running_loop().create_future()
@@ -120,19 +113,8 @@ class JinglePeer:
                 f"jmi {action}", MatchXPath(f"{{jabber:client}}message/{{{NS_JMI}}}{action}"),
                 self._on_jmi))
 
-    @property
-    def jid(self) -> str:
-        return str(self.stream.boundjid.full)
-
     async def login(self) -> None:
-        started = asyncio.get_running_loop().create_future()
-        self.stream.add_event_handler("session_start", lambda _: started.set_result(None))
-        self.stream.connect(*self.address)
-        await asyncio.wait_for(started, 10)
-        pres = self.stream.Presence()
-        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", {
-            "hash": "sha-1", "node": NODE, "ver": caps_ver(self.features)}))
-        pres.send()
+        await self.log_in({"hash": "sha-1", "node": NODE, "ver": caps_ver(self.features)})
 
     # -- what jcall sends ---------------------------------------------------------------
     def _on_iq(self, iq: Any) -> None:
@@ -274,9 +256,7 @@ class JinglePeer:
 
     async def close(self) -> None:
         await self.nice.close()
-        self.stream.disconnect(wait=0.5)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(self.stream.disconnected, 3)
+        await super().close()
 
 
 async def start(jid: str, password: str, server: str, ca_file: Path, *,

@@ -16,6 +16,10 @@ from slixmpp.xmlstream.matcher import MatcherId, MatchXPath
 
 from jcall.signaling.gingle import NS_SESSION, SessionMessage, parse_session
 
+NS_CAPS = "http://jabber.org/protocol/caps"
+GOOGLE_CAPS = {"node": "http://www.google.com/xmpp/client/caps", "ver": "1.0",
+               "ext": "voice-v1"}
+
 
 @dataclass
 class Received:
@@ -23,19 +27,47 @@ class Received:
     message: SessionMessage
 
 
-class RawPeer:
-    def __init__(self, jid: str, password: str, server: str, ca_file: Path,
-                 *, ignore: frozenset[str] = frozenset()) -> None:
-        # Session types never answered, like libpurple ignoring transport-info;
-        # "*" makes a silent peer.
-        self.ignore = ignore
-        self.last_error = ""
+class XmppPeer:
+    """A real slixmpp client of the test Prosody (STARTTLS, the test CA verified),
+    logged in with a presence that shows the given caps."""
+
+    def __init__(self, jid: str, password: str, server: str, ca_file: Path) -> None:
         self.stream = slixmpp.ClientXMPP(jid, password)
         self.stream.enable_direct_tls = False
         self.stream.enable_plaintext = False
         self.stream.ca_certs = ca_file
         host, port = server.split(":")
         self.address = (host, int(port))
+
+    @property
+    def jid(self) -> str:
+        return str(self.stream.boundjid.full)
+
+    async def log_in(self, caps: dict[str, str]) -> None:
+        started = asyncio.get_running_loop().create_future()
+        self.stream.add_event_handler("session_start", lambda _: started.set_result(None))
+        self.stream.connect(*self.address)
+        await asyncio.wait_for(started, 10)
+        pres = self.stream.Presence()
+        pres.xml.append(ET.Element(f"{{{NS_CAPS}}}c", caps))
+        pres.send()
+
+    async def close(self) -> None:
+        self.stream.disconnect(wait=0.5)
+        try:
+            await asyncio.wait_for(self.stream.disconnected, 3)
+        except (TimeoutError, asyncio.CancelledError):
+            self.stream.abort()
+
+
+class RawPeer(XmppPeer):
+    def __init__(self, jid: str, password: str, server: str, ca_file: Path,
+                 *, ignore: frozenset[str] = frozenset()) -> None:
+        super().__init__(jid, password, server, ca_file)
+        # Session types never answered, like libpurple ignoring transport-info;
+        # "*" makes a silent peer.
+        self.ignore = ignore
+        self.last_error = ""
         self.received: asyncio.Queue[Received] = asyncio.Queue()
         self.stream.register_handler(Callback(
             "gingle", MatchXPath(f"{{jabber:client}}iq/{{{NS_SESSION}}}session"), self._on_iq))
@@ -48,20 +80,8 @@ class RawPeer:
         if "*" not in self.ignore and str(msg.type) not in self.ignore:
             iq.reply().send()
 
-    @property
-    def jid(self) -> str:
-        return str(self.stream.boundjid.full)
-
     async def login(self) -> None:
-        started = asyncio.get_running_loop().create_future()
-        self.stream.add_event_handler("session_start", lambda _: started.set_result(None))
-        self.stream.connect(*self.address)
-        await asyncio.wait_for(started, 10)
-        pres = self.stream.Presence()
-        pres.xml.append(ET.Element("{http://jabber.org/protocol/caps}c", {
-            "node": "http://www.google.com/xmpp/client/caps", "ver": "1.0",
-            "ext": "voice-v1"}))
-        pres.send()
+        await self.log_in(GOOGLE_CAPS)
 
     async def send(self, to: str, session_xml: str) -> str | None:
         """Send an iq set; returns None for a result, else the error condition."""
@@ -99,10 +119,3 @@ class RawPeer:
             got = await asyncio.wait_for(self.received.get(), timeout)
             if got.message.type not in skip:
                 return got
-
-    async def close(self) -> None:
-        self.stream.disconnect(wait=0.5)
-        try:
-            await asyncio.wait_for(self.stream.disconnected, 3)
-        except (TimeoutError, asyncio.CancelledError):
-            self.stream.abort()
