@@ -1,10 +1,10 @@
-"""A Call ties one session (either dialect) to its media transport and reports its progress.
+"""A Call ties one session (either dialect) to its media transport and reports its progress
+as events (``events.py``; a reporter presents them).
 
 The session core is pure; this class is the glue that runs it: it sends what the
 session queues, feeds replies and timers back, trickles our candidates out of the
 transport and the peer's into it, reacts to the transport's events, and decides when
 the call is "in progress" (a media path **and** accepted, as in libjingle's ``call``).
-Status lines follow gingle.md part D.
 
 How a call ends decides the exit code: one that both sides accepted but that never
 had a media path is a failure whoever hangs up first; a caller whose callee hangs
@@ -19,13 +19,27 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import trace
 from .audio.endpoints import AudioSettings
 from .errors import ExitCode, JcallError
-from .media import DeviceOpener, MediaSession, stats_lines, write_stats
+from .events import (
+    Answered,
+    CallFailed,
+    CallStats,
+    Destroyed,
+    Failure,
+    HungUp,
+    InProgress,
+    MediaLost,
+    MediaRestored,
+    NoAudio,
+    NotAnswered,
+    Report,
+    Ringing,
+)
+from .media import DeviceOpener, MediaSession
 from .signaling.codec import CODECS
 from .signaling.events import (
     CallAccepted,
@@ -49,7 +63,6 @@ from .transport.base import (
 )
 
 if TYPE_CHECKING:
-    from .console import Console
     from .xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -63,7 +76,6 @@ NO_AUDIO_WARNING_S = 3.0  # media running this long with nothing heard: say why
 class CallSettings:
     ice_timeout: float = 30.0  # from accept to a connected ICE path
     audio: AudioSettings = field(default_factory=AudioSettings)
-    stats_json: Path | None = None
     open_devices: DeviceOpener | None = None
 
 
@@ -71,12 +83,12 @@ class Call:
     """One call, either direction."""
 
     def __init__(self, *, session: Session, transport: MediaTransport, client: XmppClient,
-                 console: Console, settings: CallSettings,
+                 report: Report, settings: CallSettings,
                  on_incoming: Callable[[Call], None] | None = None) -> None:
         self.session = session
         self.transport = transport
         self.client = client
-        self.console = console
+        self.report = report
         self.settings = settings
         self.on_incoming = on_incoming
         self.accepted = False
@@ -160,7 +172,7 @@ class Call:
                 self.transport.add_remote(cands)
             case CallAccepted():
                 if self.session.role is Role.INITIATOR:
-                    self.console.status("call answered")
+                    self.report(Answered(self.peer))
                 self._on_accepted()
             case PeerInfo(info=info):
                 self._peer_info(info)
@@ -179,7 +191,7 @@ class Call:
         if info is Info.RINGING and self.session.role is Role.INITIATOR \
                 and not self.accepted and not self.rang:
             self.rang = True
-            self.console.status("ringing...")
+            self.report(Ringing(self.peer))
 
     def reject(self, reason: Reason = Reason.DECLINE) -> None:
         self.session.reject(self.now(), reason)
@@ -189,13 +201,21 @@ class Call:
         self.session.terminate(self.now(), reason)
         self.pump()
 
-    def fail(self, message: str, code: ExitCode,
+    def give_up(self) -> None:
+        """Our call rang unanswered for the ring timeout: end it, not answered."""
+        if self.accepted or self.session.ended:
+            return
+        self.report(NotAnswered())
+        self._result = ExitCode.REJECTED
+        self.hangup(Reason.TIMEOUT)
+
+    def fail(self, why: Failure, code: ExitCode, detail: str = "",
              reason: Reason = Reason.GENERAL_ERROR) -> None:
-        """End the call with an error line and exit code (terminating it if still up)."""
+        """End the call with a failure and exit code (terminating it if still up)."""
         if self.finished.done() or self._closing:
             return
         trace.event("call_failed")
-        self.console.error(message)
+        self.report(CallFailed(why, self.peer, detail))
         self._result = code
         if self.session.ended:
             self.spawn(self._close())
@@ -229,19 +249,17 @@ class Call:
                 case Lost():
                     trace.event("media_lost")
                     if self.in_progress.is_set():
-                        self.console.status("media lost")
+                        self.report(MediaLost())
                 case Restored(path=path):
                     self.path = path
                     if self.in_progress.is_set():
-                        self.console.status("media restored")
+                        self.report(MediaRestored(path))
 
     def _no_path(self, reason: str) -> None:
         if self.in_progress.is_set():
-            self.fail(f"call failed: media path to '{self.peer}' lost: {reason}",
-                      ExitCode.CALL_FAILED)
+            self.fail(Failure.PATH_LOST, ExitCode.CALL_FAILED, reason)
         else:
-            self.fail(f"call failed: no media path to '{self.peer}': {reason}",
-                      ExitCode.CALL_FAILED)
+            self.fail(Failure.NO_PATH, ExitCode.CALL_FAILED, reason)
 
     # -- progress -------------------------------------------------------------------------
     def _on_accepted(self) -> None:
@@ -252,8 +270,7 @@ class Call:
         self._check_progress()
 
     def _ice_timed_out(self) -> None:
-        self.fail(f"call failed: no ICE path to '{self.peer}' within "
-                  f"{self.settings.ice_timeout:g} s", ExitCode.CALL_FAILED)
+        self.fail(Failure.ICE_TIMEOUT, ExitCode.CALL_FAILED, f"{self.settings.ice_timeout:g}")
 
     def _check_progress(self) -> None:
         if self.accepted and self.path is not None and not self.in_progress.is_set() \
@@ -261,7 +278,7 @@ class Call:
             if self._ice_deadline is not None:
                 self._ice_deadline.cancel()
             self.in_progress.set()
-            self.console.status("call in progress")
+            self.report(InProgress(self.peer, self.path))
             self._media_start = asyncio.ensure_future(self._start_media())
 
     async def _start_media(self) -> None:
@@ -269,14 +286,14 @@ class Call:
             media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
                                  self.settings.open_devices)
         except ValueError as exc:
-            self.fail(f"call failed: {exc}", ExitCode.CALL_FAILED,
+            self.fail(Failure.SIGNALLING, ExitCode.CALL_FAILED, str(exc),
                       Reason.INCOMPATIBLE_PARAMETERS)
             return
         self.media = media
         try:
             await media.start()
         except JcallError as exc:
-            self.fail(str(exc), exc.exit_code)
+            self.fail(Failure.MEDIA, exc.exit_code, str(exc))
             return
         self._no_audio = asyncio.get_running_loop().call_later(NO_AUDIO_WARNING_S,
                                                                self._check_audio)
@@ -285,34 +302,29 @@ class Call:
         """Say plainly when the peer's audio does not arrive, and why where it is known."""
         if self.media is None or self.media.heard or self._closing:
             return
-        if self.path is not None and self.path.flavor is IceFlavor.GOOGLE \
-                and self.session.role is Role.INITIATOR:
-            self.console.error(
-                f"no audio is arriving from '{self.peer}': a Google ICE peer on libnice "
-                "(Pidgin/libpurple) does not send audio on calls it receives; it hears you. "
-                "Ask them to call you instead.")
-        else:
-            self.console.error(f"no audio is arriving from '{self.peer}'")
+        google_callee = self.path is not None and self.path.flavor is IceFlavor.GOOGLE \
+            and self.session.role is Role.INITIATOR
+        self.report(NoAudio(self.peer, google_callee))
 
     # -- the end --------------------------------------------------------------------------
     def _on_ended(self, ended: SessionEnded) -> None:
         match ended.cause:
             case EndCause.REMOTE_HANGUP if self.accepted and not self.in_progress.is_set():
-                self.console.status("other side hung up")
+                self.report(HungUp(self.peer))
                 if self._result is ExitCode.OK:  # (not when already explained)
-                    self.console.error(f"call failed: no media path to '{self.peer}'")
+                    self.report(CallFailed(Failure.NO_PATH, self.peer))
                     self._result = ExitCode.CALL_FAILED
             case EndCause.REMOTE_HANGUP if not self.accepted and \
                     self.session.role is Role.INITIATOR:
-                self.console.status("call not answered")
+                self.report(NotAnswered())
                 self._result = ExitCode.REJECTED
             case EndCause.REMOTE_HANGUP if not self.accepted:
-                self.console.status("other side hung up")  # a caller that gave up ringing
+                self.report(HungUp(self.peer))  # a caller that gave up ringing
                 self._result = ExitCode.REJECTED
             case EndCause.REMOTE_HANGUP:
-                self.console.status("other side hung up")
+                self.report(HungUp(self.peer))
             case EndCause.REMOTE_REJECT:
-                self.console.status("call not answered")
+                self.report(NotAnswered())
                 self._result = ExitCode.REJECTED
             case EndCause.TIMEOUT | EndCause.ERROR_REPLY:
                 self._failed_signalling(ended)
@@ -324,9 +336,9 @@ class Call:
         if self._result is not ExitCode.OK:
             return  # already explained
         if ended.condition in ("service-unavailable", "recipient-unavailable"):
-            self.console.error(f"call failed: could not reach '{self.peer}' ({ended.detail})")
+            self.report(CallFailed(Failure.UNREACHABLE, self.peer, ended.detail))
         else:
-            self.console.error(f"call failed: {ended.detail}")
+            self.report(CallFailed(Failure.SIGNALLING, self.peer, ended.detail))
         self._result = ExitCode.CALL_FAILED
 
     def _peer_acks_terminate(self) -> bool:
@@ -354,13 +366,7 @@ class Call:
             stats["signaling"] = self.session.dialect.value
             if self.path is not None:
                 stats["path"] = self.path.as_dict()
-            for line in stats_lines(stats):
-                self.console.status(line)
-            if self.settings.stats_json is not None:
-                try:
-                    write_stats(self.settings.stats_json, stats)
-                except OSError as exc:
-                    self.console.error(f"cannot write {self.settings.stats_json}: {exc}")
+            self.report(CallStats(self.peer, stats))
         deadline = self.now() + (TERMINATE_ACK_WAIT_S if self._peer_acks_terminate()
                                  else QUIET_PEER_ACK_WAIT_S)
         while self.session.awaiting_replies and self.now() < deadline:
@@ -373,6 +379,6 @@ class Call:
             if task is not asyncio.current_task():
                 task.cancel()
         if not self._quiet:
-            self.console.status("call destroyed")
+            self.report(Destroyed(self.peer))
         if not self.finished.done():
             self.finished.set_result(self._result)

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
     from .audio.endpoints import AudioSettings
     from .console import Console
-    from .phone import Phone
+    from .events import Report
+    from .phone import Ask, Phone
 
 Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
 
@@ -63,19 +64,25 @@ class App:
     audio: AudioSettings
     codec: str | None
     stats_json: Path | None
+    ring_timeout: float
     console: Console
+    signalled: int | None = None  # the first SIGINT/SIGTERM that asked us to leave
 
     def run(self, action: Action) -> None:
-        """Log in, run ``action``, log out; exit with the code that decided."""
+        """Log in, run ``action``, log out; exit with the code that decided, or
+        128 + the signal's number when Ctrl-C (130) or SIGTERM (143) ended it."""
         import asyncio
+        import signal
 
         try:
-            code = asyncio.run(self._main(action))
+            code = int(asyncio.run(self._main(action)))
         except JcallError as exc:
             self.console.error(str(exc))
             code = exc.exit_code
-        except KeyboardInterrupt:
-            code = ExitCode.OK
+        except KeyboardInterrupt:  # (before the loop took the signal over)
+            self.signalled = signal.SIGINT
+        if self.signalled is not None:
+            code = 128 + self.signalled
         sys.exit(int(code))
 
     async def _main(self, action: Action) -> ExitCode:
@@ -105,30 +112,50 @@ class App:
                           config_file=self.config)
         loop = asyncio.get_running_loop()
         hangup = asyncio.Event()
-        main = asyncio.current_task()
 
-        def interrupted() -> None:
-            if hangup.is_set() and main is not None:
-                main.cancel()  # a second Ctrl-C: stop waiting for anyone
-            hangup.set()
+        def interrupted(sig: int) -> None:
+            if self.signalled is not None:  # a second one: leave now, waiting for no one
+                self.console.flush()
+                os._exit(128 + self.signalled)
+            self.signalled = sig
+            hangup.set()  # hang up (terminate sent, its ack awaited briefly), log out
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, interrupted)
+            loop.add_signal_handler(sig, interrupted, sig)
+        report = self._reporters()
         client = XmppClient(LoginSettings(account.jid, account.password, account.server,
-                                          account.ca_file), self.console, debug=self.debug,
+                                          account.ca_file), report, debug=self.debug,
                             dialects=self.signaling.dialects)
-        phone = Phone(client, self.console, PhoneSettings(
+        phone = Phone(client, report, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
-                              stats_json=self.stats_json, open_devices=device.open_devices),
+                              open_devices=device.open_devices),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
-            ice_servers=ice.servers, discover=ice.discover))
+            ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout),
+            ask=self._asker())
         try:
             return await action(phone, hangup)
-        except asyncio.CancelledError:
-            return ExitCode.OK
         finally:
             await phone.stop()
+
+    def _reporters(self) -> Report:
+        from .reporters import LineReporter, StatsFile, fan_out
+
+        reporters: list[Report] = [LineReporter(self.console)]
+        if self.stats_json is not None:
+            reporters.append(StatsFile(self.stats_json, self.console))
+        return fan_out(reporters)
+
+    def _asker(self) -> Ask | None:
+        """The question for an incoming call, where there is a terminal to ask on."""
+        if not self.console.interactive:
+            return None
+        console = self.console
+
+        async def ask(peer: str) -> bool:
+            return await console.confirm(f"Incoming call from '{peer}' — accept?")
+
+        return ask
 
 
 def _censor_record(record: logging.LogRecord) -> bool:
@@ -205,6 +232,10 @@ CALL_OPTIONS = [
                  help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA."),
     click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
                  help="Write the call statistics to FILE as JSON."),
+    click.option("--ring-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
+                 show_default=True, metavar="SECONDS",
+                 help="Decline an incoming call nobody answered, or give up an outgoing "
+                      "one, after this long."),
 ]
 
 
@@ -246,7 +277,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               input_: Path | None,
               output: Path | None, tone: float | None, silence: bool, discard: bool,
               input_device: str | None, output_device: str | None, codec: str | None,
-              stats_json: Path | None) -> App:
+              stats_json: Path | None, ring_timeout: float) -> App:
     from .audio.endpoints import AudioSettings
     from .console import Console
     from .transport.servers import ServerSpecError, from_specs
@@ -269,7 +300,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
     return App(debug, jid, server, ca_file, config, password_file, ice_address,
                ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
-               Console())
+               ring_timeout, Console())
 
 
 @main.command()

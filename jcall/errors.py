@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     REJECTED = 8
     CALL_FAILED = 9
     AUDIO_DEVICE = 11
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+    TERMINATED = 143  # SIGTERM (128 + SIGTERM)
 
 
 class JcallError(Exception):

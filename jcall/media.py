@@ -52,7 +52,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import math
 import os
@@ -62,7 +61,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -635,20 +633,3 @@ class MediaSession:
 
 def _arrival(packet: tuple[float, bytes]) -> float:
     return packet[0]
-
-
-def stats_lines(stats: dict[str, Any]) -> list[str]:
-    """libjingle's ``stats`` lines, extended with the jitter buffer's view."""
-    s, r = stats["sent"], stats["received"]
-    return [
-        f"Sender: ssrc={s['ssrc']} codec='{stats['codec']}' bytes={s['bytes']} "
-        f"packets={s['packets']}",
-        f"Receiver: ssrc={r['ssrc']} bytes={r['bytes']} packets={r['packets']} "
-        f"jitter={r['jitter_ms']:.1f}ms loss={r['lost']} late={r['late']} "
-        f"concealed={r['concealed_ms']:.0f}ms delay={r['jitter_buffer_delay_ms']:.0f}ms",
-    ]
-
-
-def write_stats(path: Path, stats: dict[str, Any]) -> None:
-    path.write_text(json.dumps(stats, indent=2) + "\n")
-

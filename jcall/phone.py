@@ -12,16 +12,32 @@ later versions, gingle.md part E), unless ``--signaling`` names one.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from .audio import formats
 from .call import Call, CallSettings
-from .console import Console
 from .errors import CallError, ConfigError, ExitCode
+from .events import (
+    Calling,
+    Failure,
+    FoundFriend,
+    HungUp,
+    Incoming,
+    LoggedOut,
+    NotAnswered,
+    Reconnected,
+    Refusal,
+    Refused,
+    Report,
+    Ringing,
+    ServerLost,
+    TakingCrossing,
+)
 from .signaling.jmi import NS_JMI, Crossing, JmiAction, JmiMessage, crossing
 from .signaling.model import Dialect, Message, PayloadType, Reason, SignalingMode
 from .signaling.session import Session, SessionManager
@@ -33,9 +49,22 @@ from .xmpp.contacts import bare
 
 log = logging.getLogger(__name__)
 
-# An unanswered proposal (XEP-0353) is taken back after this long, as a caller would
-# hang up on a phone that rings on.
-PROPOSAL_TIMEOUT_S = 30.0
+
+class Verdict(enum.Enum):
+    """What became of an incoming call: taken, declined (by the user, or as there is
+    no one to ask), rung out unanswered, or ended by the caller first."""
+
+    TAKE = "take"
+    DECLINE = "decline"
+    UNANSWERED = "unanswered"
+    GONE = "gone"
+
+    @property
+    def reason(self) -> Reason:
+        return Reason.TIMEOUT if self is Verdict.UNANSWERED else Reason.DECLINE
+
+
+Ask = Callable[[str], Awaitable[bool]]  # the question on a terminal: take a call from JID?
 
 
 @dataclass
@@ -58,14 +87,17 @@ class PhoneSettings:
     ice_mode: IceMode = IceMode.AUTO
     signaling: SignalingMode = SignalingMode.AUTO
     ice_loopback: bool = False  # offer 127.0.0.1 and check loopback candidates
+    ring_timeout: float = 30.0  # an unanswered call is declined (ours: given up) after this
     presence_wait: float = 3.0  # how long a bare JID may take to show a callable resource
     formats: tuple[formats.Format, ...] = formats.SUPPORTED  # in order of preference
 
 
 class Phone:
-    def __init__(self, client: XmppClient, console: Console, settings: PhoneSettings) -> None:
+    def __init__(self, client: XmppClient, report: Report, settings: PhoneSettings,
+                 ask: Ask | None = None) -> None:
         self.client = client
-        self.console = console
+        self.report = report
+        self.ask = ask  # None: no terminal to ask whether to take a call
         self.settings = settings
         self._manager: SessionManager | None = None
         self.calls: dict[Session, Call] = {}
@@ -129,25 +161,24 @@ class Phone:
     def _on_outage(self, reason: str) -> None:
         """The server went away: calls go on (media never passes through it), and
         what they send waits for the reconnection (xmpp/reconnect.py)."""
-        self.console.error(f"connection to the server lost ({reason}): reconnecting...")
+        self.report(ServerLost(reason))
 
     def _on_back(self, resumed: bool) -> None:
-        self.console.status("reconnected (stream resumed)" if resumed
-                            else "reconnected (new session)")
+        self.report(Reconnected(resumed))
 
     def _on_lost(self, reason: str) -> None:
-        self.console.error(f"logged out... {reason}")
+        self.report(LoggedOut(reason))
         if not self.lost.done():
             self.lost.set_result(reason)
         for call in list(self.calls.values()):
-            call.fail("call failed: connection to the server lost", ExitCode.CONNECT_FAILED)
+            call.fail(Failure.SERVER_LOST, ExitCode.CONNECT_FAILED)
 
     def _on_offline(self, jid: str) -> None:
         """The peer's resource went offline: a call still ringing or connecting with it
         can never complete (one in progress keeps its direct media path)."""
         for call in list(self.calls.values()):
             if call.peer == jid and not call.in_progress.is_set():
-                call.fail(f"call failed: '{jid}' went offline", ExitCode.CALL_FAILED)
+                call.fail(Failure.PEER_OFFLINE, ExitCode.CALL_FAILED)
 
     def _transport(self, controlling: bool, dialect: Dialect) -> AutoTransport:
         # Jingle's ICE-UDP is RFC ICE by definition (XEP-0176); Google ICE is Gingle's.
@@ -177,7 +208,7 @@ class Phone:
         if call is None:
             call = Call(session=session,
                         transport=self._transport(controlling=False, dialect=dialect),
-                        client=self.client, console=self.console, settings=self.settings.call,
+                        client=self.client, report=self.report, settings=self.settings.call,
                         on_incoming=self._ring)
             self._track(call)
             ours = self.calls.get(session.crossed) if session.crossed is not None else None
@@ -197,8 +228,8 @@ class Phone:
             return
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
         if others or self._answer is None:
-            self.console.status(f"Incoming call from '{call.peer}'")
-            self.console.status(f"Rejected call from '{call.peer}': busy")
+            self.report(Incoming(call.peer))
+            self.report(Refused(call.peer, Refusal.BUSY))
             call.reject(Reason.BUSY)
             return
         if self.client.trusts(call.peer):
@@ -217,7 +248,7 @@ class Phone:
         """Accept a call the user wants, in our codecs; False if it has none of them."""
         payloads = self._answer_payloads(call.session.payloads)
         if not payloads:
-            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
+            self.report(Refused(call.peer, Refusal.NO_CODEC))
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return False
         call.start_transport()
@@ -240,7 +271,7 @@ class Phone:
                 if ours is None or msg.id != ours.id or bare(sender) != bare(ours.peer):
                     return
                 if msg.action is JmiAction.RINGING:
-                    self.console.status("ringing...")
+                    self.report(Ringing(ours.peer))
                 elif not ours.answer.done():
                     ours.answer.set_result((msg, sender))
             case _:
@@ -264,23 +295,23 @@ class Phone:
             self._send_jmi(ours.peer, JmiAction.RETRACT, ours.id, Reason.EXPIRED,
                            tie_break=True)
             self._proposing = None
-            self.console.status(f"Incoming call from '{sender}'")
-            self.console.status(f"'{sender}' called as we called it: answering its call")
+            self.report(Incoming(sender))
+            self.report(TakingCrossing(sender))
             self._taking_theirs = True
             self._proceed(msg.id, sender)  # its session is the dial's (_takes_over)
             return
         if self._proposing is None and self._dialing(sender):
             # the one being dialed called first: that is the call (_takes_over)
-            self.console.status(f"Incoming call from '{sender}'")
-            self.console.status(f"'{sender}' called as we called it: answering its call")
+            self.report(Incoming(sender))
+            self.report(TakingCrossing(sender))
             self._taking_theirs = True
             self._proceed(msg.id, sender)
             return
         answer = self._answer_proposal
         if answer is None or self._proposed or \
                 any(not c.finished.done() for c in self.calls.values()):  # busy
-            self.console.status(f"Incoming call from '{sender}'")
-            self.console.status(f"Rejected call from '{sender}': busy")
+            self.report(Incoming(sender))
+            self.report(Refused(sender, Refusal.BUSY))
             self._send_jmi(sender, JmiAction.REJECT, msg.id, Reason.BUSY)
             return
         loop = asyncio.get_running_loop()
@@ -301,13 +332,13 @@ class Phone:
         proceeded = False
         try:
             verdict = await self._consent(theirs.peer, theirs.gone, auto_accept, reject)
-            if verdict is None:
-                self.console.status("other side hung up")
-            elif verdict:
+            if verdict is Verdict.GONE:
+                self.report(HungUp(theirs.peer))
+            elif verdict is Verdict.TAKE:
                 self._proceed(theirs.id, theirs.peer)
                 proceeded = True
             else:
-                self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, Reason.DECLINE)
+                self._send_jmi(theirs.peer, JmiAction.REJECT, theirs.id, verdict.reason)
         finally:
             self._proposed.pop(theirs.id, None)
             if not proceeded:
@@ -322,12 +353,12 @@ class Phone:
         ours = _Proposal(pid, peer, loop.create_future(), loop.create_future())
         self._proposing = ours
         self.client.send_jmi(bare(peer), JmiMessage(JmiAction.PROPOSE, pid, ("audio",)))
-        self.console.status("calling...")
+        self.report(Calling(peer))
         stop = asyncio.ensure_future(hangup.wait())
         assert self._called_first is not None
         waiters: set[asyncio.Future[Any]] = {ours.answer, stop, self._called_first, self.lost}
         try:
-            done, _ = await asyncio.wait(waiters, timeout=PROPOSAL_TIMEOUT_S,
+            done, _ = await asyncio.wait(waiters, timeout=self.settings.ring_timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
@@ -342,13 +373,13 @@ class Phone:
                 return device
             if msg.tie_break:  # (theirs stands: its propose came or comes)
                 return None
-            self.console.status("call not answered")
+            self.report(NotAnswered())
             return ExitCode.REJECTED
         self._send_jmi(peer, JmiAction.RETRACT, pid, Reason.CANCEL)
         if self.lost.done():
             return ExitCode.CONNECT_FAILED
         if not done:
-            self.console.status("call not answered")
+            self.report(NotAnswered())
             return ExitCode.REJECTED
         return ExitCode.OK  # hung up while it rang
 
@@ -368,10 +399,9 @@ class Phone:
         """Answer the call of the one being dialed; ``announced``: its proposal was
         (XEP-0353), and the lines about it were printed then."""
         if not announced:
-            self.console.status(f"Incoming call from '{call.peer}'")
+            self.report(Incoming(call.peer))
             if self._answer_payloads(call.session.payloads):
-                self.console.status(f"'{call.peer}' called as we called it: "
-                                    "answering its call")
+                self.report(TakingCrossing(call.peer))
         if not self._take(call):
             return
         if self._called_first is not None and not self._called_first.done() \
@@ -405,7 +435,7 @@ class Phone:
             await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
         if not full:
-            self.console.status(f"Found online friend '{best}'")
+            self.report(FoundFriend(best))
         return best
 
     async def dial(self, target: str, duration: float | None,
@@ -439,15 +469,17 @@ class Phone:
         session = self.manager.create_outgoing(peer, sid=sid, dialect=dialect)
         call = Call(session=session, transport=self._transport(controlling=True,
                                                                dialect=dialect),
-                    client=self.client, console=self.console, settings=self.settings.call)
+                    client=self.client, report=self.report, settings=self.settings.call)
         self._track(call)
         call.rang = proposing  # (its devices rang: a session-info ringing says nothing new)
         session.initiate(formats.offer(self.settings.formats), call.now(),
                          call.transport.credentials)
         if not proposing:
-            self.console.status("calling...")
+            self.report(Calling(peer))
         call.pump()
         call.start_transport()  # candidates trickle out once the initiate is acknowledged
+        ring = asyncio.get_running_loop().call_later(self.settings.ring_timeout, call.give_up)
+        call.finished.add_done_callback(lambda _: ring.cancel())
         return await self._run(call, duration, hangup)
 
     async def _their_call(self, duration: float | None, hangup: asyncio.Event) -> ExitCode:
@@ -457,7 +489,7 @@ class Phone:
         stop = asyncio.ensure_future(hangup.wait())
         waiters: set[asyncio.Future[Any]] = {self._called_first, stop, self.lost}
         try:
-            await asyncio.wait(waiters, timeout=PROPOSAL_TIMEOUT_S,
+            await asyncio.wait(waiters, timeout=self.settings.ring_timeout,
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
@@ -467,7 +499,7 @@ class Phone:
             return ExitCode.CONNECT_FAILED
         if hangup.is_set():
             return ExitCode.OK
-        self.console.status("call not answered")
+        self.report(NotAnswered())
         return ExitCode.REJECTED
 
     def _dialect_for(self, peer: str) -> Dialect:
@@ -547,33 +579,46 @@ class Phone:
         self._incoming.put_nowait(call)
         payloads = self._answer_payloads(call.session.payloads)
         if not payloads:
-            self.console.status(f"Incoming call from '{call.peer}'")
-            self.console.error(f"Rejected call from '{call.peer}': no codec in common")
+            self.report(Incoming(call.peer))
+            self.report(Refused(call.peer, Refusal.NO_CODEC))
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return
         verdict = await self._consent(call.peer, call.finished, auto_accept, reject)
-        if verdict is None or call.session.ended:
+        if verdict is Verdict.GONE or call.session.ended:
             return
-        if verdict:
+        if verdict is Verdict.TAKE:
             call.accept(payloads)
         else:
-            call.reject()
+            call.reject(verdict.reason)
 
     async def _consent(self, peer: str, gone: asyncio.Future[Any], auto_accept: bool,
-                       reject: bool) -> bool | None:
-        """Whether the user takes a call from ``peer`` (``-a``, ``--reject``, or the
-        question on a terminal; without one, no); None if ``gone`` came first."""
-        if auto_accept or reject or not self.console.interactive:
-            self.console.status(f"Incoming call from '{peer}'")
+                       reject: bool) -> Verdict:
+        """Whether the user takes a call from ``peer``: ``-a``, ``--reject``, or the
+        question on a terminal (without one, no), unanswered after the ring timeout;
+        GONE if ``gone`` came first."""
+        asking = not (auto_accept or reject) and self.ask is not None
+        self.report(Incoming(peer, asking=asking))
         if reject:
-            return False
+            return Verdict.DECLINE
         if auto_accept:
-            return True
-        if not self.console.interactive:
-            self.console.error("Rejected: not a terminal to ask on (use -a to accept calls)")
-            return False
-        accept = await self._ask(peer, gone)
-        return None if gone.done() else accept
+            return Verdict.TAKE
+        if self.ask is None:
+            self.report(Refused(peer, Refusal.NO_TERMINAL))
+            return Verdict.DECLINE
+        question = asyncio.ensure_future(self.ask(peer))
+        waiters: set[asyncio.Future[Any]] = {question, gone}
+        done, _ = await asyncio.wait(waiters, timeout=self.settings.ring_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if question not in done:
+            question.cancel()  # (and let it end its line before anything else is said)
+            await asyncio.wait({question})
+            if gone.done():
+                return Verdict.GONE
+            self.report(Refused(peer, Refusal.UNANSWERED))
+            return Verdict.UNANSWERED
+        if gone.done():
+            return Verdict.GONE
+        return Verdict.TAKE if question.result() else Verdict.DECLINE
 
     def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
         """The offered payload types we support, in the offerer's order, except that the
@@ -586,19 +631,6 @@ class Phone:
             answer = tuple(sorted(answer, key=lambda pt: not any(f.matches(pt)
                                                                   for f in wanted)))
         return answer
-
-    async def _ask(self, peer: str, gone: asyncio.Future[Any]) -> bool:
-        """Ask the user about a call from ``peer``; False once ``gone`` is done."""
-        question = asyncio.ensure_future(
-            self.console.confirm(f"Incoming call from '{peer}' — accept?"))
-        waiters: set[asyncio.Future[Any]] = {question, gone}
-        done, _ = await asyncio.wait(waiters,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if question not in done:
-            question.cancel()
-            self.console.status("")
-            return False
-        return question.result()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)

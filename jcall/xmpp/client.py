@@ -28,8 +28,8 @@ from slixmpp.stanza import Iq
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from ..console import Console
 from ..errors import ExitCode, LoginError, RemoteProtocolError
+from ..events import Connecting, LoggedIn, LoggedOut, LoggingIn, Report, RosterChange, StanzaLog
 from ..signaling.codec import CODECS, Codec, StanzaError
 from ..signaling.jmi import NS_JMI, JmiAction, JmiMessage, JmiParseError, jmi_element, parse_jmi
 from ..signaling.jmi import store_hint as jmi_store_hint
@@ -184,11 +184,11 @@ def _tls_failure(data: object) -> LoginError:
 class XmppClient:
     """One logged-in account."""
 
-    def __init__(self, settings: LoginSettings, console: Console, *, debug: bool = False,
+    def __init__(self, settings: LoginSettings, report: Report, *, debug: bool = False,
                  dialects: frozenset[Dialect] = frozenset(Dialect)) -> None:
         """``dialects``: what this client answers and advertises."""
         self.settings = settings
-        self.console = console
+        self.report = report
         self.dialects = dialects
         self.features = COMMON_FEATURES + tuple(
             f for d in Dialect if d in dialects for f in DIALECT_FEATURES[d])
@@ -217,7 +217,7 @@ class XmppClient:
     # -- debug log -----------------------------------------------------------------------
     def _tap(self, direction: Direction, chunk: str) -> None:
         if self._logs is not None:
-            self.console.debug(self._logs[direction].feed(chunk, time.localtime()))
+            self.report(StanzaLog(self._logs[direction].feed(chunk, time.localtime())))
 
     # -- login -----------------------------------------------------------------------------
     @property
@@ -246,7 +246,7 @@ class XmppClient:
         stream.register_plugin("xep_0030")
         stream.register_plugin("xep_0198")  # stream resumption after a lost connection
         self._install_handlers(stream)
-        self.console.status("connecting...")
+        self.report(Connecting())
         if self.settings.server:
             stream.connect(*self.settings.server)
         else:
@@ -263,7 +263,7 @@ class XmppClient:
             raise
         await self._announce()
         self._logged_in = True
-        self.console.status("logged in...")
+        self.report(LoggedIn(self.jid))
 
     def _fail_login(self, error: LoginError, retry: bool = False) -> None:
         """The login failed; for a reconnection attempt, ``retry`` says whether
@@ -280,7 +280,7 @@ class XmppClient:
             self._stream.abort()
 
     def _install_handlers(self, s: _Stream) -> None:
-        s.add_event_handler("connected", lambda _: self.console.status("logging in..."))
+        s.add_event_handler("connected", lambda _: self.report(LoggingIn()))
         s.add_event_handler("session_start", self._on_session_start)
         s.add_event_handler("failed_all_auth", lambda _: self._fail_login(
             LoginError(f"logged out... {NOT_AUTHORIZED}", ExitCode.AUTH_FAILED)))
@@ -420,7 +420,7 @@ class XmppClient:
         if self._logged_in:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._stream.disconnect(wait=1.0), 3.0)
-            self.console.status("logged out...")
+            self.report(LoggedOut())
         self._abort()
 
     def trusts(self, jid: str) -> bool:
@@ -528,10 +528,8 @@ class XmppClient:
 
     def _report(self, change: Change | None, jid: str) -> None:
         self.presence_changed.set()
-        if change is Change.ADDED:
-            self.console.status(f"Adding to roster: {jid}")
-        elif change is Change.REMOVED:
-            self.console.status(f"Removing from roster: {jid}")
+        if change is not None:
+            self.report(RosterChange(jid, added=change is Change.ADDED))
 
     # -- STUN/TURN discovery ---------------------------------------------------------------
     async def ice_servers(self, timeout: float = 2.0) -> IceServers:

@@ -226,7 +226,7 @@ def test_ctrl_c_hangs_up_and_listener_keeps_listening(
         caller = start("alice", accounts["alice"], server, ca_file, "dial", bob.jid)
         caller.wait_for("call in progress")
         caller.interrupt()
-        assert caller.finish() == ExitCode.OK, caller.err
+        assert caller.finish() == ExitCode.INTERRUPTED, caller.err
         assert status(caller)[-2:] == ["call destroyed", "logged out..."]
         deadline = time.monotonic() + 5
         while callee.out_lines.count("other side hung up") <= round_:
@@ -234,7 +234,7 @@ def test_ctrl_c_hangs_up_and_listener_keeps_listening(
             time.sleep(0.05)
     assert callee.popen.poll() is None  # still listening
     callee.interrupt()
-    assert callee.finish() == ExitCode.OK
+    assert callee.finish() == ExitCode.INTERRUPTED
     assert status(callee)[-1] == "logged out..."
 
 

@@ -192,7 +192,7 @@ async def test_hanging_up_while_a_proposal_rings_retracts_it(
                        "dial", accounts["erin"].jid)
         await asyncio.to_thread(caller.wait_for, "ringing...")
         caller.popen.send_signal(signals.SIGINT)
-        assert await asyncio.to_thread(caller.finish) == ExitCode.OK, caller.err
+        assert await asyncio.to_thread(caller.finish) == ExitCode.INTERRUPTED, caller.err
         await asyncio.sleep(0.5)
         got = [(a, i) for _, a, i in peer.jmi_received]
         assert [a for a, _ in got] == ["propose", "retract"] and got[0][1] == got[1][1]

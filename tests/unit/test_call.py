@@ -11,6 +11,8 @@ from jcall.audio.endpoints import AudioSettings
 from jcall.call import Call, CallSettings
 from jcall.console import Console
 from jcall.errors import ExitCode
+from jcall.events import Event
+from jcall.reporters import LineReporter
 from jcall.signaling.model import Action, Candidate, Message, PayloadType
 from jcall.signaling.session import Role, Session
 from jcall.transport.base import Connected, Failed, IceFlavor, Lost, PathInfo, Restored
@@ -23,9 +25,16 @@ QUIET = AudioSettings(silent=True, mute_output=True)
 
 
 class Lines:
+    """The call's events, and the lines the line reporter makes of them."""
+
     def __init__(self) -> None:
         self.out, self.err = io.StringIO(), io.StringIO()
-        self.console = Console(self.out, self.err)
+        self.events: list[Event] = []
+        self._lines = LineReporter(Console(self.out, self.err))
+
+    def report(self, event: Event) -> None:
+        self.events.append(event)
+        self._lines(event)
 
     @property
     def status(self) -> list[str]:
@@ -44,7 +53,7 @@ def make(role: Role, transport: FakeTransport | None = None
     signalling = FakeSignalling()
     lines = Lines()
     call = Call(session=session, transport=transport, client=signalling,  # type: ignore[arg-type]
-                console=lines.console, settings=CallSettings(audio=QUIET))
+                report=lines.report, settings=CallSettings(audio=QUIET))
     return call, transport, signalling, lines
 
 
