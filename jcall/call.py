@@ -38,6 +38,7 @@ from .events import (
     NotAnswered,
     Report,
     Ringing,
+    Snapshot,
 )
 from .media import DeviceOpener, MediaSession
 from .signaling.codec import CODECS
@@ -77,6 +78,7 @@ class CallSettings:
     ice_timeout: float = 30.0  # from accept to a connected ICE path
     audio: AudioSettings = field(default_factory=AudioSettings)
     open_devices: DeviceOpener | None = None
+    snapshot_interval: float | None = None  # live statistics this often (Snapshot events)
 
 
 class Call:
@@ -108,6 +110,8 @@ class Call:
         self._no_audio: asyncio.TimerHandle | None = None
         self._quiet = False  # end without "call destroyed": nothing was ever set up
         self.rang = False  # "ringing..." was said (XEP-0353's ringing came first)
+        self.began: float | None = None  # when the call went in progress
+        self._snapshots: asyncio.TimerHandle | None = None
 
     @property
     def peer(self) -> str:
@@ -278,6 +282,7 @@ class Call:
             if self._ice_deadline is not None:
                 self._ice_deadline.cancel()
             self.in_progress.set()
+            self.began = self.now()
             self.report(InProgress(self.peer, self.path))
             self._media_start = asyncio.ensure_future(self._start_media())
 
@@ -297,6 +302,33 @@ class Call:
             return
         self._no_audio = asyncio.get_running_loop().call_later(NO_AUDIO_WARNING_S,
                                                                self._check_audio)
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        interval = self.settings.snapshot_interval
+        if interval is None or self._closing:
+            return
+        if self.media is not None:
+            self.report(Snapshot(self.peer, self.stats(self.media.snapshot())))
+        self._snapshots = asyncio.get_running_loop().call_later(interval, self._snapshot)
+
+    def stats(self, media: dict[str, Any]) -> dict[str, Any]:
+        """The media's statistics with the call's own: how long it has been in
+        progress, the dialect, the path and its round-trip time."""
+        stats = media | {"signaling": self.session.dialect.value,
+                         "duration_s": round(self.now() - (self.began or self.now()), 3)}
+        if self.path is not None:
+            stats["path"] = self.path.as_dict()
+        rtt = self.transport.rtt_s
+        stats["rtt_ms"] = None if rtt is None else round(1000 * rtt, 1)
+        return stats
+
+    def set_muted(self, muted: bool) -> bool:
+        """Stop (or resume) sending audio; False while there is no media to mute."""
+        if self.media is None or self._closing:
+            return False
+        self.media.set_muted(muted)
+        return True
 
     def _check_audio(self) -> None:
         """Say plainly when the peer's audio does not arrive, and why where it is known."""
@@ -355,18 +387,14 @@ class Call:
         if self._closing:
             return
         self._closing = True
-        for handle in (self._ice_deadline, self._timer, self._no_audio):
+        for handle in (self._ice_deadline, self._timer, self._no_audio, self._snapshots):
             if handle is not None:
                 handle.cancel()
         if self._media_start is not None:  # let a start under way finish, then stop it
             with contextlib.suppress(Exception):
                 await self._media_start
         if self.media is not None:  # audio stops at once; the ack may take a while
-            stats = await self.media.stop()
-            stats["signaling"] = self.session.dialect.value
-            if self.path is not None:
-                stats["path"] = self.path.as_dict()
-            self.report(CallStats(self.peer, stats))
+            self.report(CallStats(self.peer, self.stats(await self.media.stop())))
         deadline = self.now() + (TERMINATE_ACK_WAIT_S if self._peer_acks_terminate()
                                  else QUIET_PEER_ACK_WAIT_S)
         while self.session.awaiting_replies and self.now() < deadline:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .phone import Ask, Phone
 
 Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
+STATUS_REFRESH_S = 1.0  # the live status line on a terminal
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class App:
     audio: AudioSettings
     codec: str | None
     stats_json: Path | None
+    stats_interval: float | None
     ring_timeout: float
     console: Console
     signalled: int | None = None  # the first SIGINT/SIGTERM that asked us to leave
@@ -128,7 +130,8 @@ class App:
                             dialects=self.signaling.dialects)
         phone = Phone(client, report, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
-                              open_devices=device.open_devices),
+                              open_devices=device.open_devices,
+                              snapshot_interval=self._snapshot_interval()),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
             ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout),
@@ -139,12 +142,22 @@ class App:
             await phone.stop()
 
     def _reporters(self) -> Report:
-        from .reporters import LineReporter, StatsFile, fan_out
+        from .reporters import LineReporter, StatsFile, StatusLine, fan_out
 
         reporters: list[Report] = [LineReporter(self.console)]
+        if self.console.is_terminal:
+            reporters.append(StatusLine(self.console))
         if self.stats_json is not None:
-            reporters.append(StatsFile(self.stats_json, self.console))
+            reporters.append(StatsFile(self.stats_json, self.console, self.stats_interval))
         return fan_out(reporters)
+
+    def _snapshot_interval(self) -> float | None:
+        """How often a call in progress takes a snapshot: every second for the status
+        line on a terminal, every --stats-interval for the statistics file."""
+        wanted = [STATUS_REFRESH_S] if self.console.is_terminal else []
+        if self.stats_json is not None and self.stats_interval is not None:
+            wanted.append(self.stats_interval)
+        return min(wanted, default=None)
 
     def _asker(self) -> Ask | None:
         """The question for an incoming call, where there is a terminal to ask on."""
@@ -232,6 +245,9 @@ CALL_OPTIONS = [
                  help="Prefer this codec: L16 (44100, 48000, 16000, 8000), PCMU, PCMA."),
     click.option("--stats-json", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
                  help="Write the call statistics to FILE as JSON."),
+    click.option("--stats-interval", type=click.FloatRange(min=0.1), metavar="SECONDS",
+                 help="Also rewrite --stats-json with a live snapshot this often during "
+                      "the call; the final file lists the snapshots."),
     click.option("--ring-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
                  show_default=True, metavar="SECONDS",
                  help="Decline an incoming call nobody answered, or give up an outgoing "
@@ -277,7 +293,8 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               input_: Path | None,
               output: Path | None, tone: float | None, silence: bool, discard: bool,
               input_device: str | None, output_device: str | None, codec: str | None,
-              stats_json: Path | None, ring_timeout: float) -> App:
+              stats_json: Path | None, stats_interval: float | None,
+              ring_timeout: float) -> App:
     from .audio.endpoints import AudioSettings
     from .console import Console
     from .transport.servers import ServerSpecError, from_specs
@@ -291,6 +308,8 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
                                       ("--output-device", output_device)) if given]
     if len(sinks) > 1:
         raise click.UsageError(f"{' and '.join(sinks)} exclude each other")
+    if stats_interval is not None and stats_json is None:
+        raise click.UsageError("--stats-interval needs --stats-json FILE")
     try:  # a bad spec is a usage error now, before anything else is tried
         from_specs(stun, turn, relay_only)
     except ServerSpecError as exc:
@@ -300,7 +319,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
     return App(debug, jid, server, ca_file, config, password_file, ice_address,
                ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
-               ring_timeout, Console())
+               stats_interval, ring_timeout, Console())
 
 
 @main.command()

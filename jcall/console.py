@@ -1,11 +1,13 @@
 """The terminal: where reporters (``reporters.py``) write status lines (stdout), errors
 and the ``-d`` stanza log (stderr), and where the yes/no question for an incoming call
-is asked."""
+is asked. On a terminal one *live* line (the call's status) is redrawn in place at the
+bottom; any other line is written over it, and it comes back at its next refresh."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 from typing import TextIO
 
@@ -15,12 +17,39 @@ class Console:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._asking = False  # a question waits on an unfinished line of ``out``
+        self._live = False  # the live line is on the screen
 
     def _end_question_line(self) -> None:
-        """A line said while a question is open goes below it, not after it."""
+        """A line said while a question is open goes below it, not after it; one said
+        while the live line shows takes its place."""
         if self._asking:
             self._asking = False
             self.out.write("\n")
+        self.clear_live()
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether stdout is a terminal (the live line and the bell are for one)."""
+        return self._tty(self.out)
+
+    @property
+    def width(self) -> int:
+        return shutil.get_terminal_size().columns
+
+    def live(self, line: str) -> None:
+        """Draw ``line`` in place of the previous live line (a terminal only; cut to
+        its width, so that it never wraps and can always be redrawn)."""
+        if self._asking or not self.is_terminal:
+            return  # (the question keeps its line)
+        self.out.write("\r" + line[:max(1, self.width - 1)] + "\x1b[K")
+        self.out.flush()
+        self._live = True
+
+    def clear_live(self) -> None:
+        if self._live:
+            self._live = False
+            self.out.write("\r\x1b[K")
+            self.out.flush()
 
     def status(self, line: str) -> None:
         self._end_question_line()
@@ -38,12 +67,13 @@ class Console:
             stream.flush()
 
     def debug(self, text: str) -> None:
+        self.clear_live()
         self.err.write(text)
         self.err.flush()
 
     def bell(self) -> None:
         """Ring the terminal bell (an incoming call); nothing when stdout is not one."""
-        if self._tty(self.out):
+        if self.is_terminal:
             self.out.write("\a")
             self.out.flush()
 

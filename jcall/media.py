@@ -81,6 +81,7 @@ from .audio.endpoints import (
     ToneSource,
 )
 from .audio.formats import SUPPORTED
+from .audio.level import dbfs
 from .rtp.jitterbuffer import JitterBuffer
 from .rtp.packetizer import MAX_PACKET_BYTES, Packetizer
 from .rtp.receiver import RtpFilter
@@ -177,6 +178,8 @@ class PacedPackets:
         self._frame, self._batch = frame, batch
         self._built: list[bytes] = []
         self._next = 0
+        self.muted = False  # silence goes out instead (the source keeps its place)
+        self.last: Pcm | None = None  # the block built last (the input level meter)
 
     def next(self) -> bytes:
         """The next frame's datagram."""
@@ -188,7 +191,11 @@ class PacedPackets:
         return self._built[i]
 
     def _build(self) -> list[bytes]:
-        block = self._encode(self._read(self._frame * self._batch))
+        pcm = self._read(self._frame * self._batch)
+        if self.muted:
+            pcm = np.zeros_like(pcm)
+        self.last = pcm
+        block = self._encode(pcm)
         size = len(block) // self._batch
         out = []
         for pos in range(0, size * self._batch, size):
@@ -258,6 +265,10 @@ class MediaSession:
         self._owns_socket = False
         self._stray = 0  # RTP the media thread refused (not from the selected pair)
         self._ssrc: int | None = None  # of the packets pushed last
+        self.muted = False
+        # For the level meters: what was sent (a captured chunk) and played last.
+        self._last_captured: Pcm | None = None
+        self._last_played: Pcm | None = None
 
     @property
     def heard(self) -> bool:
@@ -268,6 +279,13 @@ class MediaSession:
     def codec_name(self) -> str:
         ch = f"/{self.nchannels}" if self.nchannels > 1 else ""
         return f"{self.codec.name}/{self.rate}{ch}"
+
+    def set_muted(self, muted: bool) -> None:
+        """Send silence instead of the source (``mute``), or the source again. A paced
+        source's packets already built still go out (up to SEND_BATCH frames)."""
+        self.muted = muted
+        if self._packets is not None:
+            self._packets.muted = muted
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -374,6 +392,9 @@ class MediaSession:
             pending = np.concatenate([pending, await capture.read()])
             while len(pending) >= self.frame:
                 chunk, pending = pending[:self.frame], pending[self.frame:]
+                if self.muted:
+                    chunk = np.zeros_like(chunk)
+                self._last_captured = chunk
                 self._send_pcm(chunk)
 
     # -- receive ------------------------------------------------------------------------
@@ -407,6 +428,7 @@ class MediaSession:
             return np.zeros((n, self.nchannels), dtype=np.int16)
         pcm = self.jitter.pop(due, n)
         if pcm is not None and len(pcm) == n and self._first_played:
+            self._last_played = pcm
             return pcm  # the steady state: one frame asked for, one frame played
         out = []
         have = 0
@@ -422,7 +444,8 @@ class MediaSession:
             out.append(pcm)
             have += len(pcm)
             if have >= n:
-                return np.concatenate(out)
+                self._last_played = played = np.concatenate(out)
+                return played
             pcm = self.jitter.pop(due, n)
 
     def _pull_now(self, n: int, due: float) -> Pcm:
@@ -501,6 +524,14 @@ class MediaSession:
                 "jitter_buffer_delay_ms": round(1000 * self.jitter.delay_s, 1),
             },
         }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The statistics so far, with the mute state and the level meters (dBFS of
+        the audio sent and played last); any time during the call."""
+        sent = self._packets.last if self._packets is not None else self._last_captured
+        return self.stats() | {"muted": self.muted,
+                               "levels": {"input_dbfs": round(dbfs(sent), 1),
+                                          "output_dbfs": round(dbfs(self._last_played), 1)}}
 
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:
@@ -625,7 +656,7 @@ class MediaSession:
                 else:
                     self._stray += 1  # (filters.py: not from the selected pair)
             else:
-                self._loop.call_soon_threadsafe(self._direct.stun, data, addr)
+                self._loop.call_soon_threadsafe(self._direct.stun, data, addr, arrival)
         if packets and self._direct is not None:
             self._direct.heard(packets[-1][0])  # (the path is alive: consent.py)
         return packets

@@ -1,13 +1,15 @@
 """Reporters: present the events of ``events.py`` (ARCHITECTURE.md section 4).
 
 :class:`LineReporter` prints the status lines of libjingle's ``call`` (gingle.md
-part D) and jcall's own on stdout, errors on stderr. :class:`StatsFile` writes
+part D) and jcall's own on stdout, errors on stderr. :class:`StatusLine` keeps one
+live line about the call in progress on a terminal. :class:`StatsFile` writes
 ``--stats-json``. :func:`fan_out` hands each event to several of them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ from .events import (
     Ringing,
     RosterChange,
     ServerLost,
+    Snapshot,
     StanzaLog,
     TakingCrossing,
 )
@@ -152,19 +155,102 @@ class LineReporter:
                 status("call destroyed")
 
 
-class StatsFile:
-    """``--stats-json``: the last call's final statistics, written when it ends."""
+METER_CELLS = 8
+METER_FLOOR_DBFS = -60.0
 
-    def __init__(self, path: Path, console: Console) -> None:
-        self.path = path
+
+def meter(level_dbfs: float) -> str:
+    """A level as ``####----``: one cell per 7.5 dB above -60 dBFS."""
+    cells = round((level_dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS * METER_CELLS)
+    cells = max(0, min(METER_CELLS, cells))
+    return "#" * cells + "-" * (METER_CELLS - cells)
+
+
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return (f"{hours}:" if hours else "") + f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def status_line(stats: dict[str, Any], width: int = 1000) -> str:
+    """One line about a call in progress, from a snapshot (``Call.stats``), at most
+    ``width`` characters: the fields at the end are left out whole where it is
+    narrower (the time, codec and level meters come first)."""
+    r, path = stats["received"], stats.get("path")
+    levels = stats.get("levels", {})
+    fields: list[str] = [clock(stats.get("duration_s", 0.0)), str(stats["codec"]),
+              f"in {meter(levels.get('input_dbfs', METER_FLOOR_DBFS))}",
+              f"out {meter(levels.get('output_dbfs', METER_FLOOR_DBFS))}"]
+    if stats.get("muted"):
+        fields.append("MUTED")
+    if path is not None:
+        fields.append(f"{path['local_type']}>{path['remote_type']} {path['ice']}")
+    expected = r["packets"] + r["lost"]
+    fields += ["rtt -" if stats.get("rtt_ms") is None else f"rtt {stats['rtt_ms']:.0f}ms",
+               f"loss {100.0 * r['lost'] / expected if expected else 0.0:.1f}%",
+               f"jitter {r['jitter_ms']:.1f}ms",
+               f"buffer {r['jitter_buffer_delay_ms']:.0f}ms"]
+    line = fields[0]
+    for field in fields[1:]:
+        if len(line) + 1 + len(field) > width:
+            break
+        line += " " + field
+    return line
+
+
+class StatusLine:
+    """The live status line of the call in progress (a terminal only: the console
+    draws nothing elsewhere); gone when the call ends."""
+
+    def __init__(self, console: Console) -> None:
         self.console = console
 
     def __call__(self, event: Event) -> None:
-        if isinstance(event, CallStats):
-            try:
-                self.path.write_text(json.dumps(event.stats, indent=2) + "\n")
-            except OSError as exc:
+        match event:
+            case Snapshot(stats=stats):
+                self.console.live(status_line(stats, self.console.width - 1))
+            case CallStats() | Destroyed():
+                self.console.clear_live()
+
+
+class StatsFile:
+    """``--stats-json``: the call's final statistics, written when it ends. With an
+    ``interval``, also a live snapshot rewritten that often during the call (with
+    ``"live": true``; a reader never sees half a file), and the final file carries
+    them all as ``"snapshots"``."""
+
+    def __init__(self, path: Path, console: Console, interval: float | None = None) -> None:
+        self.path = path
+        self.console = console
+        self.interval = interval
+        self._snapshots: list[dict[str, Any]] = []
+        self._last: float | None = None  # the call time of the last snapshot kept
+        self._failed = False
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case Snapshot(stats=stats) if self.interval is not None:
+                t = stats.get("duration_s", 0.0)
+                if self._last is not None and t - self._last < self.interval - 1e-3:
+                    return
+                self._last = t
+                self._snapshots.append(stats)
+                self._write(stats | {"live": True})
+            case CallStats(stats=stats):
+                if self.interval is not None:
+                    stats = stats | {"snapshots": self._snapshots}
+                self._snapshots, self._last = [], None
+                self._write(stats)
+
+    def _write(self, stats: dict[str, Any]) -> None:
+        partial = self.path.with_name(self.path.name + ".partial")
+        try:
+            partial.write_text(json.dumps(stats, indent=2) + "\n")
+            os.replace(partial, self.path)
+        except OSError as exc:
+            if not self._failed:  # (once, not at every snapshot)
                 self.console.error(f"cannot write {self.path}: {exc}")
+            self._failed = True
 
 
 def fan_out(reporters: Sequence[Report]) -> Report:

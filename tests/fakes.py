@@ -121,6 +121,7 @@ class FakeTransport:
         pass
 
     stray = 0
+    rtt_s: float | None = None
 
     def direct(self) -> None:
         return None

@@ -97,6 +97,10 @@ class AutoTransport:
         return self._impl.path
 
     @property
+    def rtt_s(self) -> float | None:
+        return self._impl.rtt_s
+
+    @property
     def credentials(self) -> Credentials | None:
         return self._rfc.credentials if self._impl is self._rfc else None
 

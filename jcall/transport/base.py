@@ -42,7 +42,9 @@ class DirectPath:
     """The selected path's own UDP socket (a duplicate descriptor), for a media thread
     that sends and receives without the event loop: ``pause()`` stops the event loop
     reading it, ``resume()`` starts it again. STUN that the thread reads goes back to
-    the ICE agent through ``stun`` (call it on the event loop); ``heard(arrival)`` tells
+    the ICE agent through ``stun(data, source, arrival)`` (call it on the event loop;
+    ``arrival`` is the kernel's, so that answers time the round trip without the
+    thread's receive pass); ``heard(arrival)`` tells
     the transport that media still arrives (any thread: it only stores the time).
     ``admits(source)`` says whether a datagram from ``source`` may be media (any
     thread; it counts nothing: the reader counts what it refuses)."""
@@ -50,7 +52,7 @@ class DirectPath:
     sock: socket.socket
     remote: Address
     admits: Callable[[Address], bool]
-    stun: Callable[[bytes, Address], None]
+    stun: Callable[[bytes, Address, float], None]
     pause: Callable[[], None]
     resume: Callable[[], None]
     heard: Callable[[float], None] = lambda arrival: None
@@ -88,6 +90,10 @@ class MediaTransport(Protocol):
     @property
     def stray(self) -> int:
         """Datagrams refused as media because of where they came from (filters.py)."""
+
+    @property
+    def rtt_s(self) -> float | None:
+        """The path's smoothed round-trip time, once a check has measured it."""
 
     def receive_pending(self) -> None: ...
 

@@ -63,6 +63,7 @@ from .events import (
     TransportEvent,
 )
 from .p2p import preference, usable
+from .rtt import smoothed
 
 __all__ = ["Connected", "Event", "Failed", "GoogleIceAgent", "LocalPort", "Lost",
            "Restored", "WriteState", "local_port", "new_username"]
@@ -78,7 +79,6 @@ WRITE_CONNECT_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 15.0
 READ_TIMEOUT_S = 30.0
 MIN_RTT_S, MAX_RTT_S = 0.100, 3.0  # bounds of the conservative RTT estimate
-RTT_RATIO = 3  # rtt = (3 * rtt + sample) / 4
 START_GRACE_S = 1.0
 MAX_PENDING_PINGS = 32  # pings from peers whose candidates have not arrived yet
 # Peer-reflexive connections learned from pings: each is pinged in turn, and Google ICE
@@ -182,9 +182,7 @@ class Connection:
             self.write = WriteState.TIMEOUT
 
     def answered(self, sent: float, now: float) -> None:
-        sample = max(0.0, now - sent)
-        self.rtt_s = sample if self.rtt_s is None else \
-            (RTT_RATIO * self.rtt_s + sample) / (RTT_RATIO + 1)
+        self.rtt_s = smoothed(self.rtt_s, now - sent)
         self.unanswered.clear()
         self.write = WriteState.WRITABLE
 

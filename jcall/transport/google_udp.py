@@ -82,6 +82,11 @@ class GoogleUdpTransport:
         return None if best is None else best.path()
 
     @property
+    def rtt_s(self) -> float | None:
+        best = self.agent.best
+        return None if best is None else best.rtt_s
+
+    @property
     def credentials(self) -> Credentials | None:
         return None  # (each port has its own: they travel on the candidates)
 
@@ -169,8 +174,9 @@ class GoogleUdpTransport:
                           pause=functools.partial(self._pause, index),
                           resume=functools.partial(self._resume, index))
 
-    def _from_thread(self, index: int, data: bytes, source: Address) -> None:
-        self.agent.receive(index, data, source, self._loop.time())
+    def _from_thread(self, index: int, data: bytes, source: Address, arrival: float) -> None:
+        # (at its arrival: an answer read on the thread's next pass is not made later)
+        self.agent.receive(index, data, source, min(arrival, self._loop.time()))
         self._service()
 
     def _pause(self, index: int) -> None:

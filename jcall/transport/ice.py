@@ -66,6 +66,7 @@ from .base import (
 )
 from .filters import MediaGate
 from .p2p import Credentials, local_candidate, remote_credentials, to_ice, usable
+from .rtt import RoundTrip
 from .servers import NO_SERVERS, IceServers, StunServer, TurnServer
 from .stun_classic import is_stun
 from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
@@ -78,6 +79,7 @@ UFRAG_CHARS = 16  # libjingle's username length (gingle.md part E)
 PWD_CHARS = 24  # aioice wants >= 22 (RFC 8445 section 5.3)
 SERVER_TIMEOUT_S = 5.0  # a STUN or TURN server's answer; later ones are not waited for
 LIVENESS_POLL_S = 0.2  # how soon returning media shows after a loss
+MAX_TIMED_ANSWERS = 8  # arrival times kept for answers no check has taken yet
 RELAY_HEAD_START_S = 1.0  # direct pairs' head start over relayed ones...
 RELAY_GRACE_S = 3.0  # ...or this, once the peer's checks arrive directly
 MAX_RETRIGGERS = 2  # triggered re-checks of one in-progress pair (bounds a ping-pong)
@@ -417,6 +419,8 @@ class IceTransport:
         self._end_of_candidates = False
         self._advertised: list[tuple[aioice.Candidate, Candidate]] = []
         self._consent: asyncio.Task[None] | None = None
+        self._rtt = RoundTrip()  # measured by the consent checks
+        self._answer_arrivals: dict[bytes, float] = {}  # transaction id -> kernel arrival
         self._events = EventStream()
         self.connected: asyncio.Future[None] = self._loop.create_future()
         self.connected.add_done_callback(self._report)
@@ -455,6 +459,10 @@ class IceTransport:
 
     def peer_has_candidates(self) -> None:
         """RFC ICE may check at once (the peer answers checks it cannot place yet)."""
+
+    @property
+    def rtt_s(self) -> float | None:
+        return self._rtt.value
 
     @property
     def path(self) -> PathInfo | None:
@@ -624,6 +632,7 @@ class IceTransport:
 
         async def check() -> None:
             request = self._conn.build_request(pair, nominate=False)
+            sent = self._loop.time()
             try:
                 await pair.protocol.request(request, pair.remote_addr, integrity_key=key,
                                             retransmissions=0)
@@ -631,7 +640,11 @@ class IceTransport:
                 log.debug("consent check on %s: %s", pair, exc)
                 return
             trace.event("consent_answer")
-            self._verdict(fresh.answered(self._loop.time()))
+            now = self._loop.time()
+            # (no retransmission: the answer is to this very request)
+            arrived = self._answer_arrivals.pop(request.transaction_id, now)
+            self._rtt.sample(arrived - sent)
+            self._verdict(fresh.answered(now))
 
         try:
             while not fresh.expired:
@@ -703,8 +716,17 @@ class IceTransport:
         sock.setblocking(False)
         remote = pair.remote_addr
         return DirectPath(sock=sock, remote=remote, admits=functools.partial(operator.eq, remote),
-                          stun=pair.protocol.datagram_received,
+                          stun=functools.partial(self._from_thread, pair.protocol),
                           pause=reader.pause, resume=reader.resume, heard=self.media_heard)
+
+    def _from_thread(self, protocol: Any, data: bytes, source: Address, arrival: float) -> None:
+        """STUN the media thread read: an answer's kernel arrival is kept for the
+        consent check that awaits it (its round trip), then aioice takes it."""
+        if len(data) >= 20 and data[0] & 0x01:  # a response (RFC 8489 section 5: C1 set)
+            self._answer_arrivals[data[8:20]] = arrival
+            while len(self._answer_arrivals) > MAX_TIMED_ANSWERS:
+                del self._answer_arrivals[next(iter(self._answer_arrivals))]
+        protocol.datagram_received(data, source)
 
     @property
     def stray(self) -> int:

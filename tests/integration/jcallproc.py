@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -29,26 +30,38 @@ class JcallProcess:
     out_lines: list[str] = field(default_factory=list)
     err_lines: list[str] = field(default_factory=list)
     out_partial: str = ""  # a prompt waits on an unfinished line
+    terminal: int | None = None  # stdout is this pty's slave end: we read its master
+    raw_out: str = ""  # stdout as written (escape codes, carriage returns and all)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
-        assert self.popen.stdout is not None and self.popen.stderr is not None
-        for stream, sink in ((self.popen.stdout, self.out_lines),
-                             (self.popen.stderr, self.err_lines)):
-            threading.Thread(target=self._pump, args=(stream.fileno(), sink),
-                             daemon=True).start()
+        assert self.popen.stderr is not None
+        if self.terminal is None:
+            assert self.popen.stdout is not None
+            out = self.popen.stdout.fileno()
+        else:
+            out = self.terminal
+        for fd, sink in ((out, self.out_lines), (self.popen.stderr.fileno(), self.err_lines)):
+            threading.Thread(target=self._pump, args=(fd, sink), daemon=True).start()
 
     def _pump(self, fd: int, sink: list[str]) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         partial = ""
-        while chunk := os.read(fd, 65536):
-            partial += decoder.decode(chunk)
+        while chunk := _read(fd):
+            text = decoder.decode(chunk)
+            if sink is self.out_lines:
+                self.raw_out += text
+            if self.terminal is not None:  # (a pty writes CR LF)
+                text = text.replace("\r\n", "\n")
+            partial += text
             *lines, partial = partial.split("\n")
             with self._cond:
                 sink.extend(lines)
                 if sink is self.out_lines:
                     self.out_partial = partial
                 self._cond.notify_all()
+        if fd == self.terminal:
+            os.close(fd)
         with self._cond:
             if partial:
                 sink.append(partial)
@@ -115,9 +128,10 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
           password: str | None = None, stdin: int | None = subprocess.DEVNULL,
           extra_env: dict[str, str] | None = None,
           audio: tuple[str, ...] = ("--silence", "--discard"),
-          netns: str | None = None) -> JcallProcess:
+          netns: str | None = None, terminal: bool = False) -> JcallProcess:
     """``args`` are group options then the command; ``audio`` (no sound card in CI)
-    is inserted before them. ``netns``: run inside that network namespace."""
+    is inserted before them. ``netns``: run inside that network namespace.
+    ``terminal``: stdout (and stdin, unless given) is a pty, as in a terminal."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
     env["JCALL_PASSWORD"] = account.password if password is None else password
     env["PYTHONUNBUFFERED"] = "1"
@@ -128,11 +142,27 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
     if ca_file is not None:
         cmd += ["--ca-file", str(ca_file)]
     cmd += [*audio, *args]
-    popen = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    master = None
+    stdout: int = subprocess.PIPE
+    if terminal:
+        master, stdout = pty.openpty()
+        if stdin == subprocess.DEVNULL:
+            stdin = stdout
+        env["COLUMNS"] = "200"  # (the status line's width)
+    popen = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                              env=env, start_new_session=True)
-    proc = JcallProcess(name, popen)
+    if terminal:
+        os.close(stdout)
+    proc = JcallProcess(name, popen, terminal=master)
     STARTED.append(proc)
     return proc
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # (a pty's master reads EIO once the process has closed the slave)
+        return b""
 
 
 # Every jcall a test started, for conftest.py to stop what a failing test left running.

@@ -81,3 +81,47 @@ async def test_datagrams_from_several_sockets_play_in_arrival_order() -> None:
     media._play_until(None, 1.0)  # type: ignore[arg-type]  # (no socket: the inbox only)
     j = media.jitter.stats
     assert (j.received, j.late, j.concealed_samples) == (50, 0, 0)
+
+
+def test_muted_paced_packets_send_silence_and_the_source_keeps_its_place() -> None:
+    source = Counting()
+    codec = L16(8000)
+    packets = PacedPackets(source, codec, Packetizer(96), 160, 2)
+    packets.next()
+    packets.next()
+    packets.muted = True
+    muted = [RtpPacket.parse(packets.next()) for _ in range(2)]
+    assert all(not codec.decode(p.payload).any() for p in muted)
+    assert packets.last is not None and not packets.last.any()
+    packets.muted = False
+    back = RtpPacket.parse(packets.next())
+    assert codec.decode(back.payload)[0, 0] == 4 * 160  # (what was muted is skipped)
+
+
+async def test_a_snapshot_shows_the_levels_sent_and_played_and_the_mute() -> None:
+    from jcall.audio.endpoints import AudioSettings, BatchedSink
+    from jcall.audio.level import FLOOR_DBFS
+    from jcall.media import MediaSession
+    from jcall.signaling.gingle import PayloadType
+    from tests.fakes import FakeTransport
+
+    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    quiet = media.snapshot()
+    assert quiet["levels"] == {"input_dbfs": FLOOR_DBFS, "output_dbfs": FLOOR_DBFS}
+    assert quiet["muted"] is False
+    media._packets = PacedPackets(Counting(), media.codec, media.packetizer, 160, 2)
+    media._packets.next()
+    media._sink = media._batched = BatchedSink(Recording())
+    media._play_due = 0.010
+    loud = bytes([0x80] * 160)  # PCMU near full scale
+    media._inbox.extend((0.005 + 0.020 * i, bytes(RtpPacket(0, i, 160 * i, 7, loud)))
+                        for i in range(20))
+    media._play_until(None, 0.3)  # type: ignore[arg-type]
+    levels = media.snapshot()["levels"]
+    assert levels["input_dbfs"] == pytest.approx(-45.0, abs=0.5)  # (samples 0..319)
+    assert levels["output_dbfs"] > -3
+    media.set_muted(True)
+    media._packets.next()
+    media._packets.next()  # (the next batch is built muted)
+    snap = media.snapshot()
+    assert snap["muted"] is True and snap["levels"]["input_dbfs"] == FLOOR_DBFS

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,12 +40,12 @@ from jcall.events import (
     StanzaLog,
     TakingCrossing,
 )
-from jcall.reporters import LineReporter, StatsFile, fan_out
+from jcall.reporters import LineReporter, StatsFile, StatusLine, fan_out, meter, status_line
 from jcall.transport.events import IceFlavor, PathInfo
 
 PEER = "bob@example.com/b"
 PATH = PathInfo(("10.0.0.1", 5000), "host", ("10.0.0.2", 6000), "srflx", IceFlavor.RFC)
-STATS = {"codec": "PCMU/8000", "sent": {"ssrc": 1, "bytes": 160, "packets": 1},
+STATS: dict[str, Any] = {"codec": "PCMU/8000", "sent": {"ssrc": 1, "bytes": 160, "packets": 1},
          "received": {"ssrc": 2, "bytes": 320, "packets": 2, "jitter_ms": 1.25, "lost": 0,
                       "late": 0, "concealed_ms": 20.0, "jitter_buffer_delay_ms": 40.0}}
 
@@ -170,3 +171,72 @@ def test_fan_out_hands_each_event_to_every_reporter_in_order() -> None:
     report(Ringing(PEER))
     assert seen == [("a", Calling(PEER)), ("b", Calling(PEER)), ("a", Ringing(PEER)),
                     ("b", Ringing(PEER))]
+
+
+LIVE: dict[str, Any] = STATS | {"duration_s": 83.4, "rtt_ms": 12.6, "muted": False,
+                "path": PATH.as_dict(),
+                "levels": {"input_dbfs": -15.0, "output_dbfs": -60.0}}
+
+
+def test_the_status_line_has_time_codec_path_rtt_loss_jitter_buffer_and_meters() -> None:
+    assert status_line(LIVE) == ("01:23 PCMU/8000 in ######-- out -------- host>srflx RFC ICE "
+                                 "rtt 13ms loss 0.0% jitter 1.2ms buffer 40ms")
+
+
+def test_a_narrow_terminal_leaves_out_the_last_fields_whole() -> None:
+    assert status_line(LIVE, 79) == ("01:23 PCMU/8000 in ######-- out -------- "
+                                     "host>srflx RFC ICE rtt 13ms loss 0.0%")
+    assert status_line(LIVE, 20) == "01:23 PCMU/8000"
+
+
+def test_the_status_line_names_google_ice_loss_an_hour_unknown_rtt_and_mute() -> None:
+    stats = LIVE | {"duration_s": 3725.0, "rtt_ms": None, "muted": True,
+                    "path": LIVE["path"] | {"ice": "Google ICE"},
+                    "received": LIVE["received"] | {"packets": 97, "lost": 3}}
+    assert status_line(stats) == ("1:02:05 PCMU/8000 in ######-- out -------- MUTED "
+                                  "host>srflx Google ICE rtt - loss 3.0% jitter 1.2ms "
+                                  "buffer 40ms")
+
+
+@pytest.mark.parametrize(("level", "shown"), [(0.0, "########"), (-60.0, "--------"),
+                                               (-90.0, "--------"), (-30.0, "####----"),
+                                               (5.0, "########")])
+def test_meter(level: float, shown: str) -> None:
+    assert meter(level) == shown
+
+
+def test_the_live_line_is_redrawn_in_place_and_cleared_for_other_lines() -> None:
+    tty, err = Tty(), io.StringIO()
+    console = Console(tty, err)
+    reporters = fan_out([LineReporter(console), StatusLine(console)])
+    reporters(Snapshot(PEER, LIVE))
+    reporters(Snapshot(PEER, LIVE | {"duration_s": 84.4}))
+    reporters(MediaLost())
+    reporters(Destroyed(PEER))
+    width = console.width - 1
+    first = status_line(LIVE, width)
+    second = status_line(LIVE | {"duration_s": 84.4}, width)
+    assert tty.getvalue() == (f"\r{first}\x1b[K\r{second}\x1b[K" "\r\x1b[K" "media lost\n"
+                              "call destroyed\n")
+
+
+def test_no_live_line_and_no_escape_codes_off_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    StatusLine(Console(out, err))(Snapshot(PEER, LIVE))
+    assert out.getvalue() == "" and err.getvalue() == ""
+
+
+def test_stats_file_keeps_a_live_snapshot_every_interval_and_lists_them(
+        tmp_path: Path) -> None:
+    path = tmp_path / "stats.json"
+    stats_file = StatsFile(path, Console(io.StringIO(), io.StringIO()), interval=2.0)
+    for t in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0):  # snapshots every second, one kept in two
+        stats_file(Snapshot(PEER, LIVE | {"duration_s": t}))
+        if t == 3.0:
+            live = json.loads(path.read_text())
+            assert live["live"] is True and live["duration_s"] == 3.0
+    stats_file(CallStats(PEER, LIVE | {"duration_s": 6.5}))
+    final = json.loads(path.read_text())
+    assert "live" not in final and final["duration_s"] == 6.5
+    assert [s["duration_s"] for s in final["snapshots"]] == [1.0, 3.0, 5.0]
+    assert not (tmp_path / "stats.json.partial").exists()
