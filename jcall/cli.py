@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     import asyncio
 
     from .audio.endpoints import AudioSettings
-    from .console import Console
     from .events import Report
     from .phone import Ask, Phone
+    from .terminal import Terminal
 
 Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
 STATUS_REFRESH_S = 1.0  # the live status line on a terminal
@@ -67,7 +67,7 @@ class App:
     stats_json: Path | None
     stats_interval: float | None
     ring_timeout: float
-    console: Console
+    terminal: Terminal
     signalled: int | None = None  # the first SIGINT/SIGTERM that asked us to leave
 
     def run(self, action: Action) -> None:
@@ -79,7 +79,7 @@ class App:
         try:
             code = int(asyncio.run(self._main(action)))
         except JcallError as exc:
-            self.console.error(str(exc))
+            self.terminal.error(str(exc))
             code = exc.exit_code
         except KeyboardInterrupt:  # (before the loop took the signal over)
             self.signalled = signal.SIGINT
@@ -117,7 +117,7 @@ class App:
 
         def interrupted(sig: int) -> None:
             if self.signalled is not None:  # a second one: leave now, waiting for no one
-                self.console.flush()
+                self.terminal.flush()
                 os._exit(128 + self.signalled)
             self.signalled = sig
             hangup.set()  # hang up (terminate sent, its ack awaited briefly), log out
@@ -144,29 +144,29 @@ class App:
     def _reporters(self) -> Report:
         from .reporters import LineReporter, StatsFile, StatusLine, fan_out
 
-        reporters: list[Report] = [LineReporter(self.console)]
-        if self.console.is_terminal:
-            reporters.append(StatusLine(self.console))
+        reporters: list[Report] = [LineReporter(self.terminal)]
+        if self.terminal.is_terminal:
+            reporters.append(StatusLine(self.terminal))
         if self.stats_json is not None:
-            reporters.append(StatsFile(self.stats_json, self.console, self.stats_interval))
+            reporters.append(StatsFile(self.stats_json, self.terminal, self.stats_interval))
         return fan_out(reporters)
 
     def _snapshot_interval(self) -> float | None:
         """How often a call in progress takes a snapshot: every second for the status
         line on a terminal, every --stats-interval for the statistics file."""
-        wanted = [STATUS_REFRESH_S] if self.console.is_terminal else []
+        wanted = [STATUS_REFRESH_S] if self.terminal.is_terminal else []
         if self.stats_json is not None and self.stats_interval is not None:
             wanted.append(self.stats_interval)
         return min(wanted, default=None)
 
     def _asker(self) -> Ask | None:
         """The question for an incoming call, where there is a terminal to ask on."""
-        if not self.console.interactive:
+        if not self.terminal.interactive:
             return None
-        console = self.console
+        terminal = self.terminal
 
         async def ask(peer: str) -> bool:
-            return await console.confirm(f"Incoming call from '{peer}' — accept?")
+            return await terminal.confirm(f"Incoming call from '{peer}' — accept?")
 
         return ask
 
@@ -296,7 +296,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               stats_json: Path | None, stats_interval: float | None,
               ring_timeout: float) -> App:
     from .audio.endpoints import AudioSettings
-    from .console import Console
+    from .terminal import Terminal
     from .transport.servers import ServerSpecError, from_specs
 
     sources = [name for name, given in (("--input", input_), ("--tone", tone),
@@ -319,7 +319,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
     return App(debug, jid, server, ca_file, config, password_file, ice_address,
                ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
-               stats_interval, ring_timeout, Console())
+               stats_interval, ring_timeout, Terminal())
 
 
 @main.command()
@@ -347,12 +347,12 @@ def listen(ctx: click.Context, /, auto_accept: bool, reject: bool, once: bool,
 def dial(ctx: click.Context, /, target: str, duration: float | None, **given: Any) -> None:
     """Call JID (a full JID, or a bare one resolved to its best callable resource)."""
     from .config import check_jid
-    from .console import Console
+    from .terminal import Terminal
 
     try:
         check_jid(target)  # (a usage error, before any device or network is touched)
     except ConfigError as exc:
-        Console().error(f"cannot call: {exc}")
+        Terminal().error(f"cannot call: {exc}")
         sys.exit(int(exc.exit_code))
     app = _app(ctx, given)
     app.run(lambda phone, hangup: phone.dial(target, duration, hangup))
@@ -362,13 +362,13 @@ def dial(ctx: click.Context, /, target: str, duration: float | None, **given: An
 def devices() -> None:
     """List sound devices (for --input-device/--output-device)."""
     from .audio import device
-    from .console import Console
+    from .terminal import Terminal
 
-    console = Console()
+    terminal = Terminal()
     try:
         lines = device.list_devices()
     except JcallError as exc:
-        console.error(str(exc))
+        terminal.error(str(exc))
         sys.exit(int(exc.exit_code))
     for line in lines or ["no sound devices found"]:
-        console.status(line)
+        terminal.status(line)

@@ -2,7 +2,7 @@
 
 The orchestration (``xmpp/client.py``, ``phone.py``, ``call.py``) emits these and
 prints nothing; a reporter (``reporters.py``) presents them: today's status lines
-(gingle.md part D), the live status line, the statistics file, the console
+(gingle.md part D), the live status line, the statistics file, the call console
 (ARCHITECTURE.md section 4).
 """
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .console import Console
 from .events import (
     Answered,
     CallFailed,
@@ -46,6 +45,7 @@ from .events import (
     StanzaLog,
     TakingCrossing,
 )
+from .terminal import Terminal
 
 
 def stats_lines(stats: dict[str, Any]) -> list[str]:
@@ -84,11 +84,11 @@ def failure_line(event: CallFailed) -> str:
 class LineReporter:
     """Status lines, one per event worth a line; errors go to stderr."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
 
     def __call__(self, event: Event) -> None:
-        status, error = self.console.status, self.console.error
+        status, error = self.terminal.status, self.terminal.error
         match event:
             case Connecting():
                 status("connecting...")
@@ -105,7 +105,7 @@ class LineReporter:
             case Reconnected(resumed=resumed):
                 status("reconnected (stream resumed)" if resumed else "reconnected (new session)")
             case StanzaLog(text=text):
-                self.console.debug(text)
+                self.terminal.debug(text)
             case RosterChange(jid=jid, added=True):
                 status(f"Adding to roster: {jid}")
             case RosterChange(jid=jid, added=False):
@@ -117,7 +117,7 @@ class LineReporter:
             case Ringing():
                 status("ringing...")
             case Incoming(peer=peer, asking=asking):
-                self.console.bell()
+                self.terminal.bell()
                 if not asking:  # (the question names the caller)
                     status(f"Incoming call from '{peer}'")
             case Refused(peer=peer, why=Refusal.NO_TERMINAL):
@@ -199,18 +199,18 @@ def status_line(stats: dict[str, Any], width: int = 1000) -> str:
 
 
 class StatusLine:
-    """The live status line of the call in progress (a terminal only: the console
+    """The live status line of the call in progress (a terminal only: the terminal
     draws nothing elsewhere); gone when the call ends."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
 
     def __call__(self, event: Event) -> None:
         match event:
             case Snapshot(stats=stats):
-                self.console.live(status_line(stats, self.console.width - 1))
+                self.terminal.live(status_line(stats, self.terminal.width - 1))
             case CallStats() | Destroyed():
-                self.console.clear_live()
+                self.terminal.clear_live()
 
 
 class StatsFile:
@@ -219,9 +219,9 @@ class StatsFile:
     ``"live": true``; a reader never sees half a file), and the final file carries
     them all as ``"snapshots"``."""
 
-    def __init__(self, path: Path, console: Console, interval: float | None = None) -> None:
+    def __init__(self, path: Path, terminal: Terminal, interval: float | None = None) -> None:
         self.path = path
-        self.console = console
+        self.terminal = terminal
         self.interval = interval
         self._snapshots: list[dict[str, Any]] = []
         self._last: float | None = None  # the call time of the last snapshot kept
@@ -249,7 +249,7 @@ class StatsFile:
             os.replace(partial, self.path)
         except OSError as exc:
             if not self._failed:  # (once, not at every snapshot)
-                self.console.error(f"cannot write {self.path}: {exc}")
+                self.terminal.error(f"cannot write {self.path}: {exc}")
             self._failed = True
 
 

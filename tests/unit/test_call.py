@@ -9,12 +9,12 @@ from typing import Any
 
 from jcall.audio.endpoints import AudioSettings
 from jcall.call import Call, CallSettings
-from jcall.console import Console
 from jcall.errors import ExitCode
 from jcall.events import Event
 from jcall.reporters import LineReporter
 from jcall.signaling.model import Action, Candidate, Message, PayloadType
 from jcall.signaling.session import Role, Session
+from jcall.terminal import Terminal
 from jcall.transport.base import Connected, Failed, IceFlavor, Lost, PathInfo, Restored
 from tests.fakes import FakeSignalling, FakeTransport
 
@@ -30,7 +30,7 @@ class Lines:
     def __init__(self) -> None:
         self.out, self.err = io.StringIO(), io.StringIO()
         self.events: list[Event] = []
-        self._lines = LineReporter(Console(self.out, self.err))
+        self._lines = LineReporter(Terminal(self.out, self.err))
 
     def report(self, event: Event) -> None:
         self.events.append(event)

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from jcall.console import Console
 from jcall.events import (
     Answered,
     CallFailed,
@@ -41,6 +40,7 @@ from jcall.events import (
     TakingCrossing,
 )
 from jcall.reporters import LineReporter, StatsFile, StatusLine, fan_out, meter, status_line
+from jcall.terminal import Terminal
 from jcall.transport.events import IceFlavor, PathInfo
 
 PEER = "bob@example.com/b"
@@ -104,7 +104,7 @@ LINES: list[tuple[Event, list[str], list[str]]] = [
 
 def render(event: Event) -> tuple[list[str], list[str]]:
     out, err = io.StringIO(), io.StringIO()
-    LineReporter(Console(out, err))(event)
+    LineReporter(Terminal(out, err))(event)
     return out.getvalue().splitlines(), err.getvalue().splitlines()
 
 
@@ -140,7 +140,7 @@ class Tty(io.StringIO):
 
 def test_an_incoming_call_rings_the_bell_on_a_terminal_only() -> None:
     tty, err = Tty(), io.StringIO()
-    LineReporter(Console(tty, err))(Incoming(PEER, asking=True))
+    LineReporter(Terminal(tty, err))(Incoming(PEER, asking=True))
     assert tty.getvalue() == "\a"
     assert render(Incoming(PEER, asking=True)) == ([], [])  # (not a terminal: no bell)
 
@@ -148,7 +148,7 @@ def test_an_incoming_call_rings_the_bell_on_a_terminal_only() -> None:
 def test_stats_file_writes_the_final_statistics(tmp_path: Path) -> None:
     path = tmp_path / "stats.json"
     out, err = io.StringIO(), io.StringIO()
-    stats_file = StatsFile(path, Console(out, err))
+    stats_file = StatsFile(path, Terminal(out, err))
     stats_file(Snapshot(PEER, {"live": True}))
     assert not path.exists()
     stats_file(CallStats(PEER, STATS))
@@ -159,7 +159,7 @@ def test_stats_file_writes_the_final_statistics(tmp_path: Path) -> None:
 def test_stats_file_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
     path = tmp_path / "missing-dir" / "stats.json"
     out, err = io.StringIO(), io.StringIO()
-    StatsFile(path, Console(out, err))(CallStats(PEER, STATS))
+    StatsFile(path, Terminal(out, err))(CallStats(PEER, STATS))
     assert err.getvalue().startswith(f"cannot write {path}: ")
     assert len(err.getvalue().splitlines()) == 1
 
@@ -207,7 +207,7 @@ def test_meter(level: float, shown: str) -> None:
 
 def test_the_live_line_is_redrawn_in_place_and_cleared_for_other_lines() -> None:
     tty, err = Tty(), io.StringIO()
-    console = Console(tty, err)
+    console = Terminal(tty, err)
     reporters = fan_out([LineReporter(console), StatusLine(console)])
     reporters(Snapshot(PEER, LIVE))
     reporters(Snapshot(PEER, LIVE | {"duration_s": 84.4}))
@@ -222,14 +222,14 @@ def test_the_live_line_is_redrawn_in_place_and_cleared_for_other_lines() -> None
 
 def test_no_live_line_and_no_escape_codes_off_a_terminal() -> None:
     out, err = io.StringIO(), io.StringIO()
-    StatusLine(Console(out, err))(Snapshot(PEER, LIVE))
+    StatusLine(Terminal(out, err))(Snapshot(PEER, LIVE))
     assert out.getvalue() == "" and err.getvalue() == ""
 
 
 def test_stats_file_keeps_a_live_snapshot_every_interval_and_lists_them(
         tmp_path: Path) -> None:
     path = tmp_path / "stats.json"
-    stats_file = StatsFile(path, Console(io.StringIO(), io.StringIO()), interval=2.0)
+    stats_file = StatsFile(path, Terminal(io.StringIO(), io.StringIO()), interval=2.0)
     for t in (1.0, 2.0, 3.0, 4.0, 5.0, 6.0):  # snapshots every second, one kept in two
         stats_file(Snapshot(PEER, LIVE | {"duration_s": t}))
         if t == 3.0:

@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 
-class Console:
+class Terminal:
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
