@@ -20,6 +20,7 @@ import click
 from click.core import ParameterSource
 
 from . import __version__
+from .commands import Scope
 from .errors import ConfigError, ExitCode, JcallError
 from .signaling.model import SignalingMode
 from .transport.events import IceMode
@@ -28,11 +29,12 @@ if TYPE_CHECKING:
     import asyncio
 
     from .audio.endpoints import AudioSettings
+    from .console import CallConsole
     from .events import Report
-    from .phone import Ask, Phone
+    from .phone import Phone
     from .terminal import Terminal
 
-Action = Callable[["Phone", "asyncio.Event"], Awaitable[ExitCode]]
+Action = Callable[["Phone", "asyncio.Event", "CallConsole | None"], Awaitable[ExitCode]]
 STATUS_REFRESH_S = 1.0  # the live status line on a terminal
 
 
@@ -69,6 +71,9 @@ class App:
     ring_timeout: float
     terminal: Terminal
     signalled: int | None = None  # the first SIGINT/SIGTERM that asked us to leave
+    # Which commands are read from stdin: all of them (``console``), the in-call ones
+    # (``dial``/``listen`` when stdin is a terminal), or none.
+    commands: Scope | None = None
 
     def run(self, action: Action) -> None:
         """Log in, run ``action``, log out; exit with the code that decided, or
@@ -124,7 +129,7 @@ class App:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, interrupted, sig)
-        report = self._reporters()
+        report = self._reporters(status_line=self.commands is not Scope.CONSOLE)
         client = XmppClient(LoginSettings(account.jid, account.password, account.server,
                                           account.ca_file), report, debug=self.debug,
                             dialects=self.signaling.dialects)
@@ -134,18 +139,38 @@ class App:
                               snapshot_interval=self._snapshot_interval()),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
-            ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout),
-            ask=self._asker())
+            ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout))
+        call_console = self._call_console(phone)
+        commands = None
+        if call_console is not None and self.commands is Scope.CALL:
+            commands = asyncio.ensure_future(call_console.run(hangup))
         try:
-            return await action(phone, hangup)
+            return await action(phone, hangup, call_console)
         finally:
+            if commands is not None:
+                commands.cancel()
             await phone.stop()
 
-    def _reporters(self) -> Report:
+    def _call_console(self, phone: Phone) -> CallConsole | None:
+        """The commands (and the question about an incoming call) read from stdin."""
+        from .console import CallConsole
+        from .prompt import EditedLines, Lines, PlainLines
+        from .terminal import stdin_is_terminal
+
+        if self.commands is None:
+            return None
+        lines: Lines
+        if self.commands is Scope.CONSOLE and stdin_is_terminal() and self.terminal.is_terminal:
+            lines = EditedLines(self.terminal)
+        else:
+            lines = PlainLines()
+        return CallConsole(phone, self.terminal, lines, self.commands)
+
+    def _reporters(self, status_line: bool) -> Report:
         from .reporters import LineReporter, StatsFile, StatusLine, fan_out
 
         reporters: list[Report] = [LineReporter(self.terminal)]
-        if self.terminal.is_terminal:
+        if status_line and self.terminal.is_terminal:
             reporters.append(StatusLine(self.terminal))
         if self.stats_json is not None:
             reporters.append(StatsFile(self.stats_json, self.terminal, self.stats_interval))
@@ -158,17 +183,6 @@ class App:
         if self.stats_json is not None and self.stats_interval is not None:
             wanted.append(self.stats_interval)
         return min(wanted, default=None)
-
-    def _asker(self) -> Ask | None:
-        """The question for an incoming call, where there is a terminal to ask on."""
-        if not self.terminal.interactive:
-            return None
-        terminal = self.terminal
-
-        async def ask(peer: str) -> bool:
-            return await terminal.confirm(f"Incoming call from '{peer}' — accept?")
-
-        return ask
 
 
 def _censor_record(record: logging.LogRecord) -> bool:
@@ -334,7 +348,8 @@ def listen(ctx: click.Context, /, auto_accept: bool, reject: bool, once: bool,
     if auto_accept and reject:
         raise click.UsageError("--auto-accept and --reject exclude each other")
     app = _app(ctx, given)
-    app.run(lambda phone, hangup: phone.listen(auto_accept=auto_accept, reject=reject,
+    app.commands = _in_call_commands()
+    app.run(lambda phone, hangup, _: phone.listen(auto_accept=auto_accept, reject=reject,
                                                once=once, hangup=hangup))
 
 
@@ -355,7 +370,35 @@ def dial(ctx: click.Context, /, target: str, duration: float | None, **given: An
         Terminal().error(f"cannot call: {exc}")
         sys.exit(int(exc.exit_code))
     app = _app(ctx, given)
-    app.run(lambda phone, hangup: phone.dial(target, duration, hangup))
+    app.commands = _in_call_commands()
+    app.run(lambda phone, hangup, _: phone.dial(target, duration, hangup))
+
+
+@main.command()
+@call_options
+@click.pass_context
+def console(ctx: click.Context, /, **given: Any) -> None:
+    """Log in and type commands: roster, call JID, accept, reject, hangup, mute,
+    unmute, stats, devices, quit (as libjingle's call console)."""
+    from .console import console as run_console
+
+    app = _app(ctx, given)
+    app.commands = Scope.CONSOLE
+
+    async def action(phone: Phone, hangup: asyncio.Event,
+                     call_console: CallConsole | None) -> ExitCode:
+        assert call_console is not None
+        return await run_console(phone, call_console, hangup)
+
+    app.run(action)
+
+
+def _in_call_commands() -> Scope | None:
+    """dial and listen read the in-call commands (and the answer to the question about
+    an incoming call) where stdin is a terminal."""
+    from .terminal import stdin_is_terminal
+
+    return Scope.CALL if stdin_is_terminal() else None
 
 
 @main.command()

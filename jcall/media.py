@@ -336,6 +336,7 @@ class MediaSession:
             await asyncio.to_thread(self._thread.join, 2.0)
             if self._pacer is not None:
                 self._close_pacer(self._pacer)
+                self._pacer = None  # (its counters are in self.sent now)
             assert self._direct is not None
             self._direct.resume()
             self._direct.sock.close()
@@ -509,8 +510,7 @@ class MediaSession:
         return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
-            "sent": {"ssrc": self.packetizer.ssrc, "packets": self.sent.packets,
-                     "bytes": self.sent.bytes},
+            "sent": self._sent_so_far(),
             "received": {
                 "ssrc": self.filter.ssrc, "packets": r.packets, "bytes": r.bytes,
                 "lost": max(0, r.lost), "late": j.late, "duplicates": j.duplicates,
@@ -532,6 +532,13 @@ class MediaSession:
         return self.stats() | {"muted": self.muted,
                                "levels": {"input_dbfs": round(dbfs(sent), 1),
                                           "output_dbfs": round(dbfs(self._last_played), 1)}}
+
+    def _sent_so_far(self) -> dict[str, int]:
+        packets, size = self.sent.packets, self.sent.bytes
+        if self._pacer is not None:  # (still sending: what it sent is counted there)
+            native, native_bytes, _, _ = self._pacer.counters()
+            packets, size = packets + native, size + native_bytes
+        return {"ssrc": self.packetizer.ssrc, "packets": packets, "bytes": size}
 
     # -- the media thread -----------------------------------------------------------------
     def _start_thread(self, path: DirectPath) -> None:

@@ -440,13 +440,40 @@ class Phone:
 
     async def dial(self, target: str, duration: float | None,
                    hangup: asyncio.Event) -> ExitCode:
-        self._dial_target = target
+        """Log in, call ``target``, and return when the call has ended."""
+        self._dial_target = target  # (a call from it during the login is this one)
         self._called_first = asyncio.get_running_loop().create_future()
         if not await self.start(hangup):
             return ExitCode.OK
+        return await self.place(target, duration, hangup)
+
+    async def place(self, target: str, duration: float | None,
+                    hangup: asyncio.Event) -> ExitCode:
+        """Call ``target`` (logged in) and return when the call has ended; ``hangup``
+        ends it (or gives up the dial) at any point."""
+        if self._dial_target != target or self._called_first is None \
+                or self._called_first.done():
+            self._dial_target = target
+            self._called_first = asyncio.get_running_loop().create_future()
+        self._taking_theirs = False
+        try:
+            return await self._place(target, duration, hangup)
+        finally:
+            self._dial_target = None
+
+    async def _place(self, target: str, duration: float | None,
+                     hangup: asyncio.Event) -> ExitCode:
+        assert self._called_first is not None
         resolving = asyncio.ensure_future(self.resolve(target))
-        waiters: set[asyncio.Future[Any]] = {resolving, self._called_first}
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        stop = asyncio.ensure_future(hangup.wait())
+        waiters: set[asyncio.Future[Any]] = {resolving, self._called_first, stop}
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if hangup.is_set() and not self._called_first.done():  # (given up while looking)
+            resolving.cancel()
+            return ExitCode.OK
         if self._called_first.done():  # the peer called first: that is the call
             resolving.cancel()
             return await self._run(self._called_first.result(), duration, hangup)

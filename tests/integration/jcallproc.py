@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import pty
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,8 @@ class JcallProcess:
                 text = text.replace("\r\n", "\n")
             partial += text
             *lines, partial = partial.split("\n")
+            if self.terminal is not None and sink is self.out_lines:
+                lines = [_as_shown(line) for line in lines]
             with self._cond:
                 sink.extend(lines)
                 if sink is self.out_lines:
@@ -100,6 +103,11 @@ class JcallProcess:
                                          f"{self.out_partial!r}\nstderr: {self.err_lines[-20:]}")
                 self._cond.wait(min(left, 0.05))
         return time.monotonic()
+
+    def type(self, text: str) -> None:
+        """Type ``text`` on the process's terminal (``start(..., terminal=True)``)."""
+        assert self.terminal is not None
+        os.write(self.terminal, text.encode())
 
     def interrupt(self) -> None:
         self.popen.send_signal(signal.SIGINT)
@@ -156,6 +164,15 @@ def start(name: str, account: Account, server: str, ca_file: Path | None, *args:
     proc = JcallProcess(name, popen, terminal=master)
     STARTED.append(proc)
     return proc
+
+
+ESCAPE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[=>])")
+
+
+def _as_shown(line: str) -> str:
+    """A terminal line as it shows: what the last carriage return left, without
+    escape sequences."""
+    return ESCAPE.sub("", line.rsplit("\r", 1)[-1])
 
 
 def _read(fd: int) -> bytes:
