@@ -56,7 +56,7 @@ class App:
     jid: str | None
     server: str | None
     ca_file: Path | None
-    config: Path | None
+    settings: dict[str, object]  # the config file's, for the chosen account
     password_file: Path | None
     ice_addresses: tuple[str, ...]
     ice_timeout: float
@@ -113,10 +113,9 @@ class App:
             check_jid(self.jid)
         device.check(self.audio)  # before logging in: say now if there is no sound
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
-                                  password_file=self.password_file, config_file=self.config)
+                                  password_file=self.password_file, settings=self.settings)
         ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,
-                          relay_only=self.ice.relay_only, no_discover=self.ice.no_discover,
-                          config_file=self.config)
+                          relay_only=self.ice.relay_only, no_discover=self.ice.no_discover)
         loop = asyncio.get_running_loop()
         hangup = asyncio.Event()
 
@@ -219,7 +218,10 @@ CALL_OPTIONS = [
     click.option("--ca-file", type=click.Path(path_type=Path), metavar="PEM",
                  help="Trust this CA for the server certificate (verification stays on)."),
     click.option("--config", type=click.Path(path_type=Path), metavar="FILE",
-                 help="TOML config file (default ~/.config/jcall/config.toml)."),
+                 help="TOML config file (default $XDG_CONFIG_HOME/jcall/config.toml, "
+                      "~/.config/jcall/config.toml)."),
+    click.option("--account", metavar="NAME",
+                 help="Use the config file's [accounts.NAME] settings."),
     click.option("--password-file", type=click.Path(path_type=Path), metavar="FILE",
                  help="Read the password from FILE (or JCALL_PASSWORD, or the config)."),
     click.option("--ice-address", multiple=True, metavar="ADDR",
@@ -275,32 +277,131 @@ def call_options(f: Callable[..., None]) -> Callable[..., None]:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class JcallGroup(click.Group):
+    """Reads the config file before the options are parsed: its settings become the
+    options' defaults (click's ``default_map``), below the ``JCALL_*`` variables and
+    the command line."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        if not any(a in ("-h", "--help", "--version") for a in args) and \
+                "default_map" not in extra:
+            try:
+                extra["default_map"], settings = _config_defaults(self, args)
+            except ConfigError as exc:
+                from .terminal import Terminal
+
+                Terminal().error(str(exc))
+                sys.exit(int(exc.exit_code))
+        else:
+            settings = {}
+        ctx = super().make_context(info_name, args, parent, **extra)
+        ctx.meta["jcall.settings"] = settings
+        return ctx
+
+
+def _given(args: list[str], option: str) -> str | None:
+    """The value of ``option`` in ``args`` (wherever it is: the call options may
+    follow the command), the last one given."""
+    found = None
+    for i, arg in enumerate(args):
+        if arg == option and i + 1 < len(args):
+            found = args[i + 1]
+        elif arg.startswith(option + "="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+def _config_defaults(group: click.Group, args: list[str]
+                     ) -> tuple[dict[str, Any], dict[str, object]]:
+    """The config file's settings for the chosen account, as ``default_map`` (the
+    group's options; each command's own under its name) and as read."""
+    from .config import Kind, config_path, for_account, load_file, option_defaults
+
+    named = _given(args, "--config") or os.environ.get("JCALL_CONFIG")
+    path = config_path(Path(named) if named else None)
+    table = load_file(Path(named) if named else None)
+    account = _given(args, "--account") or os.environ.get("JCALL_ACCOUNT")
+    settings = for_account(table, account, path) if table else {}
+    commands = [c for c in group.commands.values() if c.name not in ("config", "completion")]
+    keys = {_key(p): (p.name, Kind.FLAG if p.is_flag else Kind.LIST if p.multiple
+                      else Kind.VALUE)
+            for c in (group, *commands) for p in c.params
+            if isinstance(p, click.Option) and p.name is not None and p.expose_value}
+    defaults = option_defaults(settings, keys, path)
+    default_map: dict[str, Any] = {k: v for k, v in defaults.items()
+                                   if any(p.name == k for p in group.params)}
+    for command in commands:
+        own = {p.name for p in command.params} - {p.name for p in group.params}
+        mine = {k: v for k, v in defaults.items() if k in own}
+        if mine and command.name is not None:
+            default_map[command.name] = mine
+    return default_map, settings
+
+
+def _key(option: click.Option) -> str:
+    """An option's name in the config file: its long name, ``_`` for ``-``."""
+    long = max(option.opts, key=len)
+    return long.lstrip("-").replace("-", "_")
+
+
+@click.group(cls=JcallGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jcall")
 @call_options
 @click.pass_context
 def main(ctx: click.Context, /, **given: Any) -> None:
     """Peer-to-peer voice calls over XMPP (Google's session protocol and Jingle)."""
     _setup_logging()
-    ctx.obj = given
+    ctx.obj = {"values": given,
+               "sources": {name: ctx.get_parameter_source(name) for name in given}}
+
+
+# Each call option's environment variable: JCALL_ and its name in the config file.
+for _option in main.params:
+    if isinstance(_option, click.Option) and _option.name not in ("help", "version"):
+        _option.envvar = "JCALL_" + _key(_option).upper()
+
+# Of each group, one source of audio and one sink: one given on the command line
+# overrides the others' defaults (the config file's or the environment's).
+EXCLUSIVE = (("input_", "tone", "silence", "input_device"),
+             ("output", "discard", "output_device"))
+
+
+def _merged(ctx: click.Context, given: dict[str, Any]
+            ) -> tuple[dict[str, Any], dict[str, ParameterSource | None]]:
+    """The options of the group and of the command, merged (see CALL_OPTIONS), with
+    their sources: given after the command, an option wins; repeatable ones given on
+    both sides add up."""
+    root = ctx.find_root()
+    before: dict[str, Any] = root.obj["values"]
+    sources: dict[str, ParameterSource | None] = dict(root.obj["sources"])
+    merged: dict[str, Any] = {}
+    for name, value in given.items():
+        after = ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        ahead = sources[name] is ParameterSource.COMMANDLINE
+        if after and ahead and isinstance(value, tuple):
+            merged[name] = tuple(before[name]) + value
+        else:
+            merged[name] = value if after else before[name]
+        if after:
+            sources[name] = ParameterSource.COMMANDLINE
+    for group in EXCLUSIVE:
+        if any(sources[name] is ParameterSource.COMMANDLINE for name in group):
+            for name in group:
+                if sources[name] is not ParameterSource.COMMANDLINE:
+                    merged[name] = False if isinstance(merged[name], bool) else None
+                    sources[name] = ParameterSource.DEFAULT
+    return merged, sources
 
 
 def _app(ctx: click.Context, given: dict[str, Any]) -> App:
-    """The options of the group and of the command, merged (see CALL_OPTIONS)."""
-    before: dict[str, Any] = ctx.obj
-    merged: dict[str, Any] = {}
-    for name, value in given.items():
-        if isinstance(value, tuple):
-            merged[name] = tuple(before[name]) + value
-        elif ctx.get_parameter_source(name) is ParameterSource.DEFAULT:
-            merged[name] = before[name]
-        else:
-            merged[name] = value
-    return _make_app(**merged)
+    settings: dict[str, object] = ctx.find_root().meta.get("jcall.settings", {})
+    return _make_app(settings=settings, **_merged(ctx, given)[0])
 
 
 def _make_app(debug: bool, jid: str | None, server: str | None,
-              ca_file: Path | None, config: Path | None, password_file: Path | None,
+              ca_file: Path | None, config: Path | None, account: str | None,
+              password_file: Path | None,
               ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, signaling: str,
               ice_loopback: bool,
               stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,
@@ -308,10 +409,15 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               output: Path | None, tone: float | None, silence: bool, discard: bool,
               input_device: str | None, output_device: str | None, codec: str | None,
               stats_json: Path | None, stats_interval: float | None,
-              ring_timeout: float) -> App:
+              ring_timeout: float, settings: dict[str, object]) -> App:
     from .audio.endpoints import AudioSettings
     from .terminal import Terminal
     from .transport.servers import ServerSpecError, from_specs
+
+    # (a config file's paths may start with ~, as a shell's would have been expanded)
+    input_, output, stats_json, password_file, ca_file = (
+        p.expanduser() if p is not None else None
+        for p in (input_, output, stats_json, password_file, ca_file))
 
     sources = [name for name, given in (("--input", input_), ("--tone", tone),
                                         ("--silence", silence), ("--input-device", input_device))
@@ -330,7 +436,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
         raise click.UsageError(str(exc)) from None
     audio = AudioSettings(input=input_, output=output, tone=tone, input_device=input_device,
                           output_device=output_device, silent=silence, mute_output=discard)
-    return App(debug, jid, server, ca_file, config, password_file, ice_address,
+    return App(debug, jid, server, ca_file, settings, password_file, ice_address,
                ice_timeout, IceMode(ice_mode), ice_loopback, SignalingMode(signaling),
                IceOptions(stun, turn, relay_only, no_discover), audio, codec, stats_json,
                stats_interval, ring_timeout, Terminal())
@@ -415,3 +521,64 @@ def devices() -> None:
         sys.exit(int(exc.exit_code))
     for line in lines or ["no sound devices found"]:
         terminal.status(line)
+
+
+@main.group(name="config")
+def config_group() -> None:
+    """The effective settings (config file, JCALL_* environment, options)."""
+
+
+SOURCES = {ParameterSource.COMMANDLINE: "command line", ParameterSource.DEFAULT_MAP:
+           "config file", ParameterSource.DEFAULT: "default"}
+
+
+@config_group.command()
+@call_options
+@click.pass_context
+def show(ctx: click.Context, /, **given: Any) -> None:
+    """Print every setting, where it comes from, and secrets masked."""
+    from .config import config_path, password_source
+
+    root = ctx.find_root()
+    values, sources = _merged(ctx, given)
+    lines = []
+    for option in main.params:
+        name = option.name
+        if not isinstance(option, click.Option) or name is None or not option.expose_value:
+            continue
+        value, source = values[name], sources[name]
+        where = (f"environment {option.envvar}" if source is ParameterSource.ENVIRONMENT
+                 else SOURCES.get(source, "default") if source is not None else "default")
+        lines.append(f"{_key(option)} = {_shown(name, value)}  ({where})")
+    settings: dict[str, object] = root.meta.get("jcall.settings", {})
+    named = values.get("config")
+    path = config_path(Path(named) if named else None)
+    password_file = values.get("password_file")
+    click.echo(f"config file: {path}" + ("" if path.exists() else " (none)"))
+    for line in lines:
+        click.echo(line)
+    click.echo(f"password = ********  ({password_source(password_file, settings)})")
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting as ``config show`` prints it: TURN passwords masked."""
+    from .transport.servers import mask_credentials
+
+    if value is None or value == ():
+        return "-"
+    if name == "turn":
+        return ", ".join(mask_credentials(spec) for spec in value)
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: eval "$(jcall completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(main, {}, "jcall", "_JCALL_COMPLETE").source())

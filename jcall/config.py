@@ -1,9 +1,16 @@
-"""Where jcall's account settings come from: options, environment, the TOML config
-file (``~/.config/jcall/config.toml``), or a prompt. Never a password on the command
-line: it would show in ``ps`` and shell history."""
+"""Where jcall's settings come from: options, ``JCALL_*`` environment variables, the
+TOML config file (``$XDG_CONFIG_HOME/jcall/config.toml``, by default
+``~/.config/jcall/config.toml``), or a prompt; in that order of precedence. Never a
+password on the command line: it would show in ``ps`` and shell history.
+
+The file holds a default for any option, named as the option (``codec = "PCMU"``,
+``ice_timeout = 10``, ``stun = ["stun.example.net"]``; ``-`` or ``_`` alike), and
+``password``; ``[accounts.NAME]`` tables hold the same for ``--account NAME`` and
+override the top level; ``account = "NAME"`` picks one by default."""
 
 from __future__ import annotations
 
+import enum
 import getpass
 import os
 import sys
@@ -14,7 +21,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .transport.servers import IceServers, ServerSpecError, from_specs
 
-DEFAULT_CONFIG = Path("~/.config/jcall/config.toml")
+DEFAULT_CONFIG = Path("~/.config/jcall/config.toml")  # where XDG_CONFIG_HOME is unset
 DEFAULT_PORT = 5222
 PASSWORD_ENV = "JCALL_PASSWORD"
 JID_ENV = "JCALL_JID"
@@ -49,10 +56,18 @@ def parse_server(text: str) -> tuple[str, int]:
     return host, port
 
 
+def config_path(explicit: Path | None = None) -> Path:
+    """The file named, or the XDG one (XDG Base Directory Specification)."""
+    if explicit is not None:
+        return explicit.expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return Path(xdg) / "jcall" / "config.toml" if xdg else DEFAULT_CONFIG.expanduser()
+
+
 def load_file(path: Path | None) -> dict[str, object]:
     """The config table; the default file may be absent, a named one may not."""
     explicit = path is not None
-    path = (path or DEFAULT_CONFIG).expanduser()
+    path = config_path(path)
     if not path.exists():
         if explicit:
             raise ConfigError(f"config file not found: {path}")
@@ -62,6 +77,60 @@ def load_file(path: Path | None) -> dict[str, object]:
             return tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def for_account(table: dict[str, object], account: str | None,
+                path: Path) -> dict[str, object]:
+    """The settings of ``account`` (else the file's ``account``, else the top level):
+    its ``[accounts.NAME]`` table over the top level's keys."""
+    accounts = table.get("accounts", {})
+    if not isinstance(accounts, dict):
+        raise ConfigError(f"{path}: 'accounts' must be a table of [accounts.NAME] tables")
+    name = account or _text(table, "account")
+    top = {k: v for k, v in table.items() if k not in ("accounts", "account")}
+    if name is None:
+        return top
+    chosen = accounts.get(name)
+    if not isinstance(chosen, dict):
+        known = ", ".join(sorted(accounts)) or "none"
+        raise ConfigError(f"no account '{name}' in {path} (it has: {known})")
+    return top | chosen
+
+
+class Kind(enum.Enum):
+    """What an option takes, as far as a config file's value is checked here (click
+    converts and checks the rest as it does for the command line)."""
+
+    FLAG = "true or false"
+    LIST = "a string or a list of strings"
+    VALUE = "a string or a number"
+
+
+def option_defaults(settings: dict[str, object], keys: dict[str, tuple[str, Kind]],
+                    path: Path) -> dict[str, object]:
+    """``settings`` as option defaults: each key named as an option (``keys``: its
+    name with ``_`` for ``-`` -> parameter name and kind); ``password`` is not an
+    option, and the old ``discover = false`` is ``no_discover``."""
+    out: dict[str, object] = {}
+    for key, value in settings.items():
+        name = key.replace("-", "_")
+        if name == "password":
+            continue
+        if name == "discover" and isinstance(value, bool):
+            name, value = "no_discover", not value
+        if name not in keys:
+            raise ConfigError(f"{path}: unknown setting '{key}' (settings are named as "
+                              "the options, e.g. codec, ice_timeout, stun)")
+        param, kind = keys[name]
+        if kind is Kind.LIST and isinstance(value, str):
+            value = [value]
+        ok = {Kind.FLAG: isinstance(value, bool),
+              Kind.LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
+              Kind.VALUE: isinstance(value, (str, int, float)) and not isinstance(value, bool)}
+        if not ok[kind]:
+            raise ConfigError(f"{path}: '{key}' must be {kind.value}")
+        out[param] = value
+    return out
 
 
 def _interactive() -> bool:
@@ -81,22 +150,20 @@ def _text(table: dict[str, object], key: str) -> str | None:
 
 
 def resolve_account(*, jid: str | None, server: str | None, ca_file: Path | None,
-                    password_file: Path | None, config_file: Path | None) -> Account:
-    table = load_file(config_file)
-    jid = jid or os.environ.get(JID_ENV) or _text(table, "jid")
+                    password_file: Path | None, settings: dict[str, object]) -> Account:
+    """The account to log in with: the options (flags, environment or config file, as
+    click merged them), a ``JID:`` prompt on a terminal, and the password."""
     if not jid and _interactive():
         jid = input("JID: ").strip()
     if not jid or "@" not in jid:
         raise ConfigError("no account: give --jid USER@DOMAIN (or JCALL_JID, or 'jid' in "
                           "the config file)" if not jid else f"invalid JID {jid!r}")
     check_jid(jid)
-    server_text = server or _text(table, "server")
-    ca_text = _text(table, "ca_file")
-    ca = ca_file or (Path(ca_text).expanduser() if ca_text else None)
+    ca = ca_file.expanduser() if ca_file is not None else None
     if ca is not None and not ca.is_file():
         raise ConfigError(f"CA file not found: {ca}")
-    return Account(jid=jid, password=_password(password_file, table),
-                   server=parse_server(server_text) if server_text else None, ca_file=ca)
+    return Account(jid=jid, password=_password(password_file, settings),
+                   server=parse_server(server) if server else None, ca_file=ca)
 
 
 @dataclass(frozen=True)
@@ -105,39 +172,27 @@ class IceConfig:
     discover: bool  # also ask the account's server (XEP-0215)
 
 
-def _texts(table: dict[str, object], key: str) -> list[str]:
-    value = table.get(key, [])
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"config key '{key}' must be a string or a list of strings")
-    return list(value)
-
-
-def _flag(table: dict[str, object], key: str, default: bool) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"config key '{key}' must be true or false")
-    return value
-
-
 def resolve_ice(*, stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool,
-                no_discover: bool, config_file: Path | None) -> IceConfig:
-    """STUN/TURN servers from the options, else from the config file (``stun``,
-    ``turn``: a spec or a list of them; ``relay_only``, ``discover``: booleans).
-    Servers named on the command line replace the file's; a flag given on the
-    command line wins over the file."""
-    table = load_file(config_file)
-    relay = relay_only or _flag(table, "relay_only", False)
-    from_file = not (stun or turn)
-    if from_file:
-        stun, turn = tuple(_texts(table, "stun")), tuple(_texts(table, "turn"))
+                no_discover: bool) -> IceConfig:
+    """STUN/TURN servers as the options give them (from the command line, the
+    environment or the config file: servers named on the command line replace the
+    file's)."""
     try:
-        servers = from_specs(stun, turn, relay)
+        servers = from_specs(stun, turn, relay_only)
     except ServerSpecError as exc:
-        raise ConfigError(("config file: " if from_file else "") + str(exc)) from None
-    discover = not no_discover and _flag(table, "discover", True)
-    return IceConfig(servers, discover)
+        raise ConfigError(str(exc)) from None
+    return IceConfig(servers, not no_discover)
+
+
+def password_source(password_file: Path | None, settings: dict[str, object]) -> str:
+    """Where the password will come from (``jcall config show``)."""
+    if os.environ.get(PASSWORD_ENV) is not None:
+        return PASSWORD_ENV
+    if password_file is not None:
+        return f"--password-file {password_file}"
+    if settings.get("password") is not None:
+        return "the config file"
+    return "asked at login" if _interactive() else "none (login will fail)"
 
 
 def check_jid(jid: str) -> None:

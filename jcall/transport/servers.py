@@ -149,6 +149,15 @@ def parse_turn(spec: str) -> TurnServer:
     return TurnServer(host, port, username, password, transport)
 
 
+def mask_credentials(spec: str) -> str:
+    """A TURN spec with its password replaced by ``****`` (for display)."""
+    head, at, tail = spec.rpartition("@")
+    if not at:
+        return spec
+    user, colon, _ = head.partition(":")
+    return f"{user}{colon}****@{tail}" if colon else spec
+
+
 def from_specs(stun: tuple[str, ...] | list[str] = (), turn: tuple[str, ...] | list[str] = (),
                relay_only: bool = False) -> IceServers:
     """The servers a user named; :class:`ServerSpecError` for the first bad spec.
