@@ -40,7 +40,7 @@ from .events import (
     Ringing,
     Snapshot,
 )
-from .media import DeviceOpener, MediaSession
+from .media import DeviceOpener, DuplexOpener, MediaSession
 from .signaling.codec import CODECS
 from .signaling.events import (
     CallAccepted,
@@ -78,6 +78,7 @@ class CallSettings:
     ice_timeout: float = 30.0  # from accept to a connected ICE path
     audio: AudioSettings = field(default_factory=AudioSettings)
     open_devices: DeviceOpener | None = None
+    open_duplex: DuplexOpener | None = None  # microphone and speaker in one stream
     snapshot_interval: float | None = None  # live statistics this often (Snapshot events)
 
 
@@ -289,7 +290,7 @@ class Call:
     async def _start_media(self) -> None:
         try:
             media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
-                                 self.settings.open_devices)
+                                 self.settings.open_devices, self.settings.open_duplex)
         except ValueError as exc:
             self.fail(Failure.SIGNALLING, ExitCode.CALL_FAILED, str(exc),
                       Reason.INCOMPATIBLE_PARAMETERS)

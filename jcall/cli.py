@@ -112,6 +112,8 @@ class App:
         if self.jid is not None:
             check_jid(self.jid)
         device.check(self.audio)  # before logging in: say now if there is no sound
+        if self.codec is None:  # (what the devices run at, unless the user chose)
+            preference = formats.at_rate(device.native_rate(self.audio), preference)
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, settings=self.settings)
         ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,
@@ -135,6 +137,7 @@ class App:
         phone = Phone(client, report, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               open_devices=device.open_devices,
+                              open_duplex=device.open_duplex,
                               snapshot_interval=self._snapshot_interval()),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,

@@ -35,6 +35,13 @@ cost 6 %). For the same reason a paced source's packets are built ``SEND_BATCH``
 frames at a time (read, encoded, packetized): the source is not live, and reading a
 file or a tone ahead changes nothing about what is sent or when.
 
+When both ends of the audio are sound devices and the path is direct, the device's
+duplex callback is the driver instead (the *device clock*): every period it moves
+captured samples and samples to play through two FIFOs, and once per 10 ms frame it
+sends a packet, takes what arrived on the socket (kernel arrival times) and pops the
+jitter buffer at the period's time -- the same receive and playout code as the media
+thread, clocked by the device, never waiting for the event loop.
+
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so the ICE agent answers STUN at once (a controlled peer may
 still be checking, and waits for that answer) and hands RTP on to the thread. Either way every
@@ -68,7 +75,7 @@ import numpy.typing as npt
 
 from . import trace
 from .audio.codecs import Codec, codec_for
-from .audio.convert import channels, resample
+from .audio.convert import StreamResampler, channels, resample
 from .audio.endpoints import (
     AudioSettings,
     BatchedSink,
@@ -80,6 +87,7 @@ from .audio.endpoints import (
     SilenceSource,
     ToneSource,
 )
+from .audio.fifo import SampleFifo
 from .audio.formats import SUPPORTED
 from .audio.level import dbfs
 from .rtp.jitterbuffer import JitterBuffer
@@ -145,6 +153,25 @@ class Playback(Protocol):
 
 DeviceOpener = Callable[[AudioSettings, int, int], Awaitable[tuple[Capture | None,
                                                                     Playback | None]]]
+
+
+class Duplex(Protocol):
+    """Microphone and speaker in one stream whose callback runs ``tick(captured,
+    to_play, frames)`` on the device's clock (audio/device.py DeviceDuplex)."""
+
+    device_rate: int
+    channels_in: int
+    channels_out: int
+
+    @property
+    def stats(self) -> Any: ...
+
+    def start(self, tick: Callable[[Pcm, Pcm, int], None]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+DuplexOpener = Callable[[AudioSettings, int], Awaitable[Duplex]]
 
 
 def packet_samples(codec: Codec) -> int:
@@ -213,7 +240,8 @@ class SendCounters:
 
 class MediaSession:
     def __init__(self, transport: Transport, payloads: tuple[PayloadType, ...],
-                 audio: AudioSettings, open_devices: DeviceOpener | None = None) -> None:
+                 audio: AudioSettings, open_devices: DeviceOpener | None = None,
+                 open_duplex: DuplexOpener | None = None) -> None:
         usable = [p for p in payloads if supported(p)]
         if not usable:
             raise ValueError("no supported payload type")
@@ -234,6 +262,8 @@ class MediaSession:
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
         self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
         self._open_devices = open_devices
+        self._open_duplex = open_duplex
+        self._duplex: Duplex | None = None  # the device clock drives the media
         self._source: PacedSource | None = None
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
@@ -254,6 +284,7 @@ class MediaSession:
         self._wake = threading.Event()  # wakes a media thread that sleeps a whole pass
         self._direct: DirectPath | None = None
         self._pacer: Pacer | None = None  # the media thread's native sender, if built
+        self._pacer_counted = False  # what it sent is in self.sent
         self.started_at = 0.0  # when media started (the source's clock), loop clock
         # A paced sink's timeline: its first sample is due at sink_start (set by the
         # first write), sample m at sink_start + m / rate.
@@ -265,6 +296,8 @@ class MediaSession:
         self._owns_socket = False
         self._stray = 0  # RTP the media thread refused (not from the selected pair)
         self._ssrc: int | None = None  # of the packets pushed last
+        self._tick_failed = False
+        self._clock = time.monotonic  # the device clock's time (the event loop's clock)
         self.muted = False
         # For the level meters: what was sent (a captured chunk) and played last.
         self._last_captured: Pcm | None = None
@@ -295,6 +328,13 @@ class MediaSession:
         # the jitter buffer stretch. What the call itself allocates is still collected.
         gc.freeze()
         a = self.audio
+        if a.uses_input_device and a.uses_output_device and self._open_duplex is not None:
+            path = self.transport.direct()
+            if path is not None:  # (not on a TURN relay: aioice wraps each datagram)
+                duplex = await self._open_duplex(a, self.nchannels)
+                self.started_at = self._loop.time()
+                self._start_device_clock(duplex, path)
+                return
         if (a.uses_input_device or a.uses_output_device) and self._open_devices is not None:
             self._capture, self._playback = await self._open_devices(a, self.rate, self.nchannels)
         if not a.uses_input_device:
@@ -330,13 +370,18 @@ class MediaSession:
         self.transport.set_receiver(self._take_datagram)
 
     async def stop(self) -> dict[str, Any]:
+        if self._duplex is not None:
+            # (stopping the stream waits for a callback under way: none runs after it)
+            await asyncio.to_thread(self._duplex.close)
+            assert self._direct is not None
+            self._direct.resume()
+            self._direct.sock.close()
         if self._thread is not None:
             self._halt = True
             self._wake.set()
             await asyncio.to_thread(self._thread.join, 2.0)
             if self._pacer is not None:
                 self._close_pacer(self._pacer)
-                self._pacer = None  # (its counters are in self.sent now)
             assert self._direct is not None
             self._direct.resume()
             self._direct.sock.close()
@@ -372,6 +417,7 @@ class MediaSession:
         self.sent.bytes += len(data)
 
     def _close_pacer(self, pacer: Pacer) -> None:
+        self._pacer_counted = True  # (its counters go into self.sent now)
         pacer.close()  # (what was not yet due is dropped, as the thread's own sends)
         packets, size, errors, errno = pacer.counters()
         self.sent.packets += packets
@@ -507,6 +553,9 @@ class MediaSession:
         devices = {name: dev.stats.as_dict() for name, dev in
                    (("input_device", self._capture), ("output_device", self._playback))
                    if dev is not None}
+        if self._duplex is not None:
+            devices = {"input_device": self._duplex.stats.input.as_dict(),
+                       "output_device": self._duplex.stats.output.as_dict()}
         return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
@@ -535,7 +584,7 @@ class MediaSession:
 
     def _sent_so_far(self) -> dict[str, int]:
         packets, size = self.sent.packets, self.sent.bytes
-        if self._pacer is not None:  # (still sending: what it sent is counted there)
+        if self._pacer is not None and not self._pacer_counted:  # (counted there so far)
             native, native_bytes, _, _ = self._pacer.counters()
             packets, size = packets + native, size + native_bytes
         return {"ssrc": self.packetizer.ssrc, "packets": packets, "bytes": size}
@@ -548,6 +597,19 @@ class MediaSession:
         def send(data: bytes) -> None:
             sock.sendto(data, remote)
 
+        assert self._sink is not None
+        self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
+        self._send = send
+        self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
+        self.transport.set_receiver(self._hand_over(path))  # held datagrams first
+        self._thread = threading.Thread(target=self._thread_main, args=(path,),
+                                         name="jcall-media", daemon=True)
+        self._thread.start()
+
+    def _hand_over(self, path: DirectPath) -> Callable[[bytes, float], None]:
+        """The event loop's receiver until a thread (the media thread, or the device's
+        callback) reads the socket itself."""
+
         def arrive(data: bytes, arrival: float) -> None:
             # On the event loop: the ICE agent reads the socket, answers STUN at once and
             # hands the rest here. The first RTP shows the peer's ICE is done; only
@@ -559,14 +621,89 @@ class MediaSession:
                 path.pause()
                 self._owns_socket = True
 
-        assert self._sink is not None
-        self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
+        return arrive
+
+    # -- the device clock -------------------------------------------------------------
+    def _start_device_clock(self, duplex: Duplex, path: DirectPath) -> None:
+        """Both ends of the audio are sound devices on a direct path: the device's
+        callback sends what it captured, takes what arrived and plays what is due, on
+        its own clock (ARCHITECTURE.md section 3), as the media thread does for files.
+        Periods are short (256 frames: 5.3 ms); the work is done once per 10 ms
+        playout frame, and other periods only move samples through two FIFOs."""
+        self._duplex, self._direct = duplex, path
+        sock, remote = path.sock, path.remote
+
+        def send(data: bytes) -> None:
+            sock.sendto(data, remote)
+
         self._send = send
-        self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
-        self.transport.set_receiver(arrive)  # held datagrams first
-        self._thread = threading.Thread(target=self._thread_main, args=(path,),
-                                         name="jcall-media", daemon=True)
-        self._thread.start()
+        rate = self._dev_rate = duplex.device_rate
+        self._dev_in = StreamResampler(rate, self.rate, duplex.channels_in)
+        self._dev_out = StreamResampler(self.rate, rate, duplex.channels_out)
+        self._dev_frame = max(1, round(rate * self.frame / self.rate))  # a packet's worth
+        self._capture_fifo = SampleFifo(duplex.channels_in, 4 * self._dev_frame)
+        self._play_fifo = SampleFifo(duplex.channels_out, 4 * self._dev_frame)
+        self._to_send = SampleFifo(self.nchannels, 4 * self.frame)  # at the codec's rate
+        # At the codec's own rate and channels (audio/formats.py at_rate) the captured
+        # samples are sent as they are, a packet at a time from the capture FIFO.
+        self._dev_plain = self._dev_in.identity and duplex.channels_in == self.nchannels
+        self.transport.set_receiver(self._hand_over(path))  # held datagrams first
+        duplex.start(self._device_tick)
+
+    def _device_tick(self, captured: Pcm, out: Pcm, frames: int) -> None:
+        """One period of the device, in its callback: never raises (the stream would
+        stop), never waits for the event loop."""
+        try:
+            capture = self._capture_fifo
+            capture.push(captured)
+            if self._dev_plain:
+                while capture.size >= self.frame:
+                    self._send_frame(capture.pop(self.frame))
+            elif capture.size >= self._dev_frame:
+                self._send_device_audio(capture.pop(capture.size))
+            if self._play_fifo.size < frames:
+                self._take_arrived()
+                self._queue_playout(frames - self._play_fifo.size, out.shape[1])
+            filled = self._play_fifo.pop_into(out)
+            out[filled:] = 0
+        except Exception:  # the call goes on; say why once
+            out.fill(0)
+            if not self._tick_failed:
+                self._tick_failed = True
+                log.exception("device callback failed")
+
+    def _send_device_audio(self, captured: Pcm) -> None:
+        pending = self._to_send
+        pending.push(channels(self._dev_in(captured), self.nchannels))
+        frame = self.frame
+        while pending.size >= frame:
+            self._send_frame(pending.pop(frame))
+
+    def _send_frame(self, chunk: Pcm) -> None:
+        if self.muted:
+            chunk[:] = 0
+        self._last_captured = chunk
+        self._send_pcm(chunk)
+
+    def _take_arrived(self) -> None:
+        """Push what has arrived (the event loop's hand-over first, then the socket,
+        in arrival order) into the jitter buffer, each at its kernel arrival time."""
+        inbox = self._inbox
+        packets = [inbox.popleft() for _ in range(len(inbox))] if inbox else []
+        if self._owns_socket:
+            assert self._direct is not None
+            packets += self._receive(self._direct.sock)
+        if len(packets) > 1:
+            packets.sort(key=_arrival)
+        for arrival, data in packets:
+            self._take_datagram(data, arrival)
+
+    def _queue_playout(self, short: int, nchannels: int) -> None:
+        """Decide, now, at least ``short`` samples (device rate) of playout: whole
+        frames from the jitter buffer, so the FIFO keeps what is left over."""
+        need = math.ceil(short * self.rate / self._dev_rate)
+        pcm = self._pull(need, self._clock())
+        self._play_fifo.push(self._dev_out(channels(pcm, nchannels)))
 
     def _thread_main(self, path: DirectPath) -> None:
         assert self._packets is not None and self._sink is not None

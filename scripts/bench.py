@@ -77,6 +77,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
+from testbed.devicebench import bench_devices  # noqa: E402
 from testbed.prosody import Prosody  # noqa: E402
 
 from jcall.audio.codecs import ULAW_TABLE, ulaw_encode  # noqa: E402
@@ -532,8 +533,9 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--expiries", type=int, default=3)
     parser.add_argument("--server-losses", type=int, default=5)
-    every = ("cli", "setup", "m2e", "cpu", "gingle-peer", "dead-stun", "dead-path",
-             "server-loss", "nat")
+    parser.add_argument("--device-seconds", type=float, default=120.0)
+    every = ("cli", "setup", "m2e", "cpu", "devices", "gingle-peer", "dead-stun",
+             "dead-path", "server-loss", "nat")
     parser.add_argument("--only", choices=every, help="run one benchmark instead of all")
     args = parser.parse_args()
     runs = {args.only} if args.only else set(every)
@@ -549,6 +551,9 @@ def main() -> int:
                 for codec in ("L16/44100", "PCMU") for dialect in DIALECTS}
                if "m2e" in runs else {})
         cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
+        devices = (bench_devices(lambda user, a: lab.proc(user, a, "dev")[0],
+                                 server.jid("bob") + "/dev", Path(tmp), args.device_seconds)
+                   if "devices" in runs else None)
         gpeer = (bench_gingle_peer(lab, args.gingle_peer_calls) if "gingle-peer" in runs
                  else {})
         stun = bench_dead_stun(lab, args.dead_stun_calls) if "dead-stun" in runs else {}
@@ -585,13 +590,46 @@ def main() -> int:
         p95 = pct(with_dead, 0.95) - pct(without, 0.95)
         print(f"{'dead-STUN penalty (same run): median, p95 (ms)':<76} "
               f"{'':>5} {penalty:8.1f} {p95:8.1f} {'':>8}  <= 250")
-    if cpu is None:
-        return 0
-    print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<76} "
-          f"caller {cpu['caller']:.2f} %, callee {cpu['callee']:.2f} % of one core "
-          f"(idle process {cpu['idle logged-in process']:.2f} %, {cpu['seconds']:.0f} s)"
-          "  target <= 2 %")
+    if cpu is not None:
+        print(f"{'CPU per endpoint, L16/44.1 kHz, idle subtracted':<76} "
+              f"caller {cpu['caller']:.2f} %, callee {cpu['callee']:.2f} % of one core "
+              f"(idle process {cpu['idle logged-in process']:.2f} %, {cpu['seconds']:.0f} s)"
+              "  target <= 2 %")
+    if devices is not None:
+        print_devices(devices)
     return 0
+
+
+def print_devices(d: dict[str, object]) -> None:
+    """The device-path rows (scripts/testbed/devicebench.py)."""
+    cpu: dict[str, float] = d["cpu"]  # type: ignore[assignment]
+    bare = cpu["bare"]
+    print(f"\nDevice path: JACK dummy 48 kHz, 256-frame periods, {d['window_s']:.0f} s window")
+    print(f"{'CPU, bare sounddevice duplex stream, Python callback (% of a core)':<76} "
+          f"{bare:8.2f}  (xruns after start-up: {d['bare_xruns']})")
+    for end in ("caller", "callee"):
+        print(f"{'CPU, jcall ' + end + ', device to device (% of a core)':<76} "
+              f"{cpu[end]:8.2f}  ratio {cpu[end] / bare:.2f}  target ratio <= 1.5")
+    for direction, found in d["latency"].items():  # type: ignore[attr-defined]
+        values = [ms for _, ms in found]
+        if not values:
+            print(f"mouth-to-ear {direction}: no block found")
+            continue
+        first = [ms for t, ms in found if t < 20]
+        last = [ms for t, ms in found if t > found[-1][0] - 20]
+        growth = statistics.median(last) - statistics.median(first)
+        print(f"{'mouth-to-ear through the devices, ' + direction + ' (ms)':<76} "
+              f"{len(values):>5} {statistics.median(values):8.1f} {pct(values, 0.95):8.1f} "
+              f"{max(values):8.1f}  p95 <= 40")
+        print(f"{'  growth: median of the last 20 s - of the first 20 s (ms)':<76} "
+              f"{'':>5} {growth:8.1f}")
+    for name, stats in zip(("caller", "callee"), d["stats"], strict=True):  # type: ignore[call-overload]
+        devs = {k: stats[k]["xruns"] for k in ("input_device", "output_device")
+                if k in stats}
+        r = stats["received"]
+        print(f"  {name}: xruns {devs}, jitter buffer {r['jitter_buffer_delay_ms']:.0f} ms, "
+              f"concealed {r['concealed_ms']:.0f} ms, expanded {r['expanded_ms']:.0f} ms, "
+              f"accelerated {r['accelerated_ms']:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 imports sounddevice, and only when a device is really used, so that signalling works
 on machines without PortAudio.
 
-Only copying happens in PortAudio's callback thread; blocks cross to asyncio with
+Microphone and speaker together, on a direct path, are one duplex stream
+(:class:`DeviceDuplex`) whose callback runs the call's media itself (media.py, the
+device clock). Otherwise (one device, or a relayed path) each device has its own
+stream: only copying happens in PortAudio's callback thread; blocks cross to asyncio with
 ``call_soon_threadsafe``, where resampling and the jitter buffer live. Playback is
 driven by the device's clock: each callback asks asyncio to top its queue up to what
 the next callback will take, so the callback never waits. Streams are opened and
@@ -85,6 +88,17 @@ def check(audio: AudioSettings) -> None:
         _resolve(audio.input_device, "input")
     if audio.uses_output_device:
         _resolve(audio.output_device, "output")
+
+
+def native_rate(audio: AudioSettings) -> int | None:
+    """The rate the call's sound devices run at (the speaker's, else the
+    microphone's); None when the call uses none."""
+    for used, spec, kind in ((audio.uses_output_device, audio.output_device, "output"),
+                             (audio.uses_input_device, audio.input_device, "input")):
+        if used:
+            info = _sounddevice().query_devices(_resolve(spec, kind), kind)
+            return int(info["default_samplerate"])
+    return None
 
 
 STARTUP_S = 0.5  # xruns while streams settle are not counted
@@ -263,3 +277,77 @@ def _close_opened(opening: asyncio.Future[Devices]) -> None:
     for dev in opening.result():
         if dev is not None:
             dev.close()
+
+
+Tick = Callable[[Pcm, Pcm, int], None]  # (captured, to play, frames) in the callback
+
+
+class DuplexStats:
+    """One duplex stream's counters, told apart by direction: PortAudio's input
+    flags are the microphone's xruns, its output flags the speaker's."""
+
+    def __init__(self, rate: int) -> None:
+        self.input = DeviceStats(rate)
+        self.output = DeviceStats(rate)
+
+    def count(self, frames: int, status: Any) -> None:
+        self.input.count(frames, bool(status.input_overflow or status.input_underflow))
+        self.output.count(frames, bool(status.output_underflow or status.output_overflow))
+
+
+class DeviceDuplex:
+    """Microphone and speaker in one PortAudio duplex stream whose callback drives
+    the call's media (``start(tick)``): captured audio is sent, and what is played is
+    decided, in the callback itself, on the device's clock -- no hop to the event
+    loop per period. Until ``start`` it plays silence and drops what it captures."""
+
+    def __init__(self, audio: AudioSettings, nchannels: int) -> None:
+        self._sd = sd = _sounddevice()
+        self._in = _resolve(audio.input_device, "input")
+        self._out = _resolve(audio.output_device, "output")
+        info_in = sd.query_devices(self._in, "input")
+        info_out = sd.query_devices(self._out, "output")
+        self.device_rate = int(info_out["default_samplerate"])
+        self.channels_in = min(max(nchannels, 1), int(info_in["max_input_channels"]))
+        self.channels_out = min(max(nchannels, 1), int(info_out["max_output_channels"]))
+        self.stats = DuplexStats(self.device_rate)
+        self._tick: Tick | None = None
+        try:
+            self._stream = sd.Stream(device=(self._in, self._out), samplerate=self.device_rate,
+                                     channels=(self.channels_in, self.channels_out),
+                                     dtype="int16", latency="low", callback=self._callback)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(f"cannot open the sound devices: {exc}; {HINT}") from None
+
+    def start(self, tick: Tick) -> None:
+        self._tick = tick
+
+    def _callback(self, indata: Pcm, outdata: Pcm, frames: int, when: Any,
+                  status: Any) -> None:
+        self.stats.count(frames, status)
+        tick = self._tick
+        if tick is None:
+            outdata.fill(0)
+            return
+        tick(indata, outdata, frames)
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
+async def open_duplex(audio: AudioSettings, nchannels: int) -> DeviceDuplex:
+    """Open the duplex stream in a worker thread (see :func:`open_devices`)."""
+    loop = asyncio.get_running_loop()
+    opening = loop.run_in_executor(None, DeviceDuplex, audio, nchannels)
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_duplex)  # the call ended meanwhile
+        raise
+
+
+def _close_duplex(opening: asyncio.Future[DeviceDuplex]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()

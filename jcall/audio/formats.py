@@ -93,3 +93,12 @@ def prefer(spec: str | None, formats: tuple[Format, ...] = SUPPORTED) -> tuple[F
         known = ", ".join(sorted({f"{f.name}/{f.clockrate}" for f in formats}))
         raise ValueError(f"unknown codec {spec!r} (known: {known})")
     return first + tuple(f for f in formats if f not in first)
+
+
+def at_rate(rate: int | None, formats: tuple[Format, ...] = SUPPORTED) -> tuple[Format, ...]:
+    """``formats`` with linear PCM at ``rate`` (mono) first: the sound devices' own
+    rate, so that neither end resamples (which costs the device's callback time and
+    adds the resampler's delay). Unchanged when no format runs at ``rate``."""
+    first = tuple(f for f in formats if f.name == "L16" and f.clockrate == rate
+                  and f.channels == 1)
+    return first + tuple(f for f in formats if f not in first)

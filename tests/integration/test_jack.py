@@ -147,6 +147,7 @@ def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
             assert stats[dev]["xruns"] == 0, stats
             # ran the whole call
             assert stats[dev]["callbacks"] >= 0.9 * CALL_S * RATE / jack_server.period  # type: ignore[attr-defined]
+        assert stats["codec"] == "L16/48000"  # (the devices' rate: neither end resamples)
         received = stats["received"]
         assert received["lost"] == 0
         # Devices pull (and capture) in bursts, which the jitter buffer must not take

@@ -227,3 +227,93 @@ async def test_media_over_a_turn_relay(tmp_path: Path, coturn: object) -> None:
         assert NOMINAL_S - 0.0005 < d < NOMINAL_S + 0.003, delays
     for s in stats.values():
         assert s["received"]["lost"] == 0 and s["received"]["concealed_ms"] == 0, s
+
+
+class FakeDuplex:
+    """A duplex device whose periods the test runs (the callback's work, without
+    PortAudio: tests/integration/test_jack.py runs the real one)."""
+
+    device_rate = 48000
+    channels_in = channels_out = 1
+
+    def __init__(self) -> None:
+        from jcall.audio.device import DuplexStats
+
+        self.stats = DuplexStats(self.device_rate)
+        self.tick: Any = None
+
+    def start(self, tick: Any) -> None:
+        self.tick = tick
+
+    def close(self) -> None:
+        pass
+
+
+async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives() -> None:
+    """Both ends of the audio are devices at the codec's rate (L16/48000): each
+    256-frame period's capture goes out sample-exactly in 10 ms packets, the peer's
+    packets (10 ms apart, each arriving 1 ms before a period) come out of the speaker
+    sample-exactly, and mute sends silence. The periods run on a test clock."""
+    from jcall.rtp.packet import RtpPacket
+    from jcall.transport.base import DirectPath
+    from tests.fakes import FakeTransport
+
+    ours, peer = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+    for s in (ours, peer):
+        s.bind(("127.0.0.1", 0))
+    path = DirectPath(sock=ours, remote=peer.getsockname(), admits=lambda _: True,
+                      stun=lambda *a: None, pause=lambda: None, resume=lambda: None)
+    transport = FakeTransport()
+    transport.direct = lambda: path  # type: ignore[method-assign,assignment]
+    device = FakeDuplex()
+
+    async def open_duplex(audio: AudioSettings, nchannels: int) -> FakeDuplex:
+        return device
+
+    l16 = PayloadType(id=96, name="L16", clockrate=48000)
+    session = MediaSession(transport, (l16,), AudioSettings(),
+                           open_duplex=open_duplex)
+    await session.start()
+    now = 1000.0
+    session._clock = lambda: now
+    mic, theirs = signal(1.2, 3), signal(1.2, 4)
+    heard: list[np.ndarray] = []
+    period = 256
+    packets = 0  # the peer's, sent so far: one per 10 ms, arriving 0.5 ms later
+    for k in range(len(mic) // period):
+        now = 1000.0 + k * period / 48000
+        while packets < len(theirs) // 480 and 1000.0 + packets * 0.010 + 0.0005 <= now:
+            j = packets
+            payload = theirs[480 * j:480 * j + 480].byteswap().tobytes()
+            session._inbox.append((1000.0 + j * 0.010 + 0.0005,
+                                   bytes(RtpPacket(96, j, 480 * j, 9, payload))))
+            packets += 1
+        if k == 150:
+            session.set_muted(True)
+        out = np.zeros((period, 1), dtype=np.int16)
+        device.tick(mic[period * k:period * (k + 1)], out, period)
+        heard.append(out)
+    stats = await session.stop()
+    peer.setblocking(False)
+    sent = []
+    while True:
+        try:
+            sent.append(RtpPacket.parse(peer.recv(2048)))
+        except BlockingIOError:
+            break
+    got = np.concatenate([np.frombuffer(p.payload, ">i2").astype(np.int16) for p in sent])
+    muted_from = next(i for i, p in enumerate(sent) if not np.frombuffer(p.payload, ">i2").any())
+    assert 150 * period // 480 <= muted_from <= 150 * period // 480 + 1
+    assert np.array_equal(got[:480 * muted_from], mic[:480 * muted_from, 0])
+    assert not got[480 * (muted_from + 1):].any()
+    played = np.concatenate(heard)[:, 0]
+    start = int(np.argmax(played != 0))
+    assert start / 48000 < 0.040  # (the first packet at 10 ms, then the jitter buffer's delay)
+    n = len(played) - start
+    assert n > 48000
+    assert np.array_equal(played[start:], theirs[:n, 0])
+    received = stats["received"]
+    assert stats["codec"] == "L16/48000" and received["lost"] == received["late"] == 0
+    assert received["concealed_ms"] == received["expanded_ms"] == 0
+    assert "input_device" in stats and "output_device" in stats
+    peer.close()

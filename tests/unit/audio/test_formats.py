@@ -54,3 +54,11 @@ def test_l16_payload_type_10_is_stereo_whatever_channels_says() -> None:
     assert channels_of(PayloadType(11, "L16", 44100, channels=2)) == 1  # RFC 3551: mono
     assert channels_of(PayloadType(96, "L16", 48000, channels=2)) == 2  # dynamic: honoured
     assert channels_of(PayloadType(10, "speex", 16000)) == 1  # not L16: the attribute
+
+
+def test_the_devices_rate_goes_first_and_nothing_else_moves() -> None:
+    from jcall.audio.formats import L16_48000, SUPPORTED, at_rate
+
+    got = at_rate(48000)
+    assert got[0] == L16_48000 and got[1:] == tuple(f for f in SUPPORTED if f != L16_48000)
+    assert at_rate(None) == SUPPORTED and at_rate(22050) == SUPPORTED

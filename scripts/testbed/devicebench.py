@@ -1,0 +1,215 @@
+"""The device-path benchmark (issue 14 item 4): a jcall-to-jcall call through sound
+devices on a private JACK server (dummy backend, 48 kHz, 256-frame periods), beside a
+bare sounddevice duplex stream with a Python callback at the same settings, in the
+same run.
+
+* **CPU** -- utime+stime (/proc) of each jcall and of the bare stream's process over
+  the same window in the middle of the call, in % of one core.
+* **mouth-to-ear** -- our own JACK client feeds a speech-like signal into each jcall's
+  capture port and records each jcall's playback port, all in one process callback:
+  one clock, counted in frames. Each 100 ms block fed into one end is located in the
+  other end's playback by cross-correlation (the audio is resampled 48 -> 44.1 ->
+  48 kHz on the way, so not bit-exact): one latency per block and direction. The
+  growth is the median of the last 20 s minus that of the first 20 s.
+* **xruns** -- PortAudio's over/underruns after start-up, from --stats-json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .jack import JackServer
+
+RATE = 48000
+PERIOD = 256
+BLOCK = RATE // 10
+MAX_LAG = int(0.3 * RATE)
+
+BARE = """
+import sys, time
+import sounddevice as sd
+counts = [0, 0]  # frames, xruns after the first half second (as jcall counts them)
+def callback(indata, outdata, frames, when, status):
+    outdata[:] = indata
+    if status and counts[0] >= int(sys.argv[2]) // 2:
+        counts[1] += 1
+    counts[0] += frames
+with sd.Stream(samplerate=int(sys.argv[2]), channels=1, dtype="int16", latency="low",
+               callback=callback):
+    time.sleep(float(sys.argv[1]))
+print(counts[1])
+"""
+
+
+def speech(seconds: float, seed: int) -> np.ndarray:
+    """A speech-like float signal (harmonics of a gliding pitch, syllable envelope,
+    noise): broadband, so that its cross-correlation has one sharp peak."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    pitch = 110 + 30 * seed + 40 * np.sin(2 * np.pi * 0.4 * t)
+    phase = 2 * np.pi * np.cumsum(pitch) / RATE
+    x = sum(np.sin(k * phase + rng.uniform(0, 6)) / k for k in range(1, 12))
+    envelope = 0.4 + 0.6 * np.abs(np.sin(2 * np.pi * (1.7 + 0.3 * seed) * t))
+    y = 0.12 * x * envelope + rng.normal(0, 0.01, len(t))
+    return y.astype(np.float32)
+
+
+@dataclass
+class Rig:
+    """Our JACK client: feeds signal i into port out_i, records in_i; one clock."""
+
+    signals: list[np.ndarray]
+    recorded: list[list[np.ndarray]] = field(default_factory=lambda: [[], []])
+    frame: int = 0  # frames since the client started
+    feed_from: int | None = None  # the frame where feeding (and recording) began
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    client: Any = None
+
+    def start(self) -> None:
+        import jack
+
+        self.client = jack.Client("jcall-bench", no_start_server=True)
+        self.outs = [self.client.outports.register(f"feed_{i}") for i in range(2)]
+        self.ins = [self.client.inports.register(f"rec_{i}") for i in range(2)]
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        with self.lock:
+            start = self.feed_from
+            pos = self.frame - start if start is not None else None
+            self.frame += frames
+        for i, port in enumerate(self.outs):
+            out = port.get_array()
+            if pos is None:
+                out[:] = 0
+                continue
+            sig = self.signals[i]
+            idx = (pos + np.arange(frames)) % len(sig)
+            out[:] = sig[idx]
+        if pos is not None:
+            for i, port in enumerate(self.ins):
+                self.recorded[i].append(port.get_array().copy())
+
+    def feed(self) -> None:
+        with self.lock:
+            self.feed_from = self.frame
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+def latencies(fed: np.ndarray, heard: np.ndarray, seconds: float) -> list[tuple[float, float]]:
+    """(time into the call s, latency ms) of each 100 ms block of ``fed`` found in
+    ``heard`` by cross-correlation within 0..300 ms (both counted from the frame
+    where feeding began)."""
+    out = []
+    n = len(heard)
+    for start in range(BLOCK, min(len(fed), int(seconds * RATE)) - BLOCK, BLOCK):
+        block = fed[start:start + BLOCK]
+        window = heard[start:start + BLOCK + MAX_LAG]
+        if len(window) < BLOCK + MAX_LAG or start + BLOCK + MAX_LAG > n:
+            break
+        size = 1 << (len(window) + BLOCK).bit_length()
+        corr = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(block, size)),
+                            size)[:MAX_LAG]
+        energy = np.sqrt(np.convolve(window ** 2, np.ones(BLOCK), "valid")[:MAX_LAG]) + 1e-9
+        score = corr / energy / (np.sqrt(np.sum(block ** 2)) + 1e-9)
+        lag = int(np.argmax(score))
+        if score[lag] > 0.8:  # (a block concealed or stretched is not counted)
+            out.append((start / RATE, 1000 * lag / RATE))
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_clients(client: Any, count: int, known: set[str],
+                 timeout: float = 20.0) -> list[str]:
+    """The names of ``count`` PortAudio JACK clients not in ``known``, once they have
+    both ports."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = {p.name.split(":")[0] for p in client.get_ports()
+                 if p.name.startswith("PortAudio")}
+        new = sorted(n for n in names - known
+                     if {f"{n}:in_0", f"{n}:out_0"} <= {p.name for p in client.get_ports()})
+        if len(new) >= count:
+            return new[:count]
+        time.sleep(0.05)
+    raise RuntimeError("the jcalls' sound devices did not appear on the JACK server")
+
+
+def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
+                  tmp: Path, seconds: float) -> dict[str, Any]:
+    """``start_jcall(user, args)`` starts a jcall (the bench's Proc) for the account
+    ``user``; the callee listens as ``callee_jid``."""
+    jack = JackServer(f"jcall-bench-{os.getpid()}", rate=RATE, period=PERIOD)
+    jack.start()
+    old = {k: os.environ.get(k) for k in jack.env}
+    os.environ.update(jack.env)  # (for our JACK client, the jcalls and the bare stream)
+    rig = Rig([speech(seconds + 5, 1), speech(seconds + 5, 2)])
+    callee = caller = bare = None
+    try:
+        rig.start()
+        callee = start_jcall("bob", ["--stats-json", str(tmp / "dev-b.json"),
+                                     "listen", "-a", "--once"])
+        callee.wait_for("logged in...")
+        caller = start_jcall("alice", ["--stats-json", str(tmp / "dev-a.json"), "dial",
+                                       callee_jid, "--duration", str(seconds + 4)])
+        caller.wait_for("call in progress")
+        ends = wait_clients(rig.client, 2, set())
+        for i, name in enumerate(ends):
+            for src in list(rig.client.get_all_connections(f"{name}:in_0")):
+                rig.client.disconnect(src, f"{name}:in_0")
+            rig.client.connect(rig.outs[i], f"{name}:in_0")
+            rig.client.connect(f"{name}:out_0", rig.ins[i])
+        bare = subprocess.Popen([sys.executable, "-c", BARE, str(seconds + 2), str(RATE)],
+                                env=dict(os.environ), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        wait_clients(rig.client, 1, set(ends))
+        rig.feed()
+        time.sleep(2.0)  # (start-up of the bare stream; the call settles)
+        pids = {"caller": caller.popen.pid, "callee": callee.popen.pid, "bare": bare.pid}
+        t0, c0 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        time.sleep(seconds - 4.0)
+        t1, c1 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        if caller.finish() != 0 or callee.finish() != 0:
+            raise RuntimeError("the device call failed")
+        bare_out, _ = bare.communicate(timeout=30)
+    finally:
+        rig.close()
+        for proc in (caller, callee):
+            if proc is not None:
+                proc.stop()
+        if bare is not None and bare.poll() is None:
+            bare.kill()
+            bare.wait()
+        jack.stop()
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    cpu = {k: 100 * (c1[k] - c0[k]) / (t1 - t0) for k in pids}
+    heard = [np.concatenate(r) for r in rig.recorded]
+    # Signal i went into end i; end 1 - i plays it.
+    found = {f"end {i} -> end {1 - i}": latencies(rig.signals[i], heard[1 - i], seconds)
+             for i in range(2)}
+    stats = [json.loads((tmp / f"dev-{n}.json").read_text()) for n in "ab"]
+    return {"cpu": cpu, "latency": found, "stats": stats, "window_s": t1 - t0,
+            "bare_xruns": int(bare_out.strip() or -1)}
