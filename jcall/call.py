@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import trace
-from .audio.endpoints import AudioSettings
+from .audio.settings import AudioSettings
 from .errors import ExitCode, JcallError
 from .events import (
     Answered,
@@ -40,7 +40,6 @@ from .events import (
     Ringing,
     Snapshot,
 )
-from .media import DeviceOpener, DuplexOpener, MediaSession
 from .signaling.codec import CODECS
 from .signaling.events import (
     CallAccepted,
@@ -64,6 +63,7 @@ from .transport.base import (
 )
 
 if TYPE_CHECKING:
+    from .media import DeviceOpener, DuplexOpener, MediaSession
     from .xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,18 @@ log = logging.getLogger(__name__)
 TERMINATE_ACK_WAIT_S = 2.0  # how long a hang-up waits for the peer's ack
 QUIET_PEER_ACK_WAIT_S = 0.2  # ... from a peer that answers no terminate (libpurple)
 NO_AUDIO_WARNING_S = 3.0  # media running this long with nothing heard: say why
+
+
+def prepare_media() -> None:
+    """Import the media engine (numpy, the codecs, soxr) in a worker thread, for a
+    process that waits for calls. Nothing before "call in progress" needs it; a dial
+    imports it when its media starts (in a thread beside the login it slowed the
+    login and the call set-up by more than the import itself)."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=("jcall.media",),
+                     name="jcall-import", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,8 @@ class Call:
             self._media_start = asyncio.ensure_future(self._start_media())
 
     async def _start_media(self) -> None:
+        from .media import MediaSession  # (numpy and the codecs: see prepare_media)
+
         try:
             media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
                                  self.settings.open_devices, self.settings.open_duplex)

@@ -28,7 +28,7 @@ from .transport.events import IceMode
 if TYPE_CHECKING:
     import asyncio
 
-    from .audio.endpoints import AudioSettings
+    from .audio.settings import AudioSettings
     from .console import CallConsole
     from .events import Report
     from .phone import Phone
@@ -96,7 +96,7 @@ class App:
         import asyncio
         import signal
 
-        from .audio import device, formats
+        from .audio import formats
         from .call import CallSettings
         from .config import check_jid, resolve_account, resolve_ice
         from .phone import Phone, PhoneSettings
@@ -111,9 +111,14 @@ class App:
         self.audio.check_files()
         if self.jid is not None:
             check_jid(self.jid)
-        device.check(self.audio)  # before logging in: say now if there is no sound
-        if self.codec is None:  # (what the devices run at, unless the user chose)
-            preference = formats.at_rate(device.native_rate(self.audio), preference)
+        openers: dict[str, Any] = {}
+        if self.audio.uses_input_device or self.audio.uses_output_device:
+            from .audio import device  # (sounddevice and numpy: only for the devices)
+
+            device.check(self.audio)  # before logging in: say now if there is no sound
+            if self.codec is None:  # (what the devices run at, unless the user chose)
+                preference = formats.at_rate(device.native_rate(self.audio), preference)
+            openers = {"open_devices": device.open_devices, "open_duplex": device.open_duplex}
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, settings=self.settings)
         ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,
@@ -136,9 +141,7 @@ class App:
                             dialects=self.signaling.dialects)
         phone = Phone(client, report, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
-                              open_devices=device.open_devices,
-                              open_duplex=device.open_duplex,
-                              snapshot_interval=self._snapshot_interval()),
+                              snapshot_interval=self._snapshot_interval(), **openers),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
             ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout))
@@ -413,7 +416,7 @@ def _make_app(debug: bool, jid: str | None, server: str | None,
               input_device: str | None, output_device: str | None, codec: str | None,
               stats_json: Path | None, stats_interval: float | None,
               ring_timeout: float, settings: dict[str, object]) -> App:
-    from .audio.endpoints import AudioSettings
+    from .audio.settings import AudioSettings
     from .terminal import Terminal
     from .transport.servers import ServerSpecError, from_specs
 

@@ -77,7 +77,6 @@ from . import trace
 from .audio.codecs import Codec, codec_for
 from .audio.convert import StreamResampler, channels, resample
 from .audio.endpoints import (
-    AudioSettings,
     BatchedSink,
     FileSink,
     FileSource,
@@ -90,6 +89,7 @@ from .audio.endpoints import (
 from .audio.fifo import SampleFifo
 from .audio.formats import SUPPORTED
 from .audio.level import dbfs
+from .audio.settings import AudioSettings
 from .rtp.jitterbuffer import JitterBuffer
 from .rtp.packetizer import MAX_PACKET_BYTES, Packetizer
 from .rtp.receiver import RtpFilter

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .audio import formats
-from .call import Call, CallSettings
+from .call import Call, CallSettings, prepare_media
 from .errors import CallError, ConfigError, ExitCode
 from .events import (
     Calling,
@@ -581,6 +581,7 @@ class Phone:
             self._decide_proposal(theirs, auto_accept, reject))
         if not await self.start(hangup):
             return ExitCode.OK
+        prepare_media()  # (idle now: a call's audio need not wait for the imports)
         result = ExitCode.OK
         stop = asyncio.ensure_future(hangup.wait())
         try:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ..errors import ExitCode, JcallError
 from .convert import StreamResampler, channels
-from .endpoints import AudioSettings
+from .settings import AudioSettings
 
 Pcm = npt.NDArray[np.int16]
 HINT = "use --input/--output FILE.wav, --tone HZ, --silence or --discard instead"

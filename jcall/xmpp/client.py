@@ -28,7 +28,7 @@ from slixmpp.stanza import Iq
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from ..errors import ExitCode, LoginError, RemoteProtocolError
+from ..errors import ConfigError, ExitCode, LoginError, RemoteProtocolError
 from ..events import Connecting, LoggedIn, LoggedOut, LoggingIn, Report, RosterChange, StanzaLog
 from ..signaling.codec import CODECS, Codec, StanzaError
 from ..signaling.jmi import NS_JMI, JmiAction, JmiMessage, JmiParseError, jmi_element, parse_jmi
@@ -96,13 +96,24 @@ class _Iq(Iq):
             reply.send()
 
 
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificate verification against the system's CA store, or with --ca-file that
+    CA alone (as curl's --cacert). Ours rather than slixmpp's, which loads the store
+    twice: a good part of jcall's start-up."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot use the CA file {ca_file}: {exc}") from None
+
+
 class _Stream(slixmpp.ClientXMPP):
     """ClientXMPP that shows raw traffic to a tap, refuses to log in without TLS and
     answers unknown iq payloads as RFC 6120 asks."""
 
     def __init__(self, jid: str, password: str,
-                 tap: Callable[[Direction, str], None] | None) -> None:
-        super().__init__(jid, password)
+                 tap: Callable[[Direction, str], None] | None,
+                 context: ssl.SSLContext) -> None:
+        super().__init__(jid, password, ssl_context=context)
         self.remove_stanza(Iq)
         self.register_stanza(_Iq)
         self._tap = tap
@@ -236,13 +247,12 @@ class XmppClient:
         """Connect, STARTTLS with verification, authenticate, bind, announce voice."""
         loop = asyncio.get_running_loop()
         self._login = loop.create_future()
+        context = _tls_context(self.settings.ca_file)
         stream = _Stream(self.settings.jid, self.settings.password,
-                         self._tap if self._logs is not None else None)
+                         self._tap if self._logs is not None else None, context)
         self._stream = stream
         stream.enable_direct_tls = False  # port 5222 speaks STARTTLS
         stream.enable_plaintext = False
-        if self.settings.ca_file is not None:
-            stream.ca_certs = self.settings.ca_file
         stream.register_plugin("xep_0030")
         stream.register_plugin("xep_0198")  # stream resumption after a lost connection
         self._install_handlers(stream)

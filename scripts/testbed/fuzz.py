@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import aioice.stun
 
-from jcall.audio.endpoints import AudioSettings
+from jcall.audio.settings import AudioSettings
 from jcall.errors import LocalProtocolError, RemoteProtocolError
 from jcall.media import MediaSession
 from jcall.rtp.packet import RtpPacket

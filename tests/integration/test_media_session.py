@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from jcall import media
-from jcall.audio.endpoints import AudioSettings
 from jcall.audio.files import read_wav, write_wav
+from jcall.audio.settings import AudioSettings
 from jcall.media import MediaSession
 from jcall.signaling.gingle import PayloadType
 from jcall.transport.ice import IceTransport

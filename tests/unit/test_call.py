@@ -7,7 +7,7 @@ import asyncio
 import io
 from typing import Any
 
-from jcall.audio.endpoints import AudioSettings
+from jcall.audio.settings import AudioSettings
 from jcall.call import Call, CallSettings
 from jcall.errors import ExitCode
 from jcall.events import Event

@@ -66,7 +66,8 @@ async def test_datagrams_from_several_sockets_play_in_arrival_order() -> None:
     """One receive pass hands over the datagrams of one socket, then of the next: a
     peer's packets that came over two sockets (before selection) must still be played
     in the order they arrived, or each would wait behind a later one and be late."""
-    from jcall.audio.endpoints import AudioSettings, BatchedSink
+    from jcall.audio.endpoints import BatchedSink
+    from jcall.audio.settings import AudioSettings
     from jcall.media import MediaSession
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
@@ -99,8 +100,9 @@ def test_muted_paced_packets_send_silence_and_the_source_keeps_its_place() -> No
 
 
 async def test_a_snapshot_shows_the_levels_sent_and_played_and_the_mute() -> None:
-    from jcall.audio.endpoints import AudioSettings, BatchedSink
+    from jcall.audio.endpoints import BatchedSink
     from jcall.audio.level import FLOOR_DBFS
+    from jcall.audio.settings import AudioSettings
     from jcall.media import MediaSession
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
