@@ -28,6 +28,7 @@ from .transport.events import IceMode
 if TYPE_CHECKING:
     import asyncio
 
+    from .answer import Mode as AnswerMode
     from .audio.settings import AudioSettings
     from .console import CallConsole
     from .events import Report
@@ -74,6 +75,7 @@ class App:
     # Which commands are read from stdin: all of them (``console``), the in-call ones
     # (``dial``/``listen`` when stdin is a terminal), or none.
     commands: Scope | None = None
+    answer: AnswerMode | None = None  # listen's -a / --reject (else: ask)
 
     def run(self, action: Action) -> None:
         """Log in, run ``action``, log out; exit with the code that decided, or
@@ -96,6 +98,8 @@ class App:
         import asyncio
         import signal
 
+        from .answer import AnswerPolicy
+        from .answer import Mode as AnswerMode
         from .audio import formats
         from .call import CallSettings
         from .config import check_jid, resolve_account, resolve_ice
@@ -144,7 +148,8 @@ class App:
                               snapshot_interval=self._snapshot_interval(), **openers),
             host_addresses=list(self.ice_addresses) or None, formats=preference,
             ice_mode=self.ice_mode, ice_loopback=self.ice_loopback, signaling=self.signaling,
-            ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout))
+            ice_servers=ice.servers, discover=ice.discover, ring_timeout=self.ring_timeout),
+            AnswerPolicy(self.answer or AnswerMode.ASK, ring_timeout=self.ring_timeout))
         call_console = self._call_console(phone)
         commands = None
         if call_console is not None and self.commands is Scope.CALL:
@@ -461,8 +466,11 @@ def listen(ctx: click.Context, /, auto_accept: bool, reject: bool, once: bool,
         raise click.UsageError("--auto-accept and --reject exclude each other")
     app = _app(ctx, given)
     app.commands = _in_call_commands()
-    app.run(lambda phone, hangup, _: phone.listen(auto_accept=auto_accept, reject=reject,
-                                               once=once, hangup=hangup))
+    from .answer import Mode as AnswerMode
+
+    app.answer = AnswerMode.ACCEPT if auto_accept else \
+        AnswerMode.REJECT if reject else AnswerMode.ASK
+    app.run(lambda phone, hangup, _: phone.listen(once=once, hangup=hangup))
 
 
 @main.command()

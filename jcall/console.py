@@ -34,7 +34,7 @@ class CallConsole:
         self._dial: asyncio.Task[None] | None = None
         self._dial_hangup = asyncio.Event()
         self._quit: asyncio.Event | None = None
-        phone.ask = self.ask
+        phone.answer.ask = self.ask
 
     # -- the mode -----------------------------------------------------------------------
     @property
@@ -189,7 +189,7 @@ async def console(phone: Phone, call_console: CallConsole, hangup: asyncio.Event
     ``quit``, the end of input, or Ctrl-C (``hangup``)."""
     commands = asyncio.ensure_future(call_console.run(hangup))
     try:
-        return await phone.listen(auto_accept=False, reject=False, once=False, hangup=hangup)
+        return await phone.listen(once=False, hangup=hangup)
     finally:
         commands.cancel()
         await call_console.close()

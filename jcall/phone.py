@@ -12,13 +12,13 @@ later versions, gingle.md part E), unless ``--signaling`` names one.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .answer import AnswerPolicy, Verdict
 from .audio import formats
 from .call import Call, CallSettings, prepare_media
 from .errors import CallError, ConfigError, ExitCode
@@ -50,23 +50,6 @@ from .xmpp.contacts import bare
 log = logging.getLogger(__name__)
 
 
-class Verdict(enum.Enum):
-    """What became of an incoming call: taken, declined (by the user, or as there is
-    no one to ask), rung out unanswered, or ended by the caller first."""
-
-    TAKE = "take"
-    DECLINE = "decline"
-    UNANSWERED = "unanswered"
-    GONE = "gone"
-
-    @property
-    def reason(self) -> Reason:
-        return Reason.TIMEOUT if self is Verdict.UNANSWERED else Reason.DECLINE
-
-
-Ask = Callable[[str], Awaitable[bool]]  # the question on a terminal: take a call from JID?
-
-
 @dataclass
 class _Proposal:
     """A XEP-0353 proposal: ours to ``peer`` (a JID, answered by one of its devices),
@@ -94,10 +77,10 @@ class PhoneSettings:
 
 class Phone:
     def __init__(self, client: XmppClient, report: Report, settings: PhoneSettings,
-                 ask: Ask | None = None) -> None:
+                 answer: AnswerPolicy | None = None) -> None:
         self.client = client
         self.report = report
-        self.ask = ask  # None: no terminal to ask whether to take a call
+        self.answer = answer or AnswerPolicy(ring_timeout=settings.ring_timeout)
         self.settings = settings
         self._manager: SessionManager | None = None
         self.calls: dict[Session, Call] = {}
@@ -105,7 +88,7 @@ class Phone:
         # Calls for listen to run; an exit code stands for a proposal that ended without
         # a session (declined, or taken back while it rang).
         self._incoming: asyncio.Queue[Call | ExitCode] = asyncio.Queue()
-        self._answer: Callable[[Call], None] | None = None
+        self._take_incoming: Callable[[Call], None] | None = None
         # While dialing: whom, a call from them that came before ours went out, and
         # for each of our calls overruled by the peer's crossing one, that call.
         self._dial_target: str | None = None
@@ -118,7 +101,7 @@ class Phone:
         self._proceeded: set[tuple[str, str]] = set()
         self._jmi_sessions: set[str] = set()  # started by a proposal: end with <finish>
         self._taking_theirs = False  # the dialed peer proposed first: its call is ours
-        self._answer_proposal: Callable[[_Proposal], None] | None = None
+        self._take_proposal: Callable[[_Proposal], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         client.on_session = self._on_session
         client.on_jmi = self._on_jmi
@@ -227,7 +210,7 @@ class Phone:
             self._answer_proceeded(call)
             return
         others = [c for c in self.calls.values() if c is not call and not c.finished.done()]
-        if others or self._answer is None:
+        if others or self._take_incoming is None:
             self.report(Incoming(call.peer))
             self.report(Refused(call.peer, Refusal.BUSY))
             call.reject(Reason.BUSY)
@@ -236,11 +219,11 @@ class Phone:
             call.start_transport()
         else:  # a stranger learns no address, nor gets checks, before the user says yes
             log.info("'%s' is not in the roster: candidates wait for accept", call.peer)
-        self._answer(call)
+        self._take_incoming(call)
 
     def _answer_proceeded(self, call: Call) -> None:
         """The session of a proposal the user already took (XEP-0353 section 3.5)."""
-        if self._answer is not None:
+        if self._take_incoming is not None:
             self._incoming.put_nowait(call)  # (listen runs it)
         self._take(call)
 
@@ -307,7 +290,7 @@ class Phone:
             self._taking_theirs = True
             self._proceed(msg.id, sender)
             return
-        answer = self._answer_proposal
+        answer = self._take_proposal
         if answer is None or self._proposed or \
                 any(not c.finished.done() for c in self.calls.values()):  # busy
             self.report(Incoming(sender))
@@ -325,13 +308,12 @@ class Phone:
         self._jmi_sessions.add(pid)
         self._send_jmi(device, JmiAction.PROCEED, pid)
 
-    async def _decide_proposal(self, theirs: _Proposal, auto_accept: bool,
-                               reject: bool) -> None:
+    async def _decide_proposal(self, theirs: _Proposal) -> None:
         """Ask (or not) about a proposal, as about an incoming call (:meth:`_decide`);
         one that ends here is the call listen waited for (its session never comes)."""
         proceeded = False
         try:
-            verdict = await self._consent(theirs.peer, theirs.gone, auto_accept, reject)
+            verdict = await self.answer.decide(theirs.peer, theirs.gone, self.report)
             if verdict is Verdict.GONE:
                 self.report(HungUp(theirs.peer))
             elif verdict is Verdict.TAKE:
@@ -572,13 +554,12 @@ class Phone:
         await asyncio.sleep(duration)
 
     # -- listen ---------------------------------------------------------------------------
-    async def listen(self, *, auto_accept: bool, reject: bool, once: bool,
-                     hangup: asyncio.Event) -> ExitCode:
-        """Answer calls until ``hangup`` (Ctrl-C), or after one call with ``once``."""
+    async def listen(self, *, once: bool, hangup: asyncio.Event) -> ExitCode:
+        """Answer calls (as the answer policy says) until ``hangup`` (Ctrl-C), or after
+        one call with ``once``."""
         # Ready to answer before logging in: a call may arrive with our presence.
-        self._answer = lambda call: call.spawn(self._decide(call, auto_accept, reject))
-        self._answer_proposal = lambda theirs: self._spawn(
-            self._decide_proposal(theirs, auto_accept, reject))
+        self._take_incoming = lambda call: call.spawn(self._decide(call))
+        self._take_proposal = lambda theirs: self._spawn(self._decide_proposal(theirs))
         if not await self.start(hangup):
             return ExitCode.OK
         prepare_media()  # (idle now: a call's audio need not wait for the imports)
@@ -600,10 +581,10 @@ class Phone:
                     return result
         finally:
             stop.cancel()
-            self._answer = None
-            self._answer_proposal = None
+            self._take_incoming = None
+            self._take_proposal = None
 
-    async def _decide(self, call: Call, auto_accept: bool, reject: bool) -> None:
+    async def _decide(self, call: Call) -> None:
         self._incoming.put_nowait(call)
         payloads = self._answer_payloads(call.session.payloads)
         if not payloads:
@@ -611,42 +592,13 @@ class Phone:
             self.report(Refused(call.peer, Refusal.NO_CODEC))
             call.reject(Reason.INCOMPATIBLE_PARAMETERS)
             return
-        verdict = await self._consent(call.peer, call.finished, auto_accept, reject)
+        verdict = await self.answer.decide(call.peer, call.finished, self.report)
         if verdict is Verdict.GONE or call.session.ended:
             return
         if verdict is Verdict.TAKE:
             call.accept(payloads)
         else:
             call.reject(verdict.reason)
-
-    async def _consent(self, peer: str, gone: asyncio.Future[Any], auto_accept: bool,
-                       reject: bool) -> Verdict:
-        """Whether the user takes a call from ``peer``: ``-a``, ``--reject``, or the
-        question on a terminal (without one, no), unanswered after the ring timeout;
-        GONE if ``gone`` came first."""
-        asking = not (auto_accept or reject) and self.ask is not None
-        self.report(Incoming(peer, asking=asking))
-        if reject:
-            return Verdict.DECLINE
-        if auto_accept:
-            return Verdict.TAKE
-        if self.ask is None:
-            self.report(Refused(peer, Refusal.NO_TERMINAL))
-            return Verdict.DECLINE
-        question = asyncio.ensure_future(self.ask(peer))
-        waiters: set[asyncio.Future[Any]] = {question, gone}
-        done, _ = await asyncio.wait(waiters, timeout=self.settings.ring_timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if question not in done:
-            question.cancel()  # (and let it end its line before anything else is said)
-            await asyncio.wait({question})
-            if gone.done():
-                return Verdict.GONE
-            self.report(Refused(peer, Refusal.UNANSWERED))
-            return Verdict.UNANSWERED
-        if gone.done():
-            return Verdict.GONE
-        return Verdict.TAKE if question.result() else Verdict.DECLINE
 
     def _answer_payloads(self, offered: tuple[PayloadType, ...]) -> tuple[PayloadType, ...]:
         """The offered payload types we support, in the offerer's order, except that the
