@@ -129,9 +129,12 @@ class App:
                           relay_only=self.ice.relay_only, no_discover=self.ice.no_discover)
         loop = asyncio.get_running_loop()
         hangup = asyncio.Event()
+        call_console: CallConsole | None = None
 
         def interrupted(sig: int) -> None:
             if self.signalled is not None:  # a second one: leave now, waiting for no one
+                if call_console is not None:
+                    call_console.lines.close()  # (the terminal's settings back as found)
                 self.terminal.flush()
                 os._exit(128 + self.signalled)
             self.signalled = sig

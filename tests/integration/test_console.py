@@ -154,3 +154,43 @@ def test_dial_on_a_terminal_reads_the_in_call_commands(
     assert "call destroyed" in me.out_lines
     assert callee.finish() == ExitCode.OK, callee.err
     assert "other side hung up" in callee.out_lines
+
+
+def test_a_second_ctrl_c_leaves_the_terminal_as_it_was(
+        accounts: dict[str, Account], server: str, ca_file: Path) -> None:
+    """readline puts the terminal in raw mode while it waits for a line; leaving by
+    Ctrl-C twice (the second while the hang-up waits for a stopped peer) must put the
+    terminal's settings back. (The first Ctrl-C's clean-up usually restores them
+    already; the second's own restore covers a second Ctrl-C that comes first.
+    Without the restore in prompt.py this test fails.)"""
+    import signal
+    import termios
+
+    bob = Account(accounts["bob"].jid + "/frozen2", accounts["bob"].password)
+    callee = start("bob", bob, server, ca_file, "listen", "-a", "--once")
+    me = None
+    try:
+        callee.wait_for("logged in...")
+        me = start("alice", accounts["alice"], server, ca_file, "console", terminal=True)
+        me.wait_for("logged in...")
+        assert me.terminal is not None
+        me.type(f"call {bob.jid}\n")
+        me.wait_for("call in progress", STANZA_TIMEOUT)
+        time.sleep(0.3)  # (the prompt is back: readline waits, the terminal is raw)
+        assert not termios.tcgetattr(me.terminal)[3] & termios.ICANON
+        tty = os.dup(me.terminal)  # (the reader closes its own at the end)
+        try:
+            callee.popen.send_signal(signal.SIGSTOP)
+            me.interrupt()
+            time.sleep(0.5)
+            assert me.popen.poll() is None  # (still waiting for the acknowledgement)
+            me.interrupt()
+            assert me.finish(5) == ExitCode.INTERRUPTED, me.err
+            settings = termios.tcgetattr(tty)
+        finally:
+            os.close(tty)
+        assert settings[3] & termios.ICANON and settings[3] & termios.ECHO
+    finally:
+        callee.popen.send_signal(signal.SIGCONT)
+        callee.interrupt()
+        callee.finish()
