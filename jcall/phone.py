@@ -20,7 +20,7 @@ from typing import Any
 
 from .answer import AnswerPolicy, Verdict
 from .audio import formats
-from .call import Call, CallSettings, prepare_media
+from .call import Call, CallSettings, load_media
 from .errors import CallError, ConfigError, ExitCode
 from .events import (
     Calling,
@@ -438,6 +438,7 @@ class Phone:
             self._dial_target = target
             self._called_first = asyncio.get_running_loop().create_future()
         self._taking_theirs = False
+        load_media()  # (before our initiate: the first audio must not wait for it)
         try:
             return await self._place(target, duration, hangup)
         finally:
@@ -562,7 +563,7 @@ class Phone:
         self._take_proposal = lambda theirs: self._spawn(self._decide_proposal(theirs))
         if not await self.start(hangup):
             return ExitCode.OK
-        prepare_media()  # (idle now: a call's audio need not wait for the imports)
+        load_media()  # (idle now: a call's audio need not wait for it)
         result = ExitCode.OK
         stop = asyncio.ensure_future(hangup.wait())
         try:
