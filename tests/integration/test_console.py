@@ -126,6 +126,7 @@ def test_commands_from_a_pipe(accounts: dict[str, Account], server: str,
         me.wait_for("logged in...")
         os.write(writer, b"hangup\ncall\nroster\n")
         me.wait_for_start("Roster contains ")
+        me.wait_for_error("call takes one JID")  # (stderr is read by its own thread)
         assert me.err_lines[:2] == ["'hangup' is not available now (idle)",
                                     "call takes one JID: call <jid>"], me.err
         assert me.out_lines.count("Available commands:") == 2
