@@ -41,7 +41,7 @@ STATUS_REFRESH_S = 1.0  # the live status line on a terminal
 
 @dataclass(frozen=True)
 class IceOptions:
-    """STUN/TURN as given on the command line (resolved with the config file later)."""
+    """STUN/TURN as the options give them (command line, environment, config file)."""
 
     stun: tuple[str, ...]
     turn: tuple[str, ...]
@@ -410,12 +410,14 @@ def _merged(ctx: click.Context, given: dict[str, Any]
 
 def _app(ctx: click.Context, given: dict[str, Any]) -> App:
     settings: dict[str, object] = ctx.find_root().meta.get("jcall.settings", {})
-    return _make_app(settings=settings, **_merged(ctx, given)[0])
+    values = _merged(ctx, given)[0]
+    for name in ("config", "account"):  # (read before parsing: JcallGroup)
+        del values[name]
+    return _make_app(settings=settings, **values)
 
 
 def _make_app(debug: bool, jid: str | None, server: str | None,
-              ca_file: Path | None, config: Path | None, account: str | None,
-              password_file: Path | None,
+              ca_file: Path | None, password_file: Path | None,
               ice_address: tuple[str, ...], ice_timeout: float, ice_mode: str, signaling: str,
               ice_loopback: bool,
               stun: tuple[str, ...], turn: tuple[str, ...], relay_only: bool, no_discover: bool,

@@ -439,10 +439,7 @@ class MediaSession:
             pending = np.concatenate([pending, await capture.read()])
             while len(pending) >= self.frame:
                 chunk, pending = pending[:self.frame], pending[self.frame:]
-                if self.muted:
-                    chunk = np.zeros_like(chunk)
-                self._last_captured = chunk
-                self._send_pcm(chunk)
+                self._send_frame(chunk)
 
     # -- receive ------------------------------------------------------------------------
     def _take_datagram(self, data: bytes, now: float) -> None:
@@ -680,6 +677,7 @@ class MediaSession:
             self._send_frame(pending.pop(frame))
 
     def _send_frame(self, chunk: Pcm) -> None:
+        """Send one captured frame (silence while muted; the chunk is not used after)."""
         if self.muted:
             chunk[:] = 0
         self._last_captured = chunk
