@@ -627,6 +627,9 @@ def print_devices(d: dict[str, object]) -> None:
     for end in ("caller", "callee"):
         print(f"{'CPU, jcall ' + end + ', device to device (% of a core)':<76} "
               f"{cpu[end]:8.2f}  ratio {cpu[end] / bare:.2f}  target ratio <= 1.5")
+    for name, threads in d["threads"].items():  # type: ignore[attr-defined]
+        busy = sorted(((v, k) for k, v in threads.items() if v >= 0.01), reverse=True)
+        print(f"  {name} by thread (%): " + ", ".join(f"{k} {v:.2f}" for v, k in busy))
     for direction, found in d["latency"].items():  # type: ignore[attr-defined]
         values = [ms for _, ms in found]
         if not values:

@@ -138,6 +138,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds of each of a process's threads: the main thread's, and the others'
+    by thread id (PortAudio's callback thread is one of them)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # (the thread ended)
+            continue
+        name = "main" if task.name == str(pid) else "thread " + task.name
+        fields = stat.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / \
+            os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def wait_clients(client: Any, count: int, known: set[str],
                  timeout: float = 20.0) -> list[str]:
     """The names of ``count`` PortAudio JACK clients not in ``known``, once they have
@@ -186,8 +202,10 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
         time.sleep(2.0)  # (start-up of the bare stream; the call settles)
         pids = {"caller": caller.popen.pid, "callee": callee.popen.pid, "bare": bare.pid}
         t0, c0 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        th0 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
         time.sleep(seconds - 4.0)
         t1, c1 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        th1 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
         if caller.finish() != 0 or callee.finish() != 0:
             raise RuntimeError("the device call failed")
         bare_out, _ = bare.communicate(timeout=30)
@@ -206,10 +224,12 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
             else:
                 os.environ[k] = v
     cpu = {k: 100 * (c1[k] - c0[k]) / (t1 - t0) for k in pids}
+    threads = {k: {name: round(100 * (th1[k][name] - th0[k].get(name, 0.0)) / (t1 - t0), 2)
+                   for name in th1[k]} for k in pids}
     heard = [np.concatenate(r) for r in rig.recorded]
     # Signal i went into end i; end 1 - i plays it.
     found = {f"end {i} -> end {1 - i}": latencies(rig.signals[i], heard[1 - i], seconds)
              for i in range(2)}
     stats = [json.loads((tmp / f"dev-{n}.json").read_text()) for n in "ab"]
-    return {"cpu": cpu, "latency": found, "stats": stats, "window_s": t1 - t0,
+    return {"cpu": cpu, "threads": threads, "latency": found, "stats": stats, "window_s": t1 - t0,
             "bare_xruns": int(bare_out.strip() or -1)}
