@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "_numeric_address.h"
+
 typedef struct Item {
     struct timespec due;
     struct Item *next;
@@ -101,21 +103,8 @@ static int pacer_init(Pacer *p, PyObject *args, PyObject *kwds) {
     }
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "isi", kwlist, &fd, &host, &port))
         return -1;
-    char service[16];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    int rc = getaddrinfo(host, service, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        PyErr_Format(PyExc_ValueError, "not a numeric address: %s (%s)", host,
-                     gai_strerror(rc));
+    if (numeric_address(host, port, &p->addr, &p->addrlen) < 0)
         return -1;
-    }
-    memcpy(&p->addr, res->ai_addr, res->ai_addrlen);
-    p->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
     p->fd = fd;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -123,7 +112,7 @@ static int pacer_init(Pacer *p, PyObject *args, PyObject *kwds) {
     pthread_cond_init(&p->cond, &attr);
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&p->lock, NULL);
-    rc = pthread_create(&p->thread, NULL, pacer_run, p);
+    int rc = pthread_create(&p->thread, NULL, pacer_run, p);
     if (rc != 0) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

@@ -36,11 +36,13 @@ frames at a time (read, encoded, packetized): the source is not live, and readin
 file or a tone ahead changes nothing about what is sent or when.
 
 When both ends of the audio are sound devices and the path is direct, the device's
-duplex callback is the driver instead (the *device clock*): every period it moves
-captured samples and samples to play through two FIFOs, and once per 10 ms frame it
-sends a packet, takes what arrived on the socket (kernel arrival times) and pops the
-jitter buffer at the period's time -- the same receive and playout code as the media
-thread, clocked by the device, never waiting for the event loop.
+duplex callback is the driver instead (the *device clock*, audio/deviceclock.py): it
+gathers captured samples into packets and plays samples queued before, and once a
+packet is captured or a period needs more to play, it calls the media's tick, which
+sends the packet, takes what arrived on the socket (kernel arrival times) and pops the
+jitter buffer at that time -- the same receive and playout code as the media thread,
+clocked by the device, never waiting for the event loop. The callback itself is
+native where jcall/_deviceclock.c was built, so the periods in between cost no Python.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so the ICE agent answers STUN at once (a controlled peer may
@@ -76,6 +78,7 @@ import numpy.typing as npt
 from . import trace
 from .audio.codecs import Codec, codec_for
 from .audio.convert import StreamResampler, channels, resample
+from .audio.deviceclock import NativeSender
 from .audio.endpoints import (
     BatchedSink,
     FileSink,
@@ -157,21 +160,23 @@ DeviceOpener = Callable[[AudioSettings, int, int], Awaitable[tuple[Capture | Non
 
 class Duplex(Protocol):
     """Microphone and speaker in one stream whose callback runs ``tick(captured,
-    to_play, frames)`` on the device's clock (audio/device.py DeviceDuplex)."""
+    short)`` on the device's clock (audio/deviceclock.py, audio/device.py)."""
 
     device_rate: int
     channels_in: int
     channels_out: int
 
-    @property
-    def stats(self) -> Any: ...
+    def device_stats(self) -> dict[str, dict[str, int]]: ...
 
-    def start(self, tick: Callable[[Pcm, Pcm, int], None]) -> None: ...
+    def send_l16(self, sock: socket.socket, remote: tuple[str, int],
+                 packetizer: Packetizer) -> NativeSender | None: ...
+
+    def start(self, tick: Callable[[bytes, int], bytes]) -> None: ...
 
     def close(self) -> None: ...
 
 
-DuplexOpener = Callable[[AudioSettings, int], Awaitable[Duplex]]
+DuplexOpener = Callable[[AudioSettings, int, float], Awaitable[Duplex]]
 
 
 def packet_samples(codec: Codec) -> int:
@@ -264,6 +269,7 @@ class MediaSession:
         self._open_devices = open_devices
         self._open_duplex = open_duplex
         self._duplex: Duplex | None = None  # the device clock drives the media
+        self._native_sender: NativeSender | None = None  # it sends what it captures
         self._source: PacedSource | None = None
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
@@ -319,6 +325,8 @@ class MediaSession:
         self.muted = muted
         if self._packets is not None:
             self._packets.muted = muted
+        if self._native_sender is not None:
+            self._native_sender.muted = muted
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -331,7 +339,7 @@ class MediaSession:
         if a.uses_input_device and a.uses_output_device and self._open_duplex is not None:
             path = self.transport.direct()
             if path is not None:  # (not on a TURN relay: aioice wraps each datagram)
-                duplex = await self._open_duplex(a, self.nchannels)
+                duplex = await self._open_duplex(a, self.nchannels, self.frame / self.rate)
                 self.started_at = self._loop.time()
                 self._start_device_clock(duplex, path)
                 return
@@ -373,6 +381,10 @@ class MediaSession:
         if self._duplex is not None:
             # (stopping the stream waits for a callback under way: none runs after it)
             await asyncio.to_thread(self._duplex.close)
+            if self._native_sender is not None:
+                _, _, errors, errno = self._native_sender.sent()
+                if errors:
+                    log.info("send failed %d times: %s", errors, os.strerror(errno))
             assert self._direct is not None
             self._direct.resume()
             self._direct.sock.close()
@@ -551,8 +563,7 @@ class MediaSession:
                    (("input_device", self._capture), ("output_device", self._playback))
                    if dev is not None}
         if self._duplex is not None:
-            devices = {"input_device": self._duplex.stats.input.as_dict(),
-                       "output_device": self._duplex.stats.output.as_dict()}
+            devices = self._duplex.device_stats()
         return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
@@ -575,6 +586,8 @@ class MediaSession:
         """The statistics so far, with the mute state and the level meters (dBFS of
         the audio sent and played last); any time during the call."""
         sent = self._packets.last if self._packets is not None else self._last_captured
+        if self._native_sender is not None:
+            sent = np.frombuffer(self._native_sender.last_sent(), np.int16)
         return self.stats() | {"muted": self.muted,
                                "levels": {"input_dbfs": round(dbfs(sent), 1),
                                           "output_dbfs": round(dbfs(self._last_played), 1)}}
@@ -583,6 +596,9 @@ class MediaSession:
         packets, size = self.sent.packets, self.sent.bytes
         if self._pacer is not None and not self._pacer_counted:  # (counted there so far)
             native, native_bytes, _, _ = self._pacer.counters()
+            packets, size = packets + native, size + native_bytes
+        if self._native_sender is not None:
+            native, native_bytes, _, _ = self._native_sender.sent()
             packets, size = packets + native, size + native_bytes
         return {"ssrc": self.packetizer.ssrc, "packets": packets, "bytes": size}
 
@@ -625,8 +641,9 @@ class MediaSession:
         """Both ends of the audio are sound devices on a direct path: the device's
         callback sends what it captured, takes what arrived and plays what is due, on
         its own clock (ARCHITECTURE.md section 3), as the media thread does for files.
-        Periods are short (256 frames: 5.3 ms); the work is done once per 10 ms
-        playout frame, and other periods only move samples through two FIFOs."""
+        Periods are short (256 frames: 5.3 ms); the stream's callback moves samples
+        itself and calls ``_device_tick`` once a packet is captured or the period
+        needs samples to play (audio/deviceclock.py): about once per packet."""
         self._duplex, self._direct = duplex, path
         sock, remote = path.sock, path.remote
 
@@ -635,39 +652,45 @@ class MediaSession:
 
         self._send = send
         rate = self._dev_rate = duplex.device_rate
+        self._dev_channels = duplex.channels_in, duplex.channels_out
         self._dev_in = StreamResampler(rate, self.rate, duplex.channels_in)
         self._dev_out = StreamResampler(self.rate, rate, duplex.channels_out)
-        self._dev_frame = max(1, round(rate * self.frame / self.rate))  # a packet's worth
-        self._capture_fifo = SampleFifo(duplex.channels_in, 4 * self._dev_frame)
-        self._play_fifo = SampleFifo(duplex.channels_out, 4 * self._dev_frame)
         self._to_send = SampleFifo(self.nchannels, 4 * self.frame)  # at the codec's rate
         # At the codec's own rate and channels (audio/formats.py at_rate) the captured
-        # samples are sent as they are, a packet at a time from the capture FIFO.
+        # packets are sent as they are.
         self._dev_plain = self._dev_in.identity and duplex.channels_in == self.nchannels
+        if self._dev_plain and self.codec.name == "L16":
+            # (then the tick is called for playout only)
+            self._native_sender = duplex.send_l16(sock, remote, self.packetizer)
+            if self._native_sender is not None:
+                self._native_sender.muted = self.muted
         self.transport.set_receiver(self._hand_over(path))  # held datagrams first
         duplex.start(self._device_tick)
 
-    def _device_tick(self, captured: Pcm, out: Pcm, frames: int) -> None:
-        """One period of the device, in its callback: never raises (the stream would
-        stop), never waits for the event loop."""
+    def _device_tick(self, captured: bytes, short: int) -> bytes:
+        """In the device's callback: send the whole packets ``captured``; when the
+        period lacks ``short`` samples to play, take what arrived and return at least
+        that many, decided now. Never raises (the callback would stop), never waits
+        for the event loop."""
         try:
-            capture = self._capture_fifo
-            capture.push(captured)
-            if self._dev_plain:
-                while capture.size >= self.frame:
-                    self._send_frame(capture.pop(self.frame))
-            elif capture.size >= self._dev_frame:
-                self._send_device_audio(capture.pop(capture.size))
-            if self._play_fifo.size < frames:
-                self._take_arrived()
-                self._queue_playout(frames - self._play_fifo.size, out.shape[1])
-            filled = self._play_fifo.pop_into(out)
-            out[filled:] = 0
+            if captured:
+                pcm = np.frombuffer(captured, np.int16).reshape(-1, self._dev_channels[0])
+                if self._dev_plain:
+                    frame = self.frame
+                    for i in range(0, len(pcm), frame):
+                        self._send_frame(pcm[i:i + frame])
+                else:
+                    self._send_device_audio(pcm)
+            if not short:
+                return b""
+            self._take_arrived()
+            pcm = self._pull(math.ceil(short * self.rate / self._dev_rate), self._clock())
+            return self._dev_out(channels(pcm, self._dev_channels[1])).tobytes()
         except Exception:  # the call goes on; say why once
-            out.fill(0)
             if not self._tick_failed:
                 self._tick_failed = True
                 log.exception("device callback failed")
+            return b""
 
     def _send_device_audio(self, captured: Pcm) -> None:
         pending = self._to_send
@@ -677,9 +700,9 @@ class MediaSession:
             self._send_frame(pending.pop(frame))
 
     def _send_frame(self, chunk: Pcm) -> None:
-        """Send one captured frame (silence while muted; the chunk is not used after)."""
+        """Send one captured frame (silence while muted)."""
         if self.muted:
-            chunk[:] = 0
+            chunk = np.zeros_like(chunk)
         self._last_captured = chunk
         self._send_pcm(chunk)
 
@@ -695,13 +718,6 @@ class MediaSession:
             packets.sort(key=_arrival)
         for arrival, data in packets:
             self._take_datagram(data, arrival)
-
-    def _queue_playout(self, short: int, nchannels: int) -> None:
-        """Decide, now, at least ``short`` samples (device rate) of playout: whole
-        frames from the jitter buffer, so the FIFO keeps what is left over."""
-        need = math.ceil(short * self.rate / self._dev_rate)
-        pcm = self._pull(need, self._clock())
-        self._play_fifo.push(self._dev_out(channels(pcm, nchannels)))
 
     def _thread_main(self, path: DirectPath) -> None:
         assert self._packets is not None and self._sink is not None

@@ -4,9 +4,10 @@ on machines without PortAudio.
 
 Microphone and speaker together, on a direct path, are one duplex stream
 (:class:`DeviceDuplex`) whose callback runs the call's media itself (media.py, the
-device clock). Otherwise (one device, or a relayed path) each device has its own
-stream: only copying happens in PortAudio's callback thread; blocks cross to asyncio with
-``call_soon_threadsafe``, where resampling and the jitter buffer live. Playback is
+device clock; audio/deviceclock.py, natively jcall/_deviceclock.c). Otherwise (one
+device, or a relayed path) each device has its own stream: only copying happens in
+PortAudio's callback thread; blocks cross to asyncio with ``call_soon_threadsafe``,
+where resampling and the jitter buffer live. Playback is
 driven by the device's clock: each callback asks asyncio to top its queue up to what
 the next callback will take, so the callback never waits. Streams are opened and
 started in a worker thread (both are slow) and run from then on: the microphone's
@@ -17,16 +18,19 @@ from __future__ import annotations
 
 import asyncio
 import math
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import ExitCode, JcallError
+from ..rtp.packetizer import Packetizer
 from .convert import StreamResampler, channels
+from .deviceclock import FrameClock, NativeClock, NativeSender, Tick, frame_clock
 from .settings import AudioSettings
 
 Pcm = npt.NDArray[np.int16]
@@ -279,68 +283,100 @@ def _close_opened(opening: asyncio.Future[Devices]) -> None:
             dev.close()
 
 
-Tick = Callable[[Pcm, Pcm, int], None]  # (captured, to play, frames) in the callback
-
-
-class DuplexStats:
-    """One duplex stream's counters, told apart by direction: PortAudio's input
-    flags are the microphone's xruns, its output flags the speaker's."""
-
-    def __init__(self, rate: int) -> None:
-        self.input = DeviceStats(rate)
-        self.output = DeviceStats(rate)
-
-    def count(self, frames: int, status: Any) -> None:
-        self.input.count(frames, bool(status.input_overflow or status.input_underflow))
-        self.output.count(frames, bool(status.output_underflow or status.output_overflow))
-
-
 class DeviceDuplex:
     """Microphone and speaker in one PortAudio duplex stream whose callback drives
-    the call's media (``start(tick)``): captured audio is sent, and what is played is
-    decided, in the callback itself, on the device's clock -- no hop to the event
-    loop per period. Until ``start`` it plays silence and drops what it captures."""
+    the call's media (``start(tick)``, audio/deviceclock.py): captured audio is sent,
+    and what is played is decided, in the callback itself, on the device's clock --
+    no hop to the event loop per period. Where jcall._deviceclock was built, the
+    callback is that native code and enters Python only once per packet
+    (``packet_s`` of captured audio). Until ``start`` it plays silence and drops what
+    it captures."""
 
-    def __init__(self, audio: AudioSettings, nchannels: int) -> None:
+    def __init__(self, audio: AudioSettings, nchannels: int, packet_s: float,
+                 native: bool = True) -> None:
         self._sd = sd = _sounddevice()
         self._in = _resolve(audio.input_device, "input")
         self._out = _resolve(audio.output_device, "output")
         info_in = sd.query_devices(self._in, "input")
         info_out = sd.query_devices(self._out, "output")
-        self.device_rate = int(info_out["default_samplerate"])
+        self.device_rate = rate = int(info_out["default_samplerate"])
         self.channels_in = min(max(nchannels, 1), int(info_in["max_input_channels"]))
         self.channels_out = min(max(nchannels, 1), int(info_out["max_output_channels"]))
-        self.stats = DuplexStats(self.device_rate)
-        self._tick: Tick | None = None
+        frame = max(1, round(rate * packet_s))
+        # Room for a second of audio either way: a period is far shorter, and what the
+        # media queues to play is a period's worth and the rest of its last frame.
+        self._clock = frame_clock(self.channels_in, self.channels_out, frame,
+                                  max(rate, 4 * frame), int(STARTUP_S * rate), native)
+        settings = {"device": (self._in, self._out), "samplerate": rate,
+                    "channels": (self.channels_in, self.channels_out), "dtype": "int16",
+                    "latency": "low"}
         try:
-            self._stream = sd.Stream(device=(self._in, self._out), samplerate=self.device_rate,
-                                     channels=(self.channels_in, self.channels_out),
-                                     dtype="int16", latency="low", callback=self._callback)
+            if isinstance(self._clock, FrameClock):
+                self._stream = sd.RawStream(callback=self._callback, **settings)
+            else:
+                self._stream = _native_stream(sd, self._clock, settings)
             self._stream.start()
         except sd.PortAudioError as exc:
             raise AudioDeviceError(f"cannot open the sound devices: {exc}; {HINT}") from None
 
-    def start(self, tick: Tick) -> None:
-        self._tick = tick
+    @property
+    def native(self) -> bool:
+        return not isinstance(self._clock, FrameClock)
 
-    def _callback(self, indata: Pcm, outdata: Pcm, frames: int, when: Any,
+    def start(self, tick: Tick) -> None:
+        self._clock.start(tick)
+
+    def send_l16(self, sock: socket.socket, remote: tuple[str, int],
+                 packetizer: Packetizer) -> NativeSender | None:
+        """Have the native clock send each packet the moment it is captured, as L16 at
+        the device's rate and channels, numbered on from ``packetizer``; None where
+        the clock is not native. Before ``start``."""
+        if isinstance(self._clock, FrameClock):
+            return None
+        clock = cast(NativeClock, self._clock)
+        clock.send_l16(sock.fileno(), remote[0], remote[1], packetizer.payload_type,
+                       packetizer.ssrc, packetizer.sequence, packetizer.timestamp)
+        return clock
+
+    def device_stats(self) -> dict[str, dict[str, int]]:
+        """PortAudio's input flags are the microphone's xruns, its output flags the
+        speaker's (after start-up; and during it)."""
+        counts = self._clock.counters()
+        return {f"{direction}_device": {
+            "callbacks": counts["callbacks"], "xruns": counts[f"{direction}_xruns"],
+            "startup_xruns": counts[f"{direction}_startup_xruns"], "rate": self.device_rate}
+            for direction in ("input", "output")}
+
+    def _callback(self, indata: Any, outdata: Any, frames: int, when: Any,
                   status: Any) -> None:
-        self.stats.count(frames, status)
-        tick = self._tick
-        if tick is None:
-            outdata.fill(0)
-            return
-        tick(indata, outdata, frames)
+        """The Python callback, where the native clock was not built."""
+        flags = (status.input_underflow | status.input_overflow << 1
+                 | status.output_underflow << 2 | status.output_overflow << 3)
+        assert isinstance(self._clock, FrameClock)
+        outdata[:] = self._clock.period(bytes(indata), frames, flags)
 
     def close(self) -> None:
         self._stream.stop()
         self._stream.close()
 
 
-async def open_duplex(audio: AudioSettings, nchannels: int) -> DeviceDuplex:
+def _native_stream(sd: Any, clock: Any, settings: dict[str, Any]) -> Any:
+    """A duplex stream whose callback is the native clock's: sounddevice's stream
+    class takes a C callback (a cffi pointer) and its user data as they are, when it is
+    not asked to wrap a Python callback. (``_StreamBase`` is sounddevice's own base of
+    ``Stream``; the public classes always wrap.)"""
+    from .._deviceclock import callback_address
+
+    ffi = sd._ffi
+    return sd._StreamBase("duplex", callback=ffi.cast("PaStreamCallback*", callback_address()),
+                          userdata=ffi.cast("void*", clock.address), wrap_callback=None,
+                          **settings)
+
+
+async def open_duplex(audio: AudioSettings, nchannels: int, packet_s: float) -> DeviceDuplex:
     """Open the duplex stream in a worker thread (see :func:`open_devices`)."""
     loop = asyncio.get_running_loop()
-    opening = loop.run_in_executor(None, DeviceDuplex, audio, nchannels)
+    opening = loop.run_in_executor(None, DeviceDuplex, audio, nchannels, packet_s)
     try:
         return await asyncio.shield(opening)
     except asyncio.CancelledError:

@@ -157,3 +157,65 @@ def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
         # trimmed and concealed again every few seconds, more than this bound in one call.
         assert received["concealed_ms"] + received["accelerated_ms"] + received["expanded_ms"] \
             <= 45.0, received
+
+
+# In a process of its own: PortAudio picks its JACK server when it starts (at the
+# import of sounddevice), and aborts its process if that server goes away.
+DUPLEX_CHILD = """
+import json, sys, time
+import jack
+import numpy as np
+from jcall.audio.device import DeviceDuplex
+from jcall.audio.settings import AudioSettings
+
+duplex = DeviceDuplex(AudioSettings(), 1, 0.010, native=sys.argv[1] == "native")
+client = jack.Client("jcall-loop", no_start_server=True)
+client.activate()
+ports = [p.name for p in client.get_ports() if p.name.startswith("PortAudio")]
+out = next(p for p in ports if p.endswith("out_0"))
+inp = next(p for p in ports if p.endswith("in_0"))
+for src in list(client.get_all_connections(inp)):
+    client.disconnect(src, inp)
+client.connect(out, inp)
+calls, heard = [], []
+
+def tick(captured, short):
+    calls.append((len(captured), short))
+    back = np.abs(np.frombuffer(captured, np.int16).astype(int) - 1000) <= 2
+    heard.append(int(np.count_nonzero(back)))  # (JACK's samples are floats: +-1)
+    return np.full(short, 1000, dtype=np.int16).tobytes()
+
+duplex.start(tick)
+time.sleep(1.5)
+duplex.close()
+client.deactivate()
+client.close()
+print(json.dumps({"native": duplex.native, "rate": duplex.device_rate, "calls": calls,
+                  "heard": heard, "stats": duplex.device_stats()}))
+"""
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+def test_the_duplex_stream_runs_the_tick_on_the_device_clock(
+        jack_server: object, native: bool) -> None:
+    """A real PortAudio duplex stream with the native callback and with the Python one:
+    the tick hands over whole packets of what was captured, and what it returns is
+    played (the playback port looped back into the capture port brings it back)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", DUPLEX_CHILD,
+                           "native" if native else "python"],
+                          capture_output=True, text=True, timeout=30, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["native"] == native and got["rate"] == RATE
+    calls = got["calls"]
+    periods = got["stats"]["input_device"]["callbacks"]
+    # Periods of 960 or 1024 frames hold two 10 ms packets or more: one tick each,
+    # with every whole packet captured (the 256-frame periods of scripts/bench and
+    # tests/unit/audio/test_deviceclock.py show the ticks are per packet, not period).
+    assert 50 <= len(calls) <= periods
+    assert all(n % 960 == 0 for n, _ in calls)
+    assert sum(n for n, _ in calls) // 2 >= 0.9 * 1.5 * RATE  # (the 1.5 s after start)
+    assert sum(got["heard"]) > 0.8 * sum(n for n, _ in calls) // 2  # played, came back

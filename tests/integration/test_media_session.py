@@ -230,26 +230,46 @@ async def test_media_over_a_turn_relay(tmp_path: Path, coturn: object) -> None:
 
 
 class FakeDuplex:
-    """A duplex device whose periods the test runs (the callback's work, without
-    PortAudio: tests/integration/test_jack.py runs the real one)."""
+    """A duplex device whose periods the test runs through a device clock, native or
+    the Python reference (the callback's work, without PortAudio:
+    tests/integration/test_jack.py runs the real one)."""
 
     device_rate = 48000
     channels_in = channels_out = 1
 
-    def __init__(self) -> None:
-        from jcall.audio.device import DuplexStats
+    def __init__(self, native: bool) -> None:
+        from jcall.audio.deviceclock import frame_clock
 
-        self.stats = DuplexStats(self.device_rate)
-        self.tick: Any = None
+        self.clock = frame_clock(1, 1, 480, 48000, 24000, native)
+        assert (type(self.clock).__name__ == "DeviceClock") == native
+
+    def device_stats(self) -> dict[str, dict[str, int]]:
+        counts = self.clock.counters()
+        return {"input_device": {"xruns": counts["input_xruns"]},
+                "output_device": {"xruns": counts["output_xruns"]}}
 
     def start(self, tick: Any) -> None:
-        self.tick = tick
+        self.clock.start(tick)
+
+    def send_l16(self, sock: socket.socket, remote: tuple[str, int], packetizer: Any) -> Any:
+        if type(self.clock).__name__ != "DeviceClock":
+            return None
+        self.clock.send_l16(sock.fileno(), remote[0], remote[1],  # type: ignore[attr-defined]
+                            packetizer.payload_type, packetizer.ssrc, packetizer.sequence,
+                            packetizer.timestamp)
+        return self.clock
+
+    def period(self, captured: np.ndarray) -> np.ndarray:
+        out = self.clock.period(captured.tobytes(), len(captured))
+        return np.frombuffer(out, np.int16).reshape(-1, 1)
 
     def close(self) -> None:
         pass
 
 
-async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives() -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives(
+        native: bool) -> None:
     """Both ends of the audio are devices at the codec's rate (L16/48000): each
     256-frame period's capture goes out sample-exactly in 10 ms packets, the peer's
     packets (10 ms apart, each arriving 1 ms before a period) come out of the speaker
@@ -261,13 +281,15 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives() 
     ours, peer = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
     for s in (ours, peer):
         s.bind(("127.0.0.1", 0))
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # (read at the end)
     path = DirectPath(sock=ours, remote=peer.getsockname(), admits=lambda _: True,
                       stun=lambda *a: None, pause=lambda: None, resume=lambda: None)
     transport = FakeTransport()
     transport.direct = lambda: path  # type: ignore[method-assign,assignment]
-    device = FakeDuplex()
+    device = FakeDuplex(native)
 
-    async def open_duplex(audio: AudioSettings, nchannels: int) -> FakeDuplex:
+    async def open_duplex(audio: AudioSettings, nchannels: int, packet_s: float) -> FakeDuplex:
+        assert packet_s == 0.010
         return device
 
     l16 = PayloadType(id=96, name="L16", clockrate=48000)
@@ -290,9 +312,7 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives() 
             packets += 1
         if k == 150:
             session.set_muted(True)
-        out = np.zeros((period, 1), dtype=np.int16)
-        device.tick(mic[period * k:period * (k + 1)], out, period)
-        heard.append(out)
+        heard.append(device.period(mic[period * k:period * (k + 1)]))
     stats = await session.stop()
     peer.setblocking(False)
     sent = []
@@ -301,6 +321,15 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives() 
             sent.append(RtpPacket.parse(peer.recv(2048)))
         except BlockingIOError:
             break
+    # One RTP stream, numbered on from the packetizer, marked at its start; the
+    # native clock sends it itself (the tick then only plays out).
+    assert [p.marker for p in sent[:2]] == [True, False] and not any(p.marker for p in sent[1:])
+    assert {p.ssrc for p in sent} == {session.packetizer.ssrc}
+    assert [(p.sequence - sent[0].sequence) % 65536 for p in sent] == list(range(len(sent)))
+    assert [(p.timestamp - sent[0].timestamp) % 2**32 for p in sent] == \
+        [480 * i for i in range(len(sent))]
+    assert stats["sent"]["packets"] == len(sent)
+    assert (session._native_sender is not None) == native
     got = np.concatenate([np.frombuffer(p.payload, ">i2").astype(np.int16) for p in sent])
     muted_from = next(i for i, p in enumerate(sent) if not np.frombuffer(p.payload, ">i2").any())
     assert 150 * period // 480 <= muted_from <= 150 * period // 480 + 1
