@@ -99,7 +99,7 @@ from .rtp.receiver import RtpFilter
 from .rtp.stats import ReceiveStats
 from .signaling.model import PayloadType
 from .transport.base import DirectPath
-from .transport.udp import Pacer, is_rtp, open_pacer, realtime_offset, receive_all
+from .transport.udp import Pacer, is_rtp, open_pacer, receive_all
 
 log = logging.getLogger(__name__)
 Pcm = npt.NDArray[np.int16]
@@ -659,6 +659,7 @@ class MediaSession:
         # At the codec's own rate and channels (audio/formats.py at_rate) the captured
         # packets are sent as they are.
         self._dev_plain = self._dev_in.identity and duplex.channels_in == self.nchannels
+        self._dev_plain_out = self._dev_out.identity and duplex.channels_out == self.nchannels
         if self._dev_plain and self.codec.name == "L16":
             # (then the tick is called for playout only)
             self._native_sender = duplex.send_l16(sock, remote, self.packetizer)
@@ -685,6 +686,8 @@ class MediaSession:
                 return b""
             self._take_arrived()
             pcm = self._pull(math.ceil(short * self.rate / self._dev_rate), self._clock())
+            if self._dev_plain_out:
+                return pcm.tobytes()
             return self._dev_out(channels(pcm, self._dev_channels[1])).tobytes()
         except Exception:  # the call goes on; say why once
             if not self._tick_failed:
@@ -807,7 +810,7 @@ class MediaSession:
         packets: list[tuple[float, bytes]] = []
         assert self._direct is not None
         admits = self._direct.admits
-        for arrival, data, addr in receive_all(sock, realtime_offset()):
+        for arrival, data, addr in receive_all(sock):
             if is_rtp(data):
                 if admits(addr):
                     packets.append((arrival, data))

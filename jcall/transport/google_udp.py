@@ -21,7 +21,7 @@ from ..signaling.model import Candidate, Credentials
 from . import google_ice as gi
 from .base import Address, DirectPath, EventStream, IceFlavor, PathInfo, TransportEvent
 from .ice import EARLY_DATAGRAMS, Handover
-from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
+from .udp import enable_timestamps, is_rtp, receive_all
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class GoogleUdpTransport:
         self._service()
 
     def _readable(self, index: int) -> None:
-        datagrams = receive_all(self._socks[index], realtime_offset())
+        datagrams = receive_all(self._socks[index])
         for arrival, data, source in datagrams:
             self._datagram(index, data, source, arrival)
         if datagrams:

@@ -69,7 +69,7 @@ from .p2p import Credentials, local_candidate, remote_credentials, to_ice, usabl
 from .rtt import RoundTrip
 from .servers import NO_SERVERS, IceServers, StunServer, TurnServer
 from .stun_classic import is_stun
-from .udp import enable_timestamps, is_rtp, realtime_offset, receive_all
+from .udp import enable_timestamps, is_rtp, receive_all
 
 __all__ = ["DirectPath", "Handover", "IceServers", "IceTransport"]
 
@@ -367,7 +367,7 @@ class _NominatedReader:
             self._ready()
 
     def _ready(self) -> None:
-        for arrival, data, addr in receive_all(self.sock, realtime_offset()):
+        for arrival, data, addr in receive_all(self.sock):
             if is_rtp(data):
                 if self._admits(addr):
                     self._deliver(data, arrival)

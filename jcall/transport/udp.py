@@ -7,7 +7,8 @@ clock is CLOCK_MONOTONIC (the event loop's), so they are moved by the offset bet
 the two, read at the same moment.
 
 Sending at deadlines from a native thread (jcall/_pacer.c, optional) is here too:
-it is the media thread's other half of the same socket.
+it is the media thread's other half of the same socket. Reading is native too where
+jcall/_datagrams.c was built (a device's callback reads the socket every 10 ms).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ try:
     from .._pacer import Pacer as Pacer  # (re-exported: the media thread types with it)
 except ImportError:  # built only where setup.py found a C compiler
     Pacer = None  # type: ignore[assignment,misc]
+try:
+    from .._datagrams import receive_all as _native_receive_all
+except ImportError:  # (as the pacer)
+    _native_receive_all = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +57,22 @@ def is_rtp(data: bytes) -> bool:
     return bool(data) and data[0] & 0xC0 == 0x80
 
 
-def receive_all(sock: socket.socket, offset: float) -> list[Datagram]:
+def receive_all(sock: socket.socket) -> list[Datagram]:
     """Every datagram waiting on the non-blocking ``sock``, in arrival order, each with
-    its arrival time on the monotonic clock (``offset``: :func:`realtime_offset`).
-    Without a kernel stamp the time of reading stands in."""
+    its arrival time on the monotonic clock. Without a kernel stamp the time of
+    reading stands in. Natively (jcall/_datagrams.c) where it was built."""
+    if _native_receive_all is not None:
+        try:
+            return _native_receive_all(sock.fileno())
+        except OSError as exc:  # e.g. an ICMP error queued on the socket
+            log.info("media socket: %s", exc)
+            return []
+    return receive_all_python(sock, realtime_offset())
+
+
+def receive_all_python(sock: socket.socket, offset: float) -> list[Datagram]:
+    """:func:`receive_all` in Python: the reference, and the fallback (``offset``:
+    :func:`realtime_offset`)."""
     out: list[Datagram] = []
     while True:
         try:

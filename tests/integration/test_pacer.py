@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from jcall._pacer import Pacer
-from jcall.transport.udp import enable_timestamps, realtime_offset, receive_all
+from jcall.transport.udp import enable_timestamps, receive_all
 
 # The kernel timer's wake-up comes a little after the deadline (timer slack, and
 # ~0.2 ms on this kind of VM); a wake-up can be later under load, never earlier.
@@ -33,7 +33,7 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
 
 
 def received(sock: socket.socket) -> list[tuple[float, bytes]]:
-    return [(arrival, data) for arrival, data, _ in receive_all(sock, realtime_offset())]
+    return [(arrival, data) for arrival, data, _ in receive_all(sock)]
 
 
 def test_each_datagram_leaves_at_its_deadline(pair: tuple[socket.socket, socket.socket]
