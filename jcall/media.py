@@ -809,10 +809,10 @@ class MediaSession:
         arrival order; STUN goes back to the ICE agent."""
         packets: list[tuple[float, bytes]] = []
         assert self._direct is not None
-        admits = self._direct.admits
+        admits, selected = self._direct.admits, self._direct.remote
         for arrival, data, addr in receive_all(sock):
-            if is_rtp(data):
-                if admits(addr):
+            if data and data[0] & 0xC0 == 0x80:  # RTP (is_rtp, inline: once per packet)
+                if addr == selected or admits(addr):  # (the selected pair's, or another)
                     packets.append((arrival, data))
                 else:
                     self._stray += 1  # (filters.py: not from the selected pair)
