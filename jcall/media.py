@@ -710,8 +710,17 @@ class MediaSession:
         self._send_pcm(chunk)
 
     def _take_arrived(self) -> None:
-        """Push what has arrived (the event loop's hand-over first, then the socket,
-        in arrival order) into the jitter buffer, each at its kernel arrival time."""
+        """Push what has arrived into the jitter buffer, each at its kernel arrival
+        time."""
+        for arrival, data in self._arrived():
+            self._take_datagram(data, arrival)
+
+    def _arrived(self) -> list[tuple[float, bytes]]:
+        """What has arrived since last asked, in arrival order: the datagrams the event
+        loop read (it stops reading before a thread takes the socket over), then the
+        socket's once the thread owns it. Merged in arrival order: the event loop's
+        come from the other sockets (or came before the take-over), and one packet out
+        of order would hold back every packet behind it until its own time."""
         inbox = self._inbox
         packets = [inbox.popleft() for _ in range(len(inbox))] if inbox else []
         if self._owns_socket:
@@ -719,8 +728,7 @@ class MediaSession:
             packets += self._receive(self._direct.sock)
         if len(packets) > 1:
             packets.sort(key=_arrival)
-        for arrival, data in packets:
-            self._take_datagram(data, arrival)
+        return packets
 
     def _thread_main(self, path: DirectPath) -> None:
         assert self._packets is not None and self._sink is not None
@@ -757,7 +765,7 @@ class MediaSession:
                     else:
                         schedule(t0 + sent * send_period, packet())
                 if k - played >= pass_ticks:
-                    self._play_until(path.sock, due)
+                    self._play_until(due)
                     played = k
                 k += 1
                 due = t0 + k * tick
@@ -766,25 +774,19 @@ class MediaSession:
                     break
             # Nothing lost at hang-up, nothing made up: the peer may have stopped
             # sending a while before its hang-up came through the server.
-            self._play_until(path.sock, min(due, monotonic()), final=True)
+            self._play_until(min(due, monotonic()), final=True)
         except Exception:  # never die silently: the call goes on without audio
             log.exception("media thread failed")
 
-    def _play_until(self, sock: socket.socket, until: float, final: bool = False) -> None:
+    def _play_until(self, until: float, final: bool = False) -> None:
         """Play the frames due up to ``until`` as a sink paced at their due times
         would have: each frame is popped after exactly the packets that had arrived
         by its due time (kernel timestamps) were pushed. ``final``: at hang-up, stop
         where the received audio ends rather than conceal up to ``until``."""
         assert self._sink is not None
-        # The event loop's datagrams first: it stops reading before the thread starts.
-        owned, inbox = self._owns_socket, self._inbox
-        packets = self._backlog + [inbox.popleft() for _ in range(len(inbox))]
-        if owned:
-            packets += self._receive(sock)
-        # Merged in arrival order: the event loop's come from the other sockets (or
-        # came before the thread took this one over). One packet out of order would
-        # hold back every packet behind it until its own time.
-        packets.sort(key=_arrival)
+        packets = self._arrived()
+        if self._backlog:  # (what came after the last pass's frames)
+            packets = sorted(self._backlog + packets, key=_arrival)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write
         tick = self.play_frame / self.rate

@@ -86,6 +86,15 @@ def _resolve(spec: str | None, kind: str) -> int | None:
     return int(matches[0])
 
 
+def _device(spec: str | None, kind: str, nchannels: int) -> tuple[int | None, int, int]:
+    """The device for ``spec`` (see :func:`_resolve`), its own rate, and the channels
+    a stream of ``nchannels`` opens it with (as many as it has, at most)."""
+    index = _resolve(spec, kind)
+    info = _sounddevice().query_devices(index, kind)
+    return (index, int(info["default_samplerate"]),
+            min(max(nchannels, 1), int(info[f"max_{kind}_channels"])))
+
+
 def check(audio: AudioSettings) -> None:
     """Fail early, before logging in, when the devices a call would use are missing."""
     if audio.uses_input_device:
@@ -100,8 +109,7 @@ def native_rate(audio: AudioSettings) -> int | None:
     for used, spec, kind in ((audio.uses_output_device, audio.output_device, "output"),
                              (audio.uses_input_device, audio.input_device, "input")):
         if used:
-            info = _sounddevice().query_devices(_resolve(spec, kind), kind)
-            return int(info["default_samplerate"])
+            return _device(spec, kind, 1)[1]
     return None
 
 
@@ -141,10 +149,8 @@ class _DeviceStream:
     def __init__(self, spec: str | None, nchannels: int,
                  loop: asyncio.AbstractEventLoop) -> None:
         self._sd = _sounddevice()
-        self._index = _resolve(spec, self.kind)
-        info = self._sd.query_devices(self._index, self.kind)
-        self.device_rate = int(info["default_samplerate"])
-        self.device_channels = min(max(nchannels, 1), int(info[f"max_{self.kind}_channels"]))
+        self._index, self.device_rate, self.device_channels = _device(spec, self.kind,
+                                                                      nchannels)
         self.stats = DeviceStats(self.device_rate)
         self._loop = loop
 
@@ -295,13 +301,9 @@ class DeviceDuplex:
     def __init__(self, audio: AudioSettings, nchannels: int, packet_s: float,
                  native: bool = True) -> None:
         self._sd = sd = _sounddevice()
-        self._in = _resolve(audio.input_device, "input")
-        self._out = _resolve(audio.output_device, "output")
-        info_in = sd.query_devices(self._in, "input")
-        info_out = sd.query_devices(self._out, "output")
-        self.device_rate = rate = int(info_out["default_samplerate"])
-        self.channels_in = min(max(nchannels, 1), int(info_in["max_input_channels"]))
-        self.channels_out = min(max(nchannels, 1), int(info_out["max_output_channels"]))
+        self._in, _, self.channels_in = _device(audio.input_device, "input", nchannels)
+        self._out, rate, self.channels_out = _device(audio.output_device, "output", nchannels)
+        self.device_rate = rate  # (the speaker's: the stream runs at one rate)
         frame = max(1, round(rate * packet_s))
         # Room for a second of audio either way: a period is far shorter, and what the
         # media queues to play is a period's worth and the rest of its last frame.

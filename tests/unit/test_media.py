@@ -79,7 +79,7 @@ async def test_datagrams_from_several_sockets_play_in_arrival_order() -> None:
     packets = [(0.005 + 0.020 * i, bytes(RtpPacket(0, i, 160 * i, 7, b"\x55" * 160)))
                for i in range(50)]
     media._inbox.extend(packets[1::2] + packets[0::2])  # socket B's pass, then A's
-    media._play_until(None, 1.0)  # type: ignore[arg-type]  # (no socket: the inbox only)
+    media._play_until(1.0)  # (no socket yet: the inbox only)
     j = media.jitter.stats
     assert (j.received, j.late, j.concealed_samples) == (50, 0, 0)
 
@@ -118,7 +118,7 @@ async def test_a_snapshot_shows_the_levels_sent_and_played_and_the_mute() -> Non
     loud = bytes([0x80] * 160)  # PCMU near full scale
     media._inbox.extend((0.005 + 0.020 * i, bytes(RtpPacket(0, i, 160 * i, 7, loud)))
                         for i in range(20))
-    media._play_until(None, 0.3)  # type: ignore[arg-type]
+    media._play_until(0.3)
     levels = media.snapshot()["levels"]
     assert levels["input_dbfs"] == pytest.approx(-45.0, abs=0.5)  # (samples 0..319)
     assert levels["output_dbfs"] > -3
