@@ -483,9 +483,9 @@ class MediaSession:
             # the jitter buffer is to see its pace from then on.
             return np.zeros((n, self.nchannels), dtype=np.int16)
         pcm = self.jitter.pop(due, n)
-        if pcm is not None and len(pcm) == n and self._first_played:
+        if pcm is not None and len(pcm) >= n and self._first_played:
             self._last_played = pcm
-            return pcm  # the steady state: one frame asked for, one frame played
+            return pcm  # the steady state: one frame is enough (a device asks for less)
         out = []
         have = 0
         while True:
