@@ -5,11 +5,11 @@ same run.
 
 * **CPU** -- utime+stime (/proc) of each jcall and of the bare stream's process over
   the same window in the middle of the call, in % of one core.
-* **mouth-to-ear** -- our own JACK client feeds a speech-like signal into each jcall's
-  capture port and records each jcall's playback port, all in one process callback:
-  one clock, counted in frames. Each 100 ms block fed into one end is located in the
-  other end's playback by cross-correlation (the audio is resampled 48 -> 44.1 ->
-  48 kHz on the way, so not bit-exact): one latency per block and direction. The
+* **mouth-to-ear** -- our own JACK clients feed a speech-like signal into each jcall's
+  capture port and record each jcall's playback port, on JACK's one clock (frame
+  times; see Rig for why two clients). Each 100 ms block fed into one end is located
+  in the other end's playback by cross-correlation (not bit-exact where a codec or a
+  resampler is on the way): one latency per block and direction. The
   growth is the median of the last 20 s minus that of the first 20 s.
 * **xruns** -- PortAudio's over/underruns after start-up, from --stats-json.
 """
@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,48 +66,63 @@ def speech(seconds: float, seed: int) -> np.ndarray:
 
 @dataclass
 class Rig:
-    """Our JACK client: feeds signal i into port out_i, records in_i; one clock."""
+    """Our JACK clients, on one clock: a feeder that plays signal i into port out_i
+    (each jcall's capture port) and a recorder of port in_i (each jcall's playback
+    port). Two clients, not one: a client that both feeds the jcalls and records them
+    closes a cycle in JACK's graph, and JACK breaks a cycle by running one edge a
+    period late -- a delay of the rig, not of jcall, present or not from run to run.
+    With two, every period runs feeder, then the jcalls, then the recorder. Blocks are
+    placed by the JACK frame time of their period (counted from where feeding began)."""
 
     signals: list[np.ndarray]
-    recorded: list[list[np.ndarray]] = field(default_factory=lambda: [[], []])
-    frame: int = 0  # frames since the client started
-    feed_from: int | None = None  # the frame where feeding (and recording) began
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    client: Any = None
+    recorded: list[list[tuple[int, np.ndarray]]] = field(default_factory=lambda: [[], []])
+    feed_from: int | None = None  # the JACK frame time where feeding (and recording) began
+    client: Any = None  # the feeder (also used to look up and connect ports)
+    recorder: Any = None
 
     def start(self) -> None:
         import jack
 
-        self.client = jack.Client("jcall-bench", no_start_server=True)
+        self.client = jack.Client("jcall-bench-feed", no_start_server=True)
+        self.recorder = jack.Client("jcall-bench-rec", no_start_server=True)
         self.outs = [self.client.outports.register(f"feed_{i}") for i in range(2)]
-        self.ins = [self.client.inports.register(f"rec_{i}") for i in range(2)]
-        self.client.set_process_callback(self._process)
+        self.ins = [self.recorder.inports.register(f"rec_{i}") for i in range(2)]
+        self.client.set_process_callback(self._feed)
+        self.recorder.set_process_callback(self._record)
         self.client.activate()
+        self.recorder.activate()
 
-    def _process(self, frames: int) -> None:
-        with self.lock:
-            start = self.feed_from
-            pos = self.frame - start if start is not None else None
-            self.frame += frames
+    def _feed(self, frames: int) -> None:
+        start, now = self.feed_from, self.client.last_frame_time
         for i, port in enumerate(self.outs):
             out = port.get_array()
-            if pos is None:
+            if start is None or now < start:
                 out[:] = 0
                 continue
             sig = self.signals[i]
-            idx = (pos + np.arange(frames)) % len(sig)
-            out[:] = sig[idx]
-        if pos is not None:
+            out[:] = sig[(now - start + np.arange(frames)) % len(sig)]
+
+    def _record(self, frames: int) -> None:
+        start, now = self.feed_from, self.recorder.last_frame_time
+        if start is not None and now >= start:
             for i, port in enumerate(self.ins):
-                self.recorded[i].append(port.get_array().copy())
+                self.recorded[i].append((now - start, port.get_array().copy()))
 
     def feed(self) -> None:
-        with self.lock:
-            self.feed_from = self.frame
+        self.feed_from = self.client.frame_time + PERIOD  # (a period on: not mid-period)
+
+    def heard(self, i: int) -> np.ndarray:
+        """What port in_i recorded, sample k at frame time feed_from + k."""
+        blocks = self.recorded[i]
+        out = np.zeros(max((at + len(b) for at, b in blocks), default=0), dtype=np.float32)
+        for at, block in blocks:
+            out[at:at + len(block)] = block
+        return out
 
     def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+        for client in (self.client, self.recorder):
+            client.deactivate()
+            client.close()
 
 
 def latencies(fed: np.ndarray, heard: np.ndarray, seconds: float) -> list[tuple[float, float]]:
@@ -226,7 +240,7 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
     cpu = {k: 100 * (c1[k] - c0[k]) / (t1 - t0) for k in pids}
     threads = {k: {name: round(100 * (th1[k][name] - th0[k].get(name, 0.0)) / (t1 - t0), 2)
                    for name in th1[k]} for k in pids}
-    heard = [np.concatenate(r) for r in rig.recorded]
+    heard = [rig.heard(i) for i in range(2)]
     # Signal i went into end i; end 1 - i plays it.
     found = {f"end {i} -> end {1 - i}": latencies(rig.signals[i], heard[1 - i], seconds)
              for i in range(2)}
