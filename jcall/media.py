@@ -35,14 +35,16 @@ cost 6 %). For the same reason a paced source's packets are built ``SEND_BATCH``
 frames at a time (read, encoded, packetized): the source is not live, and reading a
 file or a tone ahead changes nothing about what is sent or when.
 
-When both ends of the audio are sound devices and the path is direct, the device's
-duplex callback is the driver instead (the *device clock*, audio/deviceclock.py): it
+When both ends of the audio are sound devices, the device's duplex callback is the
+driver instead (the *device clock*, audio/deviceclock.py): it
 gathers captured samples into packets and plays samples queued before, and once a
 packet is captured or a period needs more to play, it calls the media's tick, which
 sends the packet, takes what arrived on the socket (kernel arrival times) and pops the
 jitter buffer at that time -- the same receive and playout code as the media thread,
 clocked by the device, never waiting for the event loop. The callback itself is
 native where jcall/_deviceclock.c was built, so the periods in between cost no Python.
+On a TURN relay the datagrams are the event loop's (aioice's): packets cross to it to
+be sent, and arrive in the inbox the callback takes them from.
 
 The thread takes the socket over only once the peer's first RTP has come: until then
 the event loop reads it, so the ICE agent answers STUN at once (a controlled peer may
@@ -337,12 +339,10 @@ class MediaSession:
         gc.freeze()
         a = self.audio
         if a.uses_input_device and a.uses_output_device and self._open_duplex is not None:
-            path = self.transport.direct()
-            if path is not None:  # (not on a TURN relay: aioice wraps each datagram)
-                duplex = await self._open_duplex(a, self.nchannels, self.frame / self.rate)
-                self.started_at = self._loop.time()
-                self._start_device_clock(duplex, path)
-                return
+            duplex = await self._open_duplex(a, self.nchannels, self.frame / self.rate)
+            self.started_at = self._loop.time()
+            self._start_device_clock(duplex, self.transport.direct())
+            return
         if (a.uses_input_device or a.uses_output_device) and self._open_devices is not None:
             self._capture, self._playback = await self._open_devices(a, self.rate, self.nchannels)
         if not a.uses_input_device:
@@ -385,9 +385,9 @@ class MediaSession:
                 _, _, errors, errno = self._native_sender.sent()
                 if errors:
                     log.info("send failed %d times: %s", errors, os.strerror(errno))
-            assert self._direct is not None
-            self._direct.resume()
-            self._direct.sock.close()
+            if self._direct is not None:
+                self._direct.resume()
+                self._direct.sock.close()
         if self._thread is not None:
             self._halt = True
             self._wake.set()
@@ -637,20 +637,29 @@ class MediaSession:
         return arrive
 
     # -- the device clock -------------------------------------------------------------
-    def _start_device_clock(self, duplex: Duplex, path: DirectPath) -> None:
-        """Both ends of the audio are sound devices on a direct path: the device's
-        callback sends what it captured, takes what arrived and plays what is due, on
-        its own clock (ARCHITECTURE.md section 3), as the media thread does for files.
-        Periods are short (256 frames: 5.3 ms); the stream's callback moves samples
-        itself and calls ``_device_tick`` once a packet is captured or the period
-        needs samples to play (audio/deviceclock.py): about once per packet."""
+    def _start_device_clock(self, duplex: Duplex, path: DirectPath | None) -> None:
+        """Both ends of the audio are sound devices: the device's callback sends what
+        it captured, takes what arrived and plays what is due, on its own clock
+        (ARCHITECTURE.md section 3), as the media thread does for files. Periods are
+        short (256 frames: 5.3 ms); the stream's callback moves samples itself and
+        calls ``_device_tick`` once a packet is captured or the period needs samples to
+        play (audio/deviceclock.py): about once per packet.
+
+        On a direct ``path`` the callback uses the path's socket itself. On a TURN
+        relay (no ``path``) the datagrams are aioice's, on the event loop: packets to
+        send cross to it, and what arrives is left in the inbox for the callback."""
         self._duplex, self._direct = duplex, path
-        sock, remote = path.sock, path.remote
+        if path is not None:
+            sock, remote = path.sock, path.remote
 
-        def send(data: bytes) -> None:
-            sock.sendto(data, remote)
+            def send(data: bytes) -> None:
+                sock.sendto(data, remote)
 
-        self._send = send
+            self._send = send
+            self.transport.set_receiver(self._hand_over(path))  # held datagrams first
+        else:
+            self._send = self._send_through_loop
+            self.transport.set_receiver(self._to_inbox)  # held datagrams first
         rate = self._dev_rate = duplex.device_rate
         self._dev_channels = duplex.channels_in, duplex.channels_out
         self._dev_in = StreamResampler(rate, self.rate, duplex.channels_in)
@@ -660,13 +669,27 @@ class MediaSession:
         # packets are sent as they are.
         self._dev_plain = self._dev_in.identity and duplex.channels_in == self.nchannels
         self._dev_plain_out = self._dev_out.identity and duplex.channels_out == self.nchannels
-        if self._dev_plain and self.codec.name == "L16":
+        if path is not None and self._dev_plain and self.codec.name == "L16":
             # (then the tick is called for playout only)
-            self._native_sender = duplex.send_l16(sock, remote, self.packetizer)
+            self._native_sender = duplex.send_l16(path.sock, path.remote, self.packetizer)
             if self._native_sender is not None:
                 self._native_sender.muted = self.muted
-        self.transport.set_receiver(self._hand_over(path))  # held datagrams first
         duplex.start(self._device_tick)
+
+    def _send_through_loop(self, data: bytes) -> None:
+        """Send from the device's callback through the event loop (a relayed path)."""
+        self._loop.call_soon_threadsafe(self._send_on_loop, data)
+
+    def _send_on_loop(self, data: bytes) -> None:
+        try:
+            self.transport.send_now(data)
+        except (ConnectionError, OSError) as exc:
+            log.info("send failed: %s", exc)
+
+    def _to_inbox(self, data: bytes, arrival: float) -> None:
+        """The event loop's receiver on a relayed path: the device's callback takes
+        the datagrams from the inbox (a deque: appending and taking are atomic)."""
+        self._inbox.append((arrival, data))
 
     def _device_tick(self, captured: bytes, short: int) -> bytes:
         """In the device's callback: send the whole packets ``captured``; when the

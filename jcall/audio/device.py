@@ -2,10 +2,10 @@
 imports sounddevice, and only when a device is really used, so that signalling works
 on machines without PortAudio.
 
-Microphone and speaker together, on a direct path, are one duplex stream
-(:class:`DeviceDuplex`) whose callback runs the call's media itself (media.py, the
-device clock; audio/deviceclock.py, natively jcall/_deviceclock.c). Otherwise (one
-device, or a relayed path) each device has its own stream: only copying happens in
+Microphone and speaker together are one duplex stream (:class:`DeviceDuplex`) whose
+callback runs the call's media itself (media.py, the device clock;
+audio/deviceclock.py, natively jcall/_deviceclock.c). A single device has a stream
+of its own: only copying happens in
 PortAudio's callback thread; blocks cross to asyncio with ``call_soon_threadsafe``,
 where resampling and the jitter buffer live. Playback is
 driven by the device's clock: each callback asks asyncio to top its queue up to what

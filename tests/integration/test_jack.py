@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -101,19 +102,44 @@ def wait_ports(client: object, names: list[str], timeout: float = 10.0) -> None:
 def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
                                     accounts: dict[str, Account], server: str,
                                     ca_file: Path) -> None:
+    device_call(jack_server, tmp_path, accounts, server, ca_file, ())
+
+
+@pytest.mark.parametrize("jack_server", [960], indirect=True)
+def test_a_relayed_call_through_sound_devices(jack_server: object, coturn: Any,
+                                              tmp_path: Path, accounts: dict[str, Account],
+                                              server: str, ca_file: Path) -> None:
+    """The caller offers only a TURN relay (coturn): its device clock sends through
+    the event loop, where the relay's client runs, and takes what the relay brings
+    from the inbox; the callee's path is direct. Each end is one duplex stream."""
+    host, port = coturn.address
+    turn = f"{coturn.user}:{coturn.password}@{host}:{port}?transport=udp"
+    stats = device_call(jack_server, tmp_path, accounts, server, ca_file,
+                        ("--ice-loopback", "--relay-only", "--turn", turn))
+    assert stats[0]["path"]["local_type"] == "relay", stats[0]["path"]
+    assert stats[1]["path"]["remote_type"] in ("relay", "prflx"), stats[1]["path"]
+
+
+def device_call(jack_server: object, tmp_path: Path, accounts: dict[str, Account],
+                server: str, ca_file: Path, caller_args: tuple[str, ...]
+                ) -> list[dict[str, Any]]:
+    """A 5 s call between two jcalls on the JACK server, each end's tone into its
+    capture port; checks what each speaker played and the device counters; returns
+    the caller's and the callee's --stats-json."""
     env = jack_server.env  # type: ignore[attr-defined]
     bob = Account(accounts["bob"].jid + "/jack", accounts["bob"].password)
+    loopback = ("--ice-loopback",) if "--ice-loopback" in caller_args else ()
     callee = start("bob", bob, server, ca_file, "--stats-json", str(tmp_path / "b.json"),
-                   "listen", "-a", "--once", audio=(), extra_env=env)
+                   *loopback, "listen", "-a", "--once", audio=(), extra_env=env)
     callee.wait_for("logged in...")
     rig = Rig()
     caller: JcallProcess | None = None
     try:
         caller = start("alice", accounts["alice"], server, ca_file, "--stats-json",
-                       str(tmp_path / "a.json"), "dial", bob.jid, "--duration", str(CALL_S),
-                       audio=(), extra_env=env)
+                       str(tmp_path / "a.json"), *caller_args, "dial", bob.jid,
+                       "--duration", str(CALL_S), audio=(), extra_env=env)
         caller.wait_for("call in progress")
-        clients = ["PortAudio", "PortAudio-01"]
+        clients = ["PortAudio", "PortAudio-01"]  # (one duplex stream each: in and out)
         wait_ports(rig.client, [f"{c}:{d}_0" for c in clients for d in ("in", "out")])
         for i, c in enumerate(clients):
             for src in list(rig.client.get_all_connections(f"{c}:in_0")):
@@ -139,8 +165,10 @@ def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
         assert theirs > 0.1, (i, mine, theirs)  # a third of what was fed in
         assert mine < 0.1 * theirs, (i, mine, theirs)
 
+    found = []
     for name in ("a.json", "b.json"):
         stats = json.loads((tmp_path / name).read_text())
+        found.append(stats)
         print(name, {k: stats[k] for k in ("input_device", "output_device")}, stats["received"])
         for dev in ("input_device", "output_device"):
             assert stats[dev]["rate"] == RATE
@@ -157,6 +185,7 @@ def test_call_through_sound_devices(jack_server: object, tmp_path: Path,
         # trimmed and concealed again every few seconds, more than this bound in one call.
         assert received["concealed_ms"] + received["accelerated_ms"] + received["expanded_ms"] \
             <= 45.0, received
+    return found
 
 
 # In a process of its own: PortAudio picks its JACK server when it starts (at the
