@@ -63,7 +63,7 @@ from .transport.base import (
 )
 
 if TYPE_CHECKING:
-    from .media import DeviceOpener, DuplexOpener, MediaSession
+    from .media import MediaSession, StreamOpener
     from .xmpp.client import XmppClient
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,7 @@ def load_media() -> None:
 class CallSettings:
     ice_timeout: float = 30.0  # from accept to a connected ICE path
     audio: AudioSettings = field(default_factory=AudioSettings)
-    open_devices: DeviceOpener | None = None
-    open_duplex: DuplexOpener | None = None  # microphone and speaker in one stream
+    open_stream: StreamOpener | None = None  # the call's sound devices in one stream
     snapshot_interval: float | None = None  # live statistics this often (Snapshot events)
 
 
@@ -304,7 +303,7 @@ class Call:
 
         try:
             media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
-                                 self.settings.open_devices, self.settings.open_duplex)
+                                 self.settings.open_stream)
         except ValueError as exc:
             self.fail(Failure.SIGNALLING, ExitCode.CALL_FAILED, str(exc),
                       Reason.INCOMPATIBLE_PARAMETERS)

@@ -122,7 +122,7 @@ class App:
             device.check(self.audio)  # before logging in: say now if there is no sound
             if self.codec is None:  # (what the devices run at, unless the user chose)
                 preference = formats.at_rate(device.native_rate(self.audio), preference)
-            openers = {"open_devices": device.open_devices, "open_duplex": device.open_duplex}
+            openers = {"open_stream": device.open_stream}
         account = resolve_account(jid=self.jid, server=self.server, ca_file=self.ca_file,
                                   password_file=self.password_file, settings=self.settings)
         ice = resolve_ice(stun=self.ice.stun, turn=self.ice.turn,

@@ -127,42 +127,10 @@ class Transport(Protocol):
     def stray(self) -> int: ...
 
 
-class DeviceCounters(Protocol):
-    def as_dict(self) -> dict[str, int]: ...
-
-
-class Capture(Protocol):
-    """A device source: chunks at the codec's rate as the device delivers them."""
-
-    @property
-    def stats(self) -> DeviceCounters: ...
-
-    def start(self) -> None: ...
-
-    async def read(self) -> Pcm: ...
-
-    def close(self) -> None: ...
-
-
-class Playback(Protocol):
-    """A device sink: asks ``pull(n, now)`` for at least ``n`` samples, all decided
-    at ``now`` (the time of its refill)."""
-
-    @property
-    def stats(self) -> DeviceCounters: ...
-
-    def start(self, pull: Callable[[int, float], Pcm]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-DeviceOpener = Callable[[AudioSettings, int, int], Awaitable[tuple[Capture | None,
-                                                                    Playback | None]]]
-
-
-class Duplex(Protocol):
-    """Microphone and speaker in one stream whose callback runs ``tick(captured,
-    short)`` on the device's clock (audio/deviceclock.py, audio/device.py)."""
+class SoundStream(Protocol):
+    """The call's sound devices in one stream whose callback runs ``tick(captured,
+    short)`` on the device's clock (audio/deviceclock.py, audio/device.py);
+    ``channels_in`` or ``channels_out`` is 0 where the call uses no such device."""
 
     device_rate: int
     channels_in: int
@@ -178,7 +146,7 @@ class Duplex(Protocol):
     def close(self) -> None: ...
 
 
-DuplexOpener = Callable[[AudioSettings, int, float], Awaitable[Duplex]]
+StreamOpener = Callable[[AudioSettings, int, float], Awaitable[SoundStream]]
 
 
 def packet_samples(codec: Codec) -> int:
@@ -247,8 +215,7 @@ class SendCounters:
 
 class MediaSession:
     def __init__(self, transport: Transport, payloads: tuple[PayloadType, ...],
-                 audio: AudioSettings, open_devices: DeviceOpener | None = None,
-                 open_duplex: DuplexOpener | None = None) -> None:
+                 audio: AudioSettings, open_stream: StreamOpener | None = None) -> None:
         usable = [p for p in payloads if supported(p)]
         if not usable:
             raise ValueError("no supported payload type")
@@ -268,15 +235,12 @@ class MediaSession:
         self.frame = packet_samples(self.codec)
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
         self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
-        self._open_devices = open_devices
-        self._open_duplex = open_duplex
-        self._duplex: Duplex | None = None  # the device clock drives the media
+        self._open_stream = open_stream
+        self._devices: SoundStream | None = None  # their clock drives what they do
         self._native_sender: NativeSender | None = None  # it sends what it captures
         self._source: PacedSource | None = None
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
-        self._capture: Capture | None = None
-        self._playback: Playback | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent_frames = 0
@@ -338,13 +302,9 @@ class MediaSession:
         # the jitter buffer stretch. What the call itself allocates is still collected.
         gc.freeze()
         a = self.audio
-        if a.uses_input_device and a.uses_output_device and self._open_duplex is not None:
-            duplex = await self._open_duplex(a, self.nchannels, self.frame / self.rate)
-            self.started_at = self._loop.time()
-            self._start_device_clock(duplex, self.transport.direct())
-            return
-        if (a.uses_input_device or a.uses_output_device) and self._open_devices is not None:
-            self._capture, self._playback = await self._open_devices(a, self.rate, self.nchannels)
+        devices = None
+        if (a.uses_input_device or a.uses_output_device) and self._open_stream is not None:
+            devices = await self._open_stream(a, self.nchannels, self.frame / self.rate)
         if not a.uses_input_device:
             self._source = (FileSource(a.input, self.rate, self.nchannels) if a.input
                             else ToneSource(a.tone, self.rate, self.nchannels) if a.tone
@@ -357,30 +317,29 @@ class MediaSession:
         now = self.started_at = self._loop.time()
         if self._source is not None:
             trace.event("source_start", now, rate=self.rate)
-        if self._source is not None and self._sink is not None:
+        if devices is not None:
+            self._start_device_clock(devices, self.transport.direct())
+        elif self._source is not None and self._sink is not None:
             self._direct = self.transport.direct()
             if self._direct is not None:
                 self._start_thread(self._direct)
                 return
-        if self._capture is not None:
-            self._capture.start()
-            self._tasks.append(asyncio.ensure_future(self._send_captured(self._capture)))
-        elif self._packets is not None:
+        # What no device drives is paced on the event loop: a source with a speaker, a
+        # sink with a microphone, or both on a relayed path.
+        if self._packets is not None:
             self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,
                                                       self._send_tick)
-        if self._playback is not None:
-            self._playback.start(self._pull_now)
-        elif self._sink is not None:
+        if self._sink is not None:
             self._play_due = now
             self._timers["play"] = self._loop.call_at(now, self._play_tick)
-        # Last: datagrams that came before media started are pushed now, with their
-        # arrival times, onto a playout grid that is already set.
-        self.transport.set_receiver(self._take_datagram)
+            # Last: datagrams that came before media started are pushed now, with
+            # their arrival times, onto a playout grid that is already set.
+            self.transport.set_receiver(self._take_datagram)
 
     async def stop(self) -> dict[str, Any]:
-        if self._duplex is not None:
+        if self._devices is not None:
             # (stopping the stream waits for a callback under way: none runs after it)
-            await asyncio.to_thread(self._duplex.close)
+            await asyncio.to_thread(self._devices.close)
             if self._native_sender is not None:
                 _, _, errors, errno = self._native_sender.sent()
                 if errors:
@@ -405,7 +364,7 @@ class MediaSession:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for endpoint in (self._capture, self._playback, self._source, self._sink):
+        for endpoint in (self._source, self._sink):
             if endpoint is not None:
                 with contextlib.suppress(Exception):
                     endpoint.close()
@@ -444,14 +403,6 @@ class MediaSession:
         # Frame k is complete, and sent, at t0 + (k + 1) frames: absolute deadlines.
         deadline = self.started_at + (self._sent_frames + 1) * self.frame / self.rate
         self._timers["send"] = self._loop.call_at(deadline, self._send_tick)
-
-    async def _send_captured(self, capture: Capture) -> None:
-        pending = np.zeros((0, self.nchannels), dtype=np.int16)
-        while True:
-            pending = np.concatenate([pending, await capture.read()])
-            while len(pending) >= self.frame:
-                chunk, pending = pending[:self.frame], pending[self.frame:]
-                self._send_frame(chunk)
 
     # -- receive ------------------------------------------------------------------------
     def _take_datagram(self, data: bytes, now: float) -> None:
@@ -504,13 +455,6 @@ class MediaSession:
                 return played
             pcm = self.jitter.pop(due, n)
 
-    def _pull_now(self, n: int, due: float) -> Pcm:
-        """``_pull`` on the event loop: the datagrams already waiting on the socket are
-        taken first, since the loop may run this before it reads the socket; the
-        decision at ``due`` is to see every packet that had arrived by then."""
-        self.transport.receive_pending()
-        return self._pull(n, due)
-
     def _play_tick(self) -> None:
         assert self._sink is not None
         self.transport.receive_pending()
@@ -559,11 +503,7 @@ class MediaSession:
     def stats(self) -> dict[str, Any]:
         j, r, f = self.jitter.stats, self.rstats, self.filter.counters
         ms = 1000.0 / self.rate
-        devices = {name: dev.stats.as_dict() for name, dev in
-                   (("input_device", self._capture), ("output_device", self._playback))
-                   if dev is not None}
-        if self._duplex is not None:
-            devices = self._duplex.device_stats()
+        devices = self._devices.device_stats() if self._devices is not None else {}
         return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
@@ -637,44 +577,50 @@ class MediaSession:
         return arrive
 
     # -- the device clock -------------------------------------------------------------
-    def _start_device_clock(self, duplex: Duplex, path: DirectPath | None) -> None:
-        """Both ends of the audio are sound devices: the device's callback sends what
-        it captured, takes what arrived and plays what is due, on its own clock
-        (ARCHITECTURE.md section 3), as the media thread does for files. Periods are
-        short (256 frames: 5.3 ms); the stream's callback moves samples itself and
-        calls ``_device_tick`` once a packet is captured or the period needs samples to
-        play (audio/deviceclock.py): about once per packet.
+    def _start_device_clock(self, devices: SoundStream, path: DirectPath | None) -> None:
+        """The call's sound devices drive what they do, on their own clock
+        (ARCHITECTURE.md section 3), as the media thread does for files: the stream's
+        callback sends what the microphone captured, takes what arrived and plays
+        what is due on the speaker. Periods are short (256 frames: 5.3 ms); the
+        callback moves samples itself and calls ``_device_tick`` once a packet is
+        captured or the period needs samples to play (audio/deviceclock.py): about
+        once per packet. With one device, the other end of the audio (a source or a
+        sink) is paced on the event loop (``start``): a sink's playout and the
+        receiving stay there, and a source's packets go out from there.
 
         On a direct ``path`` the callback uses the path's socket itself. On a TURN
         relay (no ``path``) the datagrams are aioice's, on the event loop: packets to
         send cross to it, and what arrives is left in the inbox for the callback."""
-        self._duplex, self._direct = duplex, path
-        if path is not None:
-            sock, remote = path.sock, path.remote
+        self._devices, self._direct = devices, path
+        rate = self._dev_rate = devices.device_rate
+        self._dev_channels = devices.channels_in, devices.channels_out
+        if devices.channels_in:
+            self._dev_in = StreamResampler(rate, self.rate, devices.channels_in)
+            self._to_send = SampleFifo(self.nchannels, 4 * self.frame)  # the codec's rate
+            # At the codec's own rate and channels (audio/formats.py at_rate) the
+            # captured packets are sent as they are, by the native clock if it can.
+            self._dev_plain = self._dev_in.identity and devices.channels_in == self.nchannels
+            if path is not None:
+                sock, remote = path.sock, path.remote
 
-            def send(data: bytes) -> None:
-                sock.sendto(data, remote)
+                def send(data: bytes) -> None:
+                    sock.sendto(data, remote)
 
-            self._send = send
-            self.transport.set_receiver(self._hand_over(path))  # held datagrams first
-        else:
-            self._send = self._send_through_loop
-            self.transport.set_receiver(self._to_inbox)  # held datagrams first
-        rate = self._dev_rate = duplex.device_rate
-        self._dev_channels = duplex.channels_in, duplex.channels_out
-        self._dev_in = StreamResampler(rate, self.rate, duplex.channels_in)
-        self._dev_out = StreamResampler(self.rate, rate, duplex.channels_out)
-        self._to_send = SampleFifo(self.nchannels, 4 * self.frame)  # at the codec's rate
-        # At the codec's own rate and channels (audio/formats.py at_rate) the captured
-        # packets are sent as they are.
-        self._dev_plain = self._dev_in.identity and duplex.channels_in == self.nchannels
-        self._dev_plain_out = self._dev_out.identity and duplex.channels_out == self.nchannels
-        if path is not None and self._dev_plain and self.codec.name == "L16":
-            # (then the tick is called for playout only)
-            self._native_sender = duplex.send_l16(path.sock, path.remote, self.packetizer)
-            if self._native_sender is not None:
-                self._native_sender.muted = self.muted
-        duplex.start(self._device_tick)
+                self._send = send
+                if self._dev_plain and self.codec.name == "L16":
+                    self._native_sender = devices.send_l16(sock, remote, self.packetizer)
+                    if self._native_sender is not None:
+                        self._native_sender.muted = self.muted
+            else:
+                self._send = self._send_through_loop
+        if devices.channels_out:
+            self._dev_out = StreamResampler(self.rate, rate, devices.channels_out)
+            self._dev_plain_out = self._dev_out.identity \
+                and devices.channels_out == self.nchannels
+            # (held datagrams first)
+            self.transport.set_receiver(self._hand_over(path) if path is not None
+                                        else self._to_inbox)
+        devices.start(self._device_tick)
 
     def _send_through_loop(self, data: bytes) -> None:
         """Send from the device's callback through the event loop (a relayed path)."""

@@ -2,38 +2,24 @@
 imports sounddevice, and only when a device is really used, so that signalling works
 on machines without PortAudio.
 
-Microphone and speaker together are one duplex stream (:class:`DeviceDuplex`) whose
-callback runs the call's media itself (media.py, the device clock;
-audio/deviceclock.py, natively jcall/_deviceclock.c). A single device has a stream
-of its own: only copying happens in
-PortAudio's callback thread; blocks cross to asyncio with ``call_soon_threadsafe``,
-where resampling and the jitter buffer live. Playback is
-driven by the device's clock: each callback asks asyncio to top its queue up to what
-the next callback will take, so the callback never waits. Streams are opened and
-started in a worker thread (both are slow) and run from then on: the microphone's
-blocks are dropped, and the speaker plays silence, until the call's media starts.
+The devices a call uses are one stream (:class:`DeviceStream`: duplex for microphone
+and speaker) whose callback runs the call's media itself (media.py, the device clock;
+audio/deviceclock.py, natively jcall/_deviceclock.c). It is opened in a worker thread
+(slow) and runs from then on: the microphone's samples are dropped, and the speaker
+plays silence, until the call's media starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
-import threading
-from collections import deque
-from collections.abc import Callable
 from typing import Any, cast
-
-import numpy as np
-import numpy.typing as npt
 
 from ..errors import ExitCode, JcallError
 from ..rtp.packetizer import Packetizer
-from .convert import StreamResampler, channels
 from .deviceclock import FrameClock, NativeClock, NativeSender, Tick, frame_clock
 from .settings import AudioSettings
 
-Pcm = npt.NDArray[np.int16]
 HINT = "use --input/--output FILE.wav, --tone HZ, --silence or --discard instead"
 
 
@@ -116,210 +102,56 @@ def native_rate(audio: AudioSettings) -> int | None:
 STARTUP_S = 0.5  # xruns while streams settle are not counted
 
 
-class DeviceStats:
-    """Callback counts and over/underruns reported by PortAudio (after start-up)."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.callbacks = 0
-        self.frames = 0
-        self.xruns = 0
-        self.startup_xruns = 0
-
-    def count(self, frames: int, status: Any) -> None:
-        self.callbacks += 1
-        if status:
-            if self.frames < STARTUP_S * self.rate:
-                self.startup_xruns += 1
-            else:
-                self.xruns += 1
-        self.frames += frames
-
-    def as_dict(self) -> dict[str, int]:
-        return {"callbacks": self.callbacks, "xruns": self.xruns,
-                "startup_xruns": self.startup_xruns, "rate": self.rate}
-
-
-class _DeviceStream:
-    """What both directions share: the device's own rate and channels, its counters,
-    and an int16 callback stream that runs from ``_run()`` until ``close()``."""
-
-    kind = ""  # "input" or "output"
-
-    def __init__(self, spec: str | None, nchannels: int,
-                 loop: asyncio.AbstractEventLoop) -> None:
-        self._sd = _sounddevice()
-        self._index, self.device_rate, self.device_channels = _device(spec, self.kind,
-                                                                      nchannels)
-        self.stats = DeviceStats(self.device_rate)
-        self._loop = loop
-
-    def _run(self, callback: Callable[[Pcm, int, Any, Any], None]) -> None:
-        """Open and start the stream (callbacks may come at once: call it last)."""
-        sd = self._sd
-        stream = sd.InputStream if self.kind == "input" else sd.OutputStream
-        try:
-            self._stream = stream(device=self._index, samplerate=self.device_rate,
-                                  channels=self.device_channels, dtype="int16",
-                                  latency="low", callback=callback)
-            self._stream.start()
-        except sd.PortAudioError as exc:
-            raise AudioDeviceError(f"cannot open the sound {self.kind}: {exc}; {HINT}") \
-                from None
-
-    def close(self) -> None:
-        self._stream.stop()
-        self._stream.close()
-
-
-class DeviceCapture(_DeviceStream):
-    kind = "input"
-
-    def __init__(self, spec: str | None, rate: int, nchannels: int,
-                 loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(spec, nchannels, loop)
-        self.nchannels = nchannels
-        self._queue: asyncio.Queue[Pcm] = asyncio.Queue()
-        self._live = False  # blocks captured before start() are old: not sent
-        self._resample = StreamResampler(self.device_rate, rate, self.device_channels)
-        self._run(self._callback)
-
-    def start(self) -> None:
-        """Deliver what is captured from now on (the stream already runs: starting a
-        PortAudio stream can take as long as opening it)."""
-        self._live = True
-
-    def _callback(self, indata: Pcm, frames: int, when: Any, status: Any) -> None:
-        self.stats.count(frames, status)
-        if self._live:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, indata.copy())
-
-    async def read(self) -> Pcm:
-        block = await self._queue.get()
-        return channels(self._resample(block), self.nchannels)
-
-
-class DevicePlayback(_DeviceStream):
-    kind = "output"
-
-    def __init__(self, spec: str | None, rate: int, nchannels: int,
-                 loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(spec, nchannels, loop)
-        self.rate = rate
-        self._resample = StreamResampler(rate, self.device_rate, self.device_channels)
-        self._fifo: deque[Pcm] = deque()
-        self._lock = threading.Lock()
-        self._pull: Callable[[int, float], Pcm] | None = None
-        self._run(self._callback)  # silence until start()
-
-    def start(self, pull: Callable[[int, float], Pcm]) -> None:
-        self._pull = pull
-
-    def _callback(self, outdata: Pcm, frames: int, when: Any, status: Any) -> None:
-        self.stats.count(frames, status)
-        filled = 0
-        with self._lock:
-            while filled < frames and self._fifo:
-                block = self._fifo[0]
-                take = min(frames - filled, len(block))
-                outdata[filled:filled + take] = block[:take]
-                if take == len(block):
-                    self._fifo.popleft()
-                else:
-                    self._fifo[0] = block[take:]
-                filled += take
-        outdata[filled:] = 0
-        self._loop.call_soon_threadsafe(self._refill, frames)
-
-    def _refill(self, frames: int) -> None:
-        """Top the queue up to what the next callback will take (like the one that
-        just ran). The jitter buffer hands out whole frames, so a refill may bring
-        more than asked for (a 1024-sample period is 2.13 frames at 48 kHz): the
-        queue is measured, not the requests counted, or it would grow by the surplus
-        every period."""
-        if self._pull is None:
-            return
-        with self._lock:
-            queued = sum(len(block) for block in self._fifo)
-        short = frames - queued
-        if short <= 0:
-            return
-        pcm = self._pull(math.ceil(short * self.rate / self.device_rate), self._loop.time())
-        block = self._resample(channels(pcm, self.device_channels))
-        with self._lock:
-            self._fifo.append(block)
-
-
-Devices = tuple[DeviceCapture | None, DevicePlayback | None]
-
-
-async def open_devices(audio: AudioSettings, rate: int, nchannels: int) -> Devices:
-    """Open the call's devices in a worker thread. PortAudio takes from tens of ms (an
-    ALSA device) to over 100 ms (a JACK client) to open a stream; on the event loop
-    that would hold up the ICE socket, and packets read late get wrong arrival times
-    (the jitter buffer then buffers for a burst that never was)."""
-    loop = asyncio.get_running_loop()
-    opening = loop.run_in_executor(None, _open, audio, rate, nchannels, loop)
-    try:
-        return await asyncio.shield(opening)
-    except asyncio.CancelledError:
-        opening.add_done_callback(_close_opened)  # the call ended meanwhile
-        raise
-
-
-def _open(audio: AudioSettings, rate: int, nchannels: int,
-          loop: asyncio.AbstractEventLoop) -> Devices:
-    capture = DeviceCapture(audio.input_device, rate, nchannels, loop) \
-        if audio.uses_input_device else None
-    try:
-        playback = DevicePlayback(audio.output_device, rate, nchannels, loop) \
-            if audio.uses_output_device else None
-    except AudioDeviceError:
-        if capture is not None:
-            capture.close()
-        raise
-    return capture, playback
-
-
-def _close_opened(opening: asyncio.Future[Devices]) -> None:
-    if opening.cancelled() or opening.exception() is not None:
-        return
-    for dev in opening.result():
-        if dev is not None:
-            dev.close()
-
-
-class DeviceDuplex:
-    """Microphone and speaker in one PortAudio duplex stream whose callback drives
-    the call's media (``start(tick)``, audio/deviceclock.py): captured audio is sent,
-    and what is played is decided, in the callback itself, on the device's clock --
-    no hop to the event loop per period. Where jcall._deviceclock was built, the
-    callback is that native code and enters Python only once per packet
-    (``packet_s`` of captured audio). Until ``start`` it plays silence and drops what
-    it captures."""
+class DeviceStream:
+    """The call's sound devices as one PortAudio stream -- duplex for microphone and
+    speaker, else the one device the call uses -- whose callback drives the call's
+    media (``start(tick)``, audio/deviceclock.py): captured audio is sent, and what is
+    played is decided, in the callback itself, on the device's clock -- no hop to the
+    event loop per period. Where jcall._deviceclock was built, the callback is that
+    native code and enters Python only once per packet (``packet_s`` of audio). Until
+    ``start`` it plays silence and drops what it captures. ``channels_in`` or
+    ``channels_out`` is 0 for a direction the call does not use."""
 
     def __init__(self, audio: AudioSettings, nchannels: int, packet_s: float,
                  native: bool = True) -> None:
         self._sd = sd = _sounddevice()
-        self._in, _, self.channels_in = _device(audio.input_device, "input", nchannels)
-        self._out, rate, self.channels_out = _device(audio.output_device, "output", nchannels)
-        self.device_rate = rate  # (the speaker's: the stream runs at one rate)
+        self.channels_in = self.channels_out = 0
+        rate = 0
+        if audio.uses_input_device:
+            self._in, rate, self.channels_in = _device(audio.input_device, "input", nchannels)
+        if audio.uses_output_device:  # (the speaker's rate: the stream runs at one rate)
+            self._out, rate, self.channels_out = _device(audio.output_device, "output",
+                                                         nchannels)
+        if not rate:
+            raise ValueError("a device stream without a device")
+        self.device_rate = rate
         frame = max(1, round(rate * packet_s))
         # Room for a second of audio either way: a period is far shorter, and what the
         # media queues to play is a period's worth and the rest of its last frame.
-        self._clock = frame_clock(self.channels_in, self.channels_out, frame,
+        self._clock = frame_clock(max(1, self.channels_in), max(1, self.channels_out), frame,
                                   max(rate, 4 * frame), int(STARTUP_S * rate), native)
-        settings = {"device": (self._in, self._out), "samplerate": rate,
-                    "channels": (self.channels_in, self.channels_out), "dtype": "int16",
-                    "latency": "low"}
+        kind, settings = self._settings()
         try:
             if isinstance(self._clock, FrameClock):
-                self._stream = sd.RawStream(callback=self._callback, **settings)
+                raw = {"duplex": sd.RawStream, "input": sd.RawInputStream,
+                       "output": sd.RawOutputStream}[kind]
+                callback = {"duplex": self._duplex_callback, "input": self._input_callback,
+                            "output": self._output_callback}[kind]
+                self._stream = raw(callback=callback, **settings)
             else:
-                self._stream = _native_stream(sd, self._clock, settings)
+                self._stream = _native_stream(sd, self._clock, kind, settings)
             self._stream.start()
         except sd.PortAudioError as exc:
             raise AudioDeviceError(f"cannot open the sound devices: {exc}; {HINT}") from None
+
+    def _settings(self) -> tuple[str, dict[str, Any]]:
+        common = {"samplerate": self.device_rate, "dtype": "int16", "latency": "low"}
+        if self.channels_in and self.channels_out:
+            return "duplex", common | {"device": (self._in, self._out),
+                                       "channels": (self.channels_in, self.channels_out)}
+        if self.channels_in:
+            return "input", common | {"device": self._in, "channels": self.channels_in}
+        return "output", common | {"device": self._out, "channels": self.channels_out}
 
     @property
     def native(self) -> bool:
@@ -344,48 +176,63 @@ class DeviceDuplex:
         """PortAudio's input flags are the microphone's xruns, its output flags the
         speaker's (after start-up; and during it)."""
         counts = self._clock.counters()
+        used = [d for d, n in (("input", self.channels_in), ("output", self.channels_out)) if n]
         return {f"{direction}_device": {
             "callbacks": counts["callbacks"], "xruns": counts[f"{direction}_xruns"],
             "startup_xruns": counts[f"{direction}_startup_xruns"], "rate": self.device_rate}
-            for direction in ("input", "output")}
+            for direction in used}
 
-    def _callback(self, indata: Any, outdata: Any, frames: int, when: Any,
-                  status: Any) -> None:
-        """The Python callback, where the native clock was not built."""
+    # The Python callbacks, where the native clock was not built.
+    def _duplex_callback(self, indata: Any, outdata: Any, frames: int, when: Any,
+                         status: Any) -> None:
+        outdata[:] = self._period(bytes(indata), frames, status)
+
+    def _input_callback(self, indata: Any, frames: int, when: Any, status: Any) -> None:
+        self._period(bytes(indata), frames, status, output=False)
+
+    def _output_callback(self, outdata: Any, frames: int, when: Any, status: Any) -> None:
+        outdata[:] = self._period(b"", frames, status)
+
+    def _period(self, captured: bytes, frames: int, status: Any,
+                output: bool = True) -> bytes:
         flags = (status.input_underflow | status.input_overflow << 1
                  | status.output_underflow << 2 | status.output_overflow << 3)
         assert isinstance(self._clock, FrameClock)
-        outdata[:] = self._clock.period(bytes(indata), frames, flags)
+        return self._clock.period(captured, frames, flags, output)
 
     def close(self) -> None:
         self._stream.stop()
         self._stream.close()
 
 
-def _native_stream(sd: Any, clock: Any, settings: dict[str, Any]) -> Any:
-    """A duplex stream whose callback is the native clock's: sounddevice's stream
-    class takes a C callback (a cffi pointer) and its user data as they are, when it is
-    not asked to wrap a Python callback. (``_StreamBase`` is sounddevice's own base of
-    ``Stream``; the public classes always wrap.)"""
+def _native_stream(sd: Any, clock: Any, kind: str, settings: dict[str, Any]) -> Any:
+    """A stream whose callback is the native clock's: sounddevice's stream class takes
+    a C callback (a cffi pointer) and its user data as they are, when it is not asked
+    to wrap a Python callback. (``_StreamBase`` is sounddevice's own base of ``Stream``;
+    the public classes always wrap.) The native callback takes a missing input or
+    output buffer as none."""
     from .._deviceclock import callback_address
 
     ffi = sd._ffi
-    return sd._StreamBase("duplex", callback=ffi.cast("PaStreamCallback*", callback_address()),
+    return sd._StreamBase(kind, callback=ffi.cast("PaStreamCallback*", callback_address()),
                           userdata=ffi.cast("void*", clock.address), wrap_callback=None,
                           **settings)
 
 
-async def open_duplex(audio: AudioSettings, nchannels: int, packet_s: float) -> DeviceDuplex:
-    """Open the duplex stream in a worker thread (see :func:`open_devices`)."""
+async def open_stream(audio: AudioSettings, nchannels: int, packet_s: float) -> DeviceStream:
+    """Open the call's device stream in a worker thread. PortAudio takes from tens of
+    ms (an ALSA device) to over 100 ms (a JACK client) to open a stream; on the event
+    loop that would hold up the ICE socket, and packets read late get wrong arrival
+    times (the jitter buffer then buffers for a burst that never was)."""
     loop = asyncio.get_running_loop()
-    opening = loop.run_in_executor(None, DeviceDuplex, audio, nchannels, packet_s)
+    opening = loop.run_in_executor(None, DeviceStream, audio, nchannels, packet_s)
     try:
         return await asyncio.shield(opening)
     except asyncio.CancelledError:
-        opening.add_done_callback(_close_duplex)  # the call ended meanwhile
+        opening.add_done_callback(_close_opened)  # the call ended meanwhile
         raise
 
 
-def _close_duplex(opening: asyncio.Future[DeviceDuplex]) -> None:
+def _close_opened(opening: asyncio.Future[DeviceStream]) -> None:
     if not opening.cancelled() and opening.exception() is None:
         opening.result().close()

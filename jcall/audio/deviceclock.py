@@ -76,8 +76,11 @@ class FrameClock:
     def counters(self) -> dict[str, int]:
         return dict(self._counts)
 
-    def period(self, captured: bytes, frames: int, status: int = 0) -> bytes:
-        """One period: ``frames`` frames captured in, what the device plays out."""
+    def period(self, captured: bytes, frames: int, status: int = 0,
+               output: bool = True) -> bytes:
+        """One period: ``frames`` frames captured in, what the device plays out.
+        ``output``: whether the stream plays (the native callback's output buffer is
+        then missing); without, the tick is asked for nothing to play."""
         counts = self._counts
         counts["callbacks"] += 1
         early = counts["frames"] < self._startup
@@ -95,7 +98,7 @@ class FrameClock:
             del held[:over]
         whole = len(held) // self._in_bytes // self._frame * self._frame
         queued = self._queued
-        short = max(0, frames - len(queued) // self._out_bytes)
+        short = max(0, frames - len(queued) // self._out_bytes) if output else 0
         if whole or short:
             packets = bytes(held[:whole * self._in_bytes])
             del held[:whole * self._in_bytes]

@@ -77,6 +77,28 @@ class Rig:
         self.client.close()
 
 
+def feed_into(rig: Rig, tone: int, port: str) -> None:
+    """TONES[tone], and nothing else, into ``port`` (a jcall's capture port)."""
+    for src in list(rig.client.get_all_connections(port)):
+        rig.client.disconnect(src, port)
+    rig.client.connect(rig.outs[tone], port)
+
+
+def record_until_done(rig: Rig, caller: JcallProcess, callee: JcallProcess) -> None:
+    """Record from now (the ports are wired) until both jcalls have ended well."""
+    with rig.lock:
+        rig.recorded = [[], []]
+    assert caller.finish(30) == ExitCode.OK, caller.err
+    assert callee.finish(30) == ExitCode.OK, callee.err
+
+
+def stop_all(rig: Rig, *procs: JcallProcess | None) -> None:
+    rig.close()
+    for proc in procs:
+        if proc is not None and proc.popen.poll() is None:
+            proc.popen.kill()
+
+
 def level(x: np.ndarray, hz: float) -> float:
     """Median amplitude of the ``hz`` component over 100 ms blocks (a DFT bin each).
     Blockwise because the jitter buffer may stretch or conceal a few ms now and then,
@@ -142,19 +164,11 @@ def device_call(jack_server: object, tmp_path: Path, accounts: dict[str, Account
         clients = ["PortAudio", "PortAudio-01"]  # (one duplex stream each: in and out)
         wait_ports(rig.client, [f"{c}:{d}_0" for c in clients for d in ("in", "out")])
         for i, c in enumerate(clients):
-            for src in list(rig.client.get_all_connections(f"{c}:in_0")):
-                rig.client.disconnect(src, f"{c}:in_0")
-            rig.client.connect(rig.outs[i], f"{c}:in_0")  # tone i into client i
+            feed_into(rig, i, f"{c}:in_0")  # tone i into client i
             rig.client.connect(f"{c}:out_0", rig.ins[i])  # client i's speaker recorded
-        with rig.lock:
-            rig.recorded = [[], []]
-        assert caller.finish(30) == ExitCode.OK, caller.err
-        assert callee.finish(30) == ExitCode.OK, callee.err
+        record_until_done(rig, caller, callee)
     finally:
-        rig.close()
-        for proc in (caller, callee):
-            if proc is not None and proc.popen.poll() is None:
-                proc.popen.kill()
+        stop_all(rig, caller, callee)
 
     for i in range(2):
         heard = np.concatenate(rig.recorded[i])
@@ -190,22 +204,28 @@ def device_call(jack_server: object, tmp_path: Path, accounts: dict[str, Account
 
 # In a process of its own: PortAudio picks its JACK server when it starts (at the
 # import of sounddevice), and aborts its process if that server goes away.
-DUPLEX_CHILD = """
+STREAM_CHILD = """
 import json, sys, time
 import jack
 import numpy as np
-from jcall.audio.device import DeviceDuplex
+from jcall.audio.device import DeviceStream
 from jcall.audio.settings import AudioSettings
 
-duplex = DeviceDuplex(AudioSettings(), 1, 0.010, native=sys.argv[1] == "native")
+kind = sys.argv[2]
+settings = {"duplex": AudioSettings(), "input": AudioSettings(mute_output=True),
+            "output": AudioSettings(silent=True)}[kind]
+stream = DeviceStream(settings, 1, 0.010, native=sys.argv[1] == "native")
 client = jack.Client("jcall-loop", no_start_server=True)
 client.activate()
 ports = [p.name for p in client.get_ports() if p.name.startswith("PortAudio")]
-out = next(p for p in ports if p.endswith("out_0"))
-inp = next(p for p in ports if p.endswith("in_0"))
-for src in list(client.get_all_connections(inp)):
-    client.disconnect(src, inp)
-client.connect(out, inp)
+assert [p.split(":")[1] for p in ports] == {"duplex": ["in_0", "out_0"], "input": ["in_0"],
+                                            "output": ["out_0"]}[kind], ports
+if kind == "duplex":
+    out = next(p for p in ports if p.endswith("out_0"))
+    inp = next(p for p in ports if p.endswith("in_0"))
+    for src in list(client.get_all_connections(inp)):
+        client.disconnect(src, inp)
+    client.connect(out, inp)
 calls, heard = [], []
 
 def tick(captured, short):
@@ -214,13 +234,13 @@ def tick(captured, short):
     heard.append(int(np.count_nonzero(back)))  # (JACK's samples are floats: +-1)
     return np.full(short, 1000, dtype=np.int16).tobytes()
 
-duplex.start(tick)
+stream.start(tick)
 time.sleep(1.5)
-duplex.close()
+stream.close()
 client.deactivate()
 client.close()
-print(json.dumps({"native": duplex.native, "rate": duplex.device_rate, "calls": calls,
-                  "heard": heard, "stats": duplex.device_stats()}))
+print(json.dumps({"native": stream.native, "rate": stream.device_rate, "calls": calls,
+                  "heard": heard, "stats": stream.device_stats()}))
 """
 
 
@@ -230,14 +250,8 @@ def test_the_duplex_stream_runs_the_tick_on_the_device_clock(
     """A real PortAudio duplex stream with the native callback and with the Python one:
     the tick hands over whole packets of what was captured, and what it returns is
     played (the playback port looped back into the capture port brings it back)."""
-    import subprocess
-    import sys
 
-    done = subprocess.run([sys.executable, "-c", DUPLEX_CHILD,
-                           "native" if native else "python"],
-                          capture_output=True, text=True, timeout=30, env=dict(os.environ))
-    assert done.returncode == 0, done.stderr[-2000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_stream_child(native, "duplex")
     assert got["native"] == native and got["rate"] == RATE
     calls = got["calls"]
     periods = got["stats"]["input_device"]["callbacks"]
@@ -248,3 +262,84 @@ def test_the_duplex_stream_runs_the_tick_on_the_device_clock(
     assert all(n % 960 == 0 for n, _ in calls)
     assert sum(n for n, _ in calls) // 2 >= 0.9 * 1.5 * RATE  # (the 1.5 s after start)
     assert sum(got["heard"]) > 0.8 * sum(n for n, _ in calls) // 2  # played, came back
+
+
+def run_stream_child(native: bool, kind: str) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", STREAM_CHILD,
+                           "native" if native else "python", kind],
+                          capture_output=True, text=True, timeout=30, env=dict(os.environ))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("jack_server", [960], indirect=True)
+@pytest.mark.parametrize("kind", ["input", "output"])
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+def test_a_stream_of_one_device_runs_the_tick_for_its_direction(
+        jack_server: object, native: bool, kind: str) -> None:
+    """A microphone alone hands over whole packets and is never asked to play; a
+    speaker alone is asked for what each period lacks and captures nothing."""
+    got = run_stream_child(native, kind)
+    assert got["native"] == native
+    calls = got["calls"]
+    assert len(calls) >= 50, calls[:5]
+    if kind == "input":
+        assert all(n > 0 and n % 960 == 0 and short == 0 for n, short in calls)
+        assert set(got["stats"]) == {"input_device"}
+    else:
+        assert all(n == 0 and short > 0 for n, short in calls)
+        assert set(got["stats"]) == {"output_device"}
+
+
+@pytest.mark.parametrize("jack_server", [960], indirect=True)
+def test_one_sound_device_at_each_end(jack_server: object, tmp_path: Path,
+                                      accounts: dict[str, Account], server: str,
+                                      ca_file: Path) -> None:
+    """The caller speaks into a microphone and records to a file; the callee sends a
+    tone and listens on a speaker. Each end's one device is one stream (only in_0, or
+    only out_0) on the device clock; the end without a device is paced as for files."""
+    from jcall.audio.files import read_wav
+
+    env = jack_server.env  # type: ignore[attr-defined]
+    bob = Account(accounts["bob"].jid + "/jack1", accounts["bob"].password)
+    recording = tmp_path / "caller.wav"
+    callee = start("bob", bob, server, ca_file, "--stats-json", str(tmp_path / "b.json"),
+                   "listen", "-a", "--once", audio=("--tone", str(TONES[0])), extra_env=env)
+    callee.wait_for("logged in...")
+    rig = Rig()
+    caller: JcallProcess | None = None
+    try:
+        caller = start("alice", accounts["alice"], server, ca_file, "--stats-json",
+                       str(tmp_path / "a.json"), "dial", bob.jid, "--duration", str(CALL_S),
+                       audio=("--output", str(recording)), extra_env=env)
+        caller.wait_for("call in progress")
+        deadline = time.monotonic() + 10
+        while True:
+            ports = {p.name for p in rig.client.get_ports() if p.name.startswith("PortAudio")}
+            clients = {name.split(":")[0] for name in ports}
+            if len(clients) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        mic = next(c for c in clients if f"{c}:in_0" in ports)
+        speaker = next(c for c in clients if f"{c}:out_0" in ports)
+        assert mic != speaker and f"{mic}:out_0" not in ports and f"{speaker}:in_0" not in ports
+        feed_into(rig, 1, f"{mic}:in_0")  # TONES[1] into the caller's mic
+        rig.client.connect(f"{speaker}:out_0", rig.ins[0])  # the callee's speaker recorded
+        record_until_done(rig, caller, callee)
+    finally:
+        stop_all(rig, caller, callee)
+
+    heard = np.concatenate(rig.recorded[0])
+    assert len(heard) > RATE
+    assert level(heard, TONES[1]) > 0.1 and level(heard, TONES[0]) < 0.01
+    pcm, rate = read_wav(recording)
+    recorded = pcm[:, 0].astype(np.float64) / 32768
+    assert rate == RATE and len(recorded) > 3 * RATE
+    assert level(recorded, TONES[0]) > 10 * max(level(recorded, TONES[1]), 1e-4)
+    a, b = (json.loads((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
+    assert "output_device" not in a and a["input_device"]["xruns"] == 0, a
+    assert "input_device" not in b and b["output_device"]["xruns"] == 0, b
+    assert a["received"]["lost"] == b["received"]["lost"] == 0

@@ -229,17 +229,17 @@ async def test_media_over_a_turn_relay(tmp_path: Path, coturn: object) -> None:
         assert s["received"]["lost"] == 0 and s["received"]["concealed_ms"] == 0, s
 
 
-class FakeDuplex:
-    """A duplex device whose periods the test runs through a device clock, native or
-    the Python reference (the callback's work, without PortAudio:
+class FakeDevices:
+    """The call's sound devices, whose periods the test runs through a device clock,
+    native or the Python reference (the callback's work, without PortAudio:
     tests/integration/test_jack.py runs the real one)."""
 
     device_rate = 48000
-    channels_in = channels_out = 1
 
-    def __init__(self, native: bool) -> None:
+    def __init__(self, native: bool, channels_in: int = 1, channels_out: int = 1) -> None:
         from jcall.audio.deviceclock import frame_clock
 
+        self.channels_in, self.channels_out = channels_in, channels_out
         self.clock = frame_clock(1, 1, 480, 48000, 24000, native)
         assert (type(self.clock).__name__ == "DeviceClock") == native
 
@@ -286,15 +286,16 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives(
                       stun=lambda *a: None, pause=lambda: None, resume=lambda: None)
     transport = FakeTransport()
     transport.direct = lambda: path  # type: ignore[method-assign,assignment]
-    device = FakeDuplex(native)
+    device = FakeDevices(native)
 
-    async def open_duplex(audio: AudioSettings, nchannels: int, packet_s: float) -> FakeDuplex:
+    async def open_stream(audio: AudioSettings, nchannels: int, packet_s: float
+                          ) -> FakeDevices:
         assert packet_s == 0.010
         return device
 
     l16 = PayloadType(id=96, name="L16", clockrate=48000)
     session = MediaSession(transport, (l16,), AudioSettings(),
-                           open_duplex=open_duplex)
+                           open_stream=open_stream)
     await session.start()
     now = 1000.0
     session._clock = lambda: now
