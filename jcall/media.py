@@ -690,9 +690,13 @@ class MediaSession:
         socket's once the thread owns it. Merged in arrival order: the event loop's
         come from the other sockets (or came before the take-over), and one packet out
         of order would hold back every packet behind it until its own time."""
-        inbox = self._inbox
+        # Whether the socket is ours is read before the inbox is emptied: the event loop
+        # puts its last datagram in the inbox and only then gives the socket up, so a
+        # socket read here can never take a datagram newer than one left in the inbox
+        # (which would be pushed a pass late, after its frame was played).
+        owned, inbox = self._owns_socket, self._inbox
         packets = [inbox.popleft() for _ in range(len(inbox))] if inbox else []
-        if self._owns_socket:
+        if owned:
             assert self._direct is not None
             packets += self._receive(self._direct.sock)
         if len(packets) > 1:

@@ -8,6 +8,7 @@ import secrets
 import socket
 import struct
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +348,55 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives(
     assert received["concealed_ms"] == received["expanded_ms"] == 0
     assert "input_device" in stats and "output_device" in stats
     peer.close()
+
+
+class HandOverInbox(deque[tuple[float, bytes]]):
+    """An inbox whose first look from the reader is interleaved with the event loop's
+    hand-over: the loop leaves its last datagram and gives the socket up right then."""
+
+    def __init__(self, hand_over: Any) -> None:
+        super().__init__()
+        self._hand_over = hand_over
+
+    def __len__(self) -> int:
+        n = super().__len__()
+        if self._hand_over is not None:
+            hand_over, self._hand_over = self._hand_over, None
+            hand_over()
+        return n
+
+
+async def test_a_datagram_left_in_the_inbox_at_the_hand_over_is_not_overtaken() -> None:
+    """The event loop puts its last datagram (P1) in the inbox, then the media reads
+    the socket itself; if that happens while the media looks, the socket's newer
+    datagram (P2) must not be taken before P1 (P1 would then come a pass late, after
+    its frame was played: concealed in the CI soak once)."""
+    from jcall.rtp.packet import RtpPacket
+    from jcall.transport.base import DirectPath
+    from tests.fakes import FakeTransport
+
+    ours, peer = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+    try:
+        for s in (ours, peer):
+            s.bind(("127.0.0.1", 0))
+        ours.setblocking(False)
+        path = DirectPath(sock=ours, remote=peer.getsockname(), admits=lambda _: True,
+                          stun=lambda *a: None, pause=lambda: None, resume=lambda: None)
+        session = MediaSession(FakeTransport(), (L16,), AudioSettings(tone=440.0,
+                                                                      mute_output=True))
+        session._direct = path
+        p1 = bytes(RtpPacket(11, 1, 441, 9, bytes(882)))
+        p2 = bytes(RtpPacket(11, 2, 882, 9, bytes(882)))
+        peer.sendto(p2, ours.getsockname())
+        time.sleep(0.01)
+
+        def hand_over() -> None:
+            session._inbox.append((time.monotonic() - 0.005, p1))
+            session._owns_socket = True
+
+        session._inbox = HandOverInbox(hand_over)
+        taken = session._arrived() + session._arrived()
+        assert [RtpPacket.parse(data).sequence for _, data in taken] == [1, 2]
+    finally:
+        ours.close()
+        peer.close()
