@@ -1,5 +1,6 @@
-"""A first-in first-out queue of samples in one preallocated array: what a device's
-callback appends and takes a period at a time, without allocating per period."""
+"""A first-in first-out queue of samples in one preallocated array: a device's
+resampled capture is gathered here into whole packets, in its callback, without
+allocating per period."""
 
 from __future__ import annotations
 
@@ -22,13 +23,6 @@ class SampleFifo:
             self._buf = grown
         self._buf[self.size:self.size + n] = pcm
         self.size += n
-
-    def pop_into(self, out: Pcm) -> int:
-        """Move up to ``len(out)`` samples into ``out``; returns how many."""
-        n = min(len(out), self.size)
-        out[:n] = self._buf[:n]
-        self._drop(n)
-        return n
 
     def pop(self, n: int) -> Pcm:
         """The first ``n`` samples (a copy); ``n`` must not exceed ``size``."""
