@@ -67,30 +67,49 @@ def speech(seconds: float, seed: int) -> np.ndarray:
 @dataclass
 class Rig:
     """Our JACK clients, on one clock: a feeder that plays signal i into port out_i
-    (each jcall's capture port) and a recorder of port in_i (each jcall's playback
-    port). Two clients, not one: a client that both feeds the jcalls and records them
-    closes a cycle in JACK's graph, and JACK breaks a cycle by running one edge a
+    (the capture port of end i) and one recorder per end, of its playback port. The
+    feeder and the recorders are apart: a client that both feeds the ends and records
+    them closes a cycle in JACK's graph, and JACK breaks a cycle by running one edge a
     period late -- a delay of the rig, not of jcall, present or not from run to run.
-    With two, every period runs feeder, then the jcalls, then the recorder. Blocks are
-    placed by the JACK frame time of their period (counted from where feeding began)."""
+    One recorder per end, not one for all: JACK wakes a client once every client it
+    reads from has run, and the end that runs last wakes it -- a futex wake-up in that
+    end's own thread every period, which one end paid and the others not. So each end
+    (both jcalls and the bare stream) sits in the same place of the graph: fed by the
+    feeder, read by its own recorder. Every period runs feeder, then the ends, then
+    the recorders. Blocks are placed by the JACK frame time of their period (counted
+    from where feeding began)."""
 
     signals: list[np.ndarray]
-    recorded: list[list[tuple[int, np.ndarray]]] = field(default_factory=lambda: [[], []])
+    recorded: list[list[tuple[int, np.ndarray]]] = field(default_factory=list)
     feed_from: int | None = None  # the JACK frame time where feeding (and recording) began
     client: Any = None  # the feeder (also used to look up and connect ports)
-    recorder: Any = None
+    recorders: list[Any] = field(default_factory=list)
 
     def start(self) -> None:
         import jack
 
         self.client = jack.Client("jcall-bench-feed", no_start_server=True)
-        self.recorder = jack.Client("jcall-bench-rec", no_start_server=True)
-        self.outs = [self.client.outports.register(f"feed_{i}") for i in range(2)]
-        self.ins = [self.recorder.inports.register(f"rec_{i}") for i in range(2)]
+        self.outs = [self.client.outports.register(f"feed_{i}")
+                     for i in range(len(self.signals))]
         self.client.set_process_callback(self._feed)
-        self.recorder.set_process_callback(self._record)
         self.client.activate()
-        self.recorder.activate()
+        self.ins = []
+        for i in range(len(self.signals)):
+            recorder = jack.Client(f"jcall-bench-rec{i}", no_start_server=True)
+            self.ins.append(recorder.inports.register("rec"))
+            self.recorded.append([])
+            recorder.set_process_callback(lambda frames, i=i: self._record(i))
+            recorder.activate()
+            self.recorders.append(recorder)
+
+    def connect(self, i: int, end: str) -> None:
+        """Make the PortAudio client ``end`` end i: the feeder's signal i instead of
+        what PortAudio connected to its capture port, and its playback recorded (its
+        playback stays connected to the system's ports too, as PortAudio left it)."""
+        for src in list(self.client.get_all_connections(f"{end}:in_0")):
+            self.client.disconnect(src, f"{end}:in_0")
+        self.client.connect(self.outs[i], f"{end}:in_0")
+        self.client.connect(f"{end}:out_0", self.ins[i])
 
     def _feed(self, frames: int) -> None:
         start, now = self.feed_from, self.client.last_frame_time
@@ -102,17 +121,16 @@ class Rig:
             sig = self.signals[i]
             out[:] = sig[(now - start + np.arange(frames)) % len(sig)]
 
-    def _record(self, frames: int) -> None:
-        start, now = self.feed_from, self.recorder.last_frame_time
+    def _record(self, i: int) -> None:
+        start, now = self.feed_from, self.recorders[i].last_frame_time
         if start is not None and now >= start:
-            for i, port in enumerate(self.ins):
-                self.recorded[i].append((now - start, port.get_array().copy()))
+            self.recorded[i].append((now - start, self.ins[i].get_array().copy()))
 
     def feed(self) -> None:
         self.feed_from = self.client.frame_time + PERIOD  # (a period on: not mid-period)
 
     def heard(self, i: int) -> np.ndarray:
-        """What port in_i recorded, sample k at frame time feed_from + k."""
+        """What end i played, sample k at frame time feed_from + k."""
         blocks = self.recorded[i]
         out = np.zeros(max((at + len(b) for at, b in blocks), default=0), dtype=np.float32)
         for at, block in blocks:
@@ -120,7 +138,7 @@ class Rig:
         return out
 
     def close(self) -> None:
-        for client in (self.client, self.recorder):
+        for client in (self.client, *self.recorders):
             client.deactivate()
             client.close()
 
@@ -192,7 +210,8 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
     jack.start()
     old = {k: os.environ.get(k) for k in jack.env}
     os.environ.update(jack.env)  # (for our JACK client, the jcalls and the bare stream)
-    rig = Rig([speech(seconds + 5, 1), speech(seconds + 5, 2)])
+    # (the bare stream is end 2: fed and recorded as the jcalls are, not measured)
+    rig = Rig([speech(seconds + 5, 1), speech(seconds + 5, 2), speech(seconds + 5, 3)])
     callee = caller = bare = None
     try:
         rig.start()
@@ -204,14 +223,11 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
         caller.wait_for("call in progress")
         ends = wait_clients(rig.client, 2, set())
         for i, name in enumerate(ends):
-            for src in list(rig.client.get_all_connections(f"{name}:in_0")):
-                rig.client.disconnect(src, f"{name}:in_0")
-            rig.client.connect(rig.outs[i], f"{name}:in_0")
-            rig.client.connect(f"{name}:out_0", rig.ins[i])
+            rig.connect(i, name)
         bare = subprocess.Popen([sys.executable, "-c", BARE, str(seconds + 2), str(RATE)],
                                 env=dict(os.environ), stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
-        wait_clients(rig.client, 1, set(ends))
+        rig.connect(2, wait_clients(rig.client, 1, set(ends))[0])
         rig.feed()
         time.sleep(2.0)  # (start-up of the bare stream; the call settles)
         pids = {"caller": caller.popen.pid, "callee": callee.popen.pid, "bare": bare.pid}
