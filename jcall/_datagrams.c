@@ -23,7 +23,18 @@ static double seconds(const struct timespec *t) {
     return (double)t->tv_sec + (double)t->tv_nsec * 1e-9;
 }
 
-static PyObject *address(const struct sockaddr_storage *from) {
+/* The (host, port) of the last source seen, and that source: a media socket hears one
+ * peer, so its address is formatted (inet_ntop, then a str and a tuple) once, not per
+ * datagram. Used only with the GIL held, which is never released in between. */
+static struct sockaddr_storage last_from;
+static socklen_t last_len;
+static PyObject *last_address;
+
+static PyObject *address(const struct sockaddr_storage *from, socklen_t len) {
+    if (last_address != NULL && len == last_len && memcmp(from, &last_from, len) == 0) {
+        Py_INCREF(last_address);
+        return last_address;
+    }
     char host[INET6_ADDRSTRLEN];
     int port;
     if (from->ss_family == AF_INET6) {
@@ -35,7 +46,14 @@ static PyObject *address(const struct sockaddr_storage *from) {
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
         port = ntohs(a->sin_port);
     }
-    return Py_BuildValue("(si)", host, port);
+    PyObject *out = Py_BuildValue("(si)", host, port);
+    if (out != NULL && len <= (socklen_t)sizeof last_from) {
+        memcpy(&last_from, from, len);
+        last_len = len;
+        Py_INCREF(out);
+        Py_XSETREF(last_address, out);
+    }
+    return out;
 }
 
 PyDoc_STRVAR(receive_all_doc,
@@ -92,7 +110,7 @@ static PyObject *receive_all(PyObject *Py_UNUSED(module), PyObject *arg) {
             clock_gettime(CLOCK_MONOTONIC, &now);
             arrival = seconds(&now);
         }
-        PyObject *source = address(&from);
+        PyObject *source = address(&from, msg.msg_namelen);
         PyObject *item = source == NULL ? NULL
             : Py_BuildValue("(dy#N)", arrival, data, (Py_ssize_t)n, source);
         if (item == NULL || PyList_Append(out, item) < 0) {

@@ -47,9 +47,9 @@ class L16:
         return pcm.astype(BE16).tobytes()
 
     def decode(self, payload: bytes) -> Pcm:
+        # (a view of the whole frames in the payload, then one copy in native order)
         frames = len(payload) // (2 * self.channels)
-        data = np.frombuffer(payload, dtype=BE16, count=frames * self.channels)
-        return data.astype(np.int16).reshape(frames, self.channels)
+        return np.ndarray((frames, self.channels), BE16, payload).astype(np.int16)
 
 
 def ulaw_encode(x: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:

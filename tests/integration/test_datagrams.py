@@ -86,3 +86,26 @@ def test_a_queued_error_is_raised_once_and_the_adapter_logs_it() -> None:
         c.close()
     with pytest.raises(OSError):
         receive_all(c.fileno())  # (-1: closed)
+
+
+@pytest.mark.parametrize("family", [socket.AF_INET, socket.AF_INET6], ids=["ipv4", "ipv6"])
+def test_each_datagram_keeps_its_own_source(family: socket.AddressFamily) -> None:
+    """The native reader formats a source once and reuses it while the source stays
+    the same: datagrams from two senders, interleaved, still name each their own."""
+    a, b = pair(family, stamped=False)
+    c = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        c.bind((a.getsockname()[0], 0))
+        senders = [a, c, c, a, a, c]
+        for k, sender in enumerate(senders):
+            sender.sendto(bytes([k]), b.getsockname())
+        time.sleep(0.01)
+        got = [(d, s) for _, d, s in receive_all(b.fileno())]
+        c.sendto(b"again", b.getsockname())
+        time.sleep(0.01)
+        got += [(d, s) for _, d, s in receive_all(b.fileno())]
+        assert got == [(bytes([k]), s.getsockname()[:2]) for k, s in enumerate(senders)] + \
+            [(b"again", c.getsockname()[:2])]
+    finally:
+        for s in (a, b, c):
+            s.close()
