@@ -501,6 +501,6 @@ def _feed_datagram(agent: gi.GoogleIceAgent, media: MediaSession, data: bytes,
     media_ok = agent.receive(0, data, source, now)
     report.count("agent-media" if media_ok else "agent-other")
     if media_ok:
-        before = media.filter.counters.accepted
+        before = media.receive.filter.counters.accepted
         media._take_datagram(data, now)
-        report.count("played" if media.filter.counters.accepted > before else "filtered")
+        report.count("played" if media.receive.filter.counters.accepted > before else "filtered")

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from jcall import media
 from jcall.audio.files import read_wav, write_wav
 from jcall.audio.settings import AudioSettings
 from jcall.media import MediaSession
+from jcall.media import session as media
 from jcall.signaling.gingle import PayloadType
 from jcall.transport.ice import IceTransport
 from jcall.transport.servers import IceServers, TurnServer

@@ -1,11 +1,11 @@
-"""The pure helpers of jcall/media.py (the sessions themselves run in
+"""The pure helpers of jcall/media/session.py (the sessions themselves run in
 tests/integration/test_media_session.py)."""
 
 import numpy as np
 import pytest
 
 from jcall.audio.codecs import L16, Codec, codec_for
-from jcall.media import PacedPackets
+from jcall.media.session import PacedPackets
 from jcall.rtp.packet import RtpPacket
 from jcall.rtp.packetizer import Packetizer
 

@@ -1,16 +1,16 @@
 """Voice over the nominated ICE path: RTP out of a source, RTP into the jitter buffer,
-frames out to a sink. Orchestration: the codecs, RTP and jitter buffer are pure; the
-source/sink are files or devices; the transport is the call's MediaTransport (RFC or
-Google ICE, jcall/transport/).
+frames out to a sink. Orchestration: the codecs, RTP, the receive path (receive.py)
+and playout (playout.py) are pure; the source/sink are files or devices; the transport
+is the call's MediaTransport (RFC or Google ICE, jcall/transport/).
 
 Three paths per call, each a plain callback (no task wake-up per packet: CPU per
 call second is a product target):
 * **send** -- a paced source is read at absolute deadlines (frame k at t0 + (k+1)
   frames: a frame is complete only once its last sample has entered), encoded,
   packetized and sent; a device source sends as its callbacks deliver;
-* **receive** -- datagrams arrive straight from the ICE socket's protocol, are filtered
-  (payload type, SSRC), counted (RFC 3550), decoded and pushed into the jitter buffer
-  with their arrival time;
+* **receive** -- datagrams arrive straight from the ICE socket's protocol and go
+  through the receive path (receive.py): filtered (payload type, SSRC), counted (RFC
+  3550), decoded and pushed into the jitter buffer with their arrival time;
 * **playout** -- every 10 ms at an absolute deadline (or when the device asks), a frame
   is popped from the jitter buffer and written to the sink. A paced sink's deadlines
   are re-phased once, at the first packet, so that playout starts exactly when the
@@ -77,11 +77,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from . import trace
-from .audio.codecs import Codec, codec_for
-from .audio.convert import StreamResampler, channels, resample
-from .audio.deviceclock import NativeSender
-from .audio.endpoints import (
+from .. import trace
+from ..audio.codecs import Codec
+from ..audio.convert import StreamResampler, channels
+from ..audio.deviceclock import NativeSender
+from ..audio.endpoints import (
     BatchedSink,
     FileSink,
     FileSource,
@@ -91,27 +91,25 @@ from .audio.endpoints import (
     SilenceSource,
     ToneSource,
 )
-from .audio.fifo import SampleFifo
-from .audio.formats import SUPPORTED
-from .audio.level import dbfs
-from .audio.settings import AudioSettings
-from .rtp.jitterbuffer import JitterBuffer
-from .rtp.packetizer import MAX_PACKET_BYTES, Packetizer
-from .rtp.receiver import RtpFilter
-from .rtp.stats import ReceiveStats
-from .signaling.model import PayloadType
-from .transport.base import DirectPath
-from .transport.udp import Pacer, is_rtp, open_pacer, receive_all
+from ..audio.fifo import SampleFifo
+from ..audio.level import dbfs
+from ..audio.settings import AudioSettings
+from ..rtp.jitterbuffer import JitterBuffer
+from ..rtp.packetizer import Packetizer
+from ..signaling.model import PayloadType
+from ..transport.base import DirectPath
+from ..transport.udp import Pacer, is_rtp, open_pacer, receive_all
+from .format import codec_of, packet_samples, supported
+from .playout import Playout
+from .receive import ReceivePath
 
 log = logging.getLogger(__name__)
 Pcm = npt.NDArray[np.int16]
 
-PACKET_CHOICES_S = (0.020, 0.010, 0.005)  # the longest that fits in a packet wins
 PLAYOUT_FRAME_S = 0.010
 RECEIVE_PASS_S = 0.100  # media thread: how often it drains the socket and plays out
 SEND_BATCH = 10  # paced source: packets built at a time (see the module doc)
 NATIVE_PACING = True  # the media thread sends through jcall._pacer where it was built
-RTP_HEADER = 12
 
 
 class Transport(Protocol):
@@ -147,26 +145,6 @@ class SoundStream(Protocol):
 
 
 StreamOpener = Callable[[AudioSettings, int, float], Awaitable[SoundStream]]
-
-
-def packet_samples(codec: Codec) -> int:
-    """Samples per channel in one packet: 20 ms, else 10 ms, else 5 ms, whatever keeps
-    the packet within MAX_PACKET_BYTES (L16/44.1 kHz mono: 10 ms = 882 bytes)."""
-    bytes_per_sample = 1 if codec.name in ("PCMU", "PCMA") else 2 * codec.channels
-    for seconds in PACKET_CHOICES_S:
-        n = int(codec.clockrate * seconds)
-        if RTP_HEADER + n * bytes_per_sample <= MAX_PACKET_BYTES:
-            return n
-    return (MAX_PACKET_BYTES - RTP_HEADER) // bytes_per_sample
-
-
-def supported(pt: PayloadType) -> bool:
-    return any(f.matches(pt) for f in SUPPORTED)
-
-
-def _codec(pt: PayloadType) -> Codec:
-    fmt = next(f for f in SUPPORTED if f.matches(pt))
-    return codec_for(fmt.name, fmt.clockrate, fmt.channels)
 
 
 class PacedPackets:
@@ -222,19 +200,15 @@ class MediaSession:
         self.transport = transport
         self.audio = audio
         self.payload_type = usable[0]
-        self.codec = _codec(self.payload_type)
+        self.codec = codec_of(self.payload_type)
         self.rate, self.nchannels = self.codec.clockrate, self.codec.channels
-        self.decoders = {p.id: _codec(p) for p in usable}
-        # payload types whose audio must be converted to the session's rate/channels
-        self._convert = {pt for pt, d in self.decoders.items()
-                         if (d.clockrate, d.channels) != (self.rate, self.nchannels)}
         self.packetizer = Packetizer(self.payload_type.id)
-        self.filter = RtpFilter(set(self.decoders))
-        self.rstats = ReceiveStats(self.rate)
         self.sent = SendCounters()
         self.frame = packet_samples(self.codec)
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
         self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
+        self.receive = ReceivePath(usable, self.rate, self.nchannels, self.jitter)
+        self.playout = Playout(self.jitter, self.play_frame, self._first_played)
         self._open_stream = open_stream
         self._devices: SoundStream | None = None  # their clock drives what they do
         self._native_sender: NativeSender | None = None  # it sends what it captures
@@ -245,8 +219,6 @@ class MediaSession:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent_frames = 0
         self._play_due = 0.0
-        self._first_played = False
-        self._first_arrival: float | None = None
         self._loop = asyncio.get_running_loop()
         self._send: Callable[[bytes], None] = transport.send_now
         self._thread: threading.Thread | None = None
@@ -267,18 +239,15 @@ class MediaSession:
         self._inbox: deque[tuple[float, bytes]] = deque()
         self._owns_socket = False
         self._stray = 0  # RTP the media thread refused (not from the selected pair)
-        self._ssrc: int | None = None  # of the packets pushed last
         self._tick_failed = False
         self._clock = time.monotonic  # the device clock's time (the event loop's clock)
         self.muted = False
-        # For the level meters: what was sent (a captured chunk) and played last.
-        self._last_captured: Pcm | None = None
-        self._last_played: Pcm | None = None
+        self._last_captured: Pcm | None = None  # (the input level meter)
 
     @property
     def heard(self) -> bool:
         """Whether any of the peer's RTP has arrived."""
-        return self._first_arrival is not None or self.filter.ssrc is not None
+        return self.receive.first_arrival is not None
 
     @property
     def codec_name(self) -> str:
@@ -406,54 +375,26 @@ class MediaSession:
 
     # -- receive ------------------------------------------------------------------------
     def _take_datagram(self, data: bytes, now: float) -> None:
-        packet = self.filter.accept(data)
-        if packet is None:
-            return
-        if packet.ssrc != self._ssrc:
-            if self._ssrc is not None:  # the peer's new source (rtp/receiver.py)
-                self.rstats.new_source()
-                self.jitter.new_source()
-            self._ssrc = packet.ssrc
-        self.rstats.update(packet.sequence, packet.timestamp, now, len(data))
-        decoder = self.decoders[packet.payload_type]
-        pcm = decoder.decode(packet.payload)
-        if packet.payload_type in self._convert:
-            pcm = channels(resample(pcm, decoder.clockrate, self.rate), self.nchannels)
-        self.jitter.push(packet.timestamp, pcm, now)
-        if self._first_arrival is None:
-            self._first_arrival = now
-            trace.event("first_rtp_arrival", now)
-            self._rephase_playout(now)
+        if self.receive.take(data, now):
+            self._first_rtp(now)
+
+    def _first_rtp(self, arrival: float) -> None:
+        trace.event("first_rtp_arrival", arrival)
+        self._rephase_playout(arrival)
 
     # -- playout ------------------------------------------------------------------------
     def _pull(self, n: int, due: float) -> Pcm:
-        """At least ``n`` samples, whole playout frames, decided at ``due`` (one
-        decision for the jitter buffer: a device asks for a period at once)."""
-        if self._first_arrival is None and self._sink is not None:
+        """At least ``n`` samples for a paced sink, decided at ``due`` (playout.py)."""
+        if self.receive.first_arrival is None:
             # Nothing to play yet, and a paced sink's grid moves at the first packet:
             # the jitter buffer is to see its pace from then on.
             return np.zeros((n, self.nchannels), dtype=np.int16)
-        pcm = self.jitter.pop(due, n)
-        if pcm is not None and len(pcm) >= n and self._first_played:
-            self._last_played = pcm
-            return pcm  # the steady state: one frame is enough (a device asks for less)
-        out = []
-        have = 0
-        while True:
-            if pcm is None:
-                pcm = np.zeros((self.play_frame, self.nchannels), dtype=np.int16)
-            elif not self._first_played:
-                self._first_played = True
-                # (a paced sink's timeline may begin before media started; see
-                # _rephase_playout: nothing was played before media started)
-                trace.event("first_audio_played", max(due + have / self.rate,
-                                                      self.started_at))
-            out.append(pcm)
-            have += len(pcm)
-            if have >= n:
-                self._last_played = played = np.concatenate(out)
-                return played
-            pcm = self.jitter.pop(due, n)
+        return self.playout.pull(n, due)
+
+    def _first_played(self, due: float) -> None:
+        # (a paced sink's timeline may begin before media started; see
+        # _rephase_playout: nothing was played before media started)
+        trace.event("first_audio_played", max(due, self.started_at))
 
     def _play_tick(self) -> None:
         assert self._sink is not None
@@ -501,7 +442,7 @@ class MediaSession:
 
     # -- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        j, r, f = self.jitter.stats, self.rstats, self.filter.counters
+        j, r, f = self.jitter.stats, self.receive.stats, self.receive.filter.counters
         ms = 1000.0 / self.rate
         devices = self._devices.device_stats() if self._devices is not None else {}
         return devices | {
@@ -509,7 +450,7 @@ class MediaSession:
             "payload_type": self.payload_type.id,
             "sent": self._sent_so_far(),
             "received": {
-                "ssrc": self.filter.ssrc, "packets": r.packets, "bytes": r.bytes,
+                "ssrc": self.receive.filter.ssrc, "packets": r.packets, "bytes": r.bytes,
                 "lost": max(0, r.lost), "late": j.late, "duplicates": j.duplicates,
                 "malformed": f.malformed, "foreign": f.foreign_ssrc + f.wrong_payload_type,
                 "stray": self._stray + self.transport.stray,
@@ -530,7 +471,7 @@ class MediaSession:
             sent = np.frombuffer(self._native_sender.last_sent(), np.int16)
         return self.stats() | {"muted": self.muted,
                                "levels": {"input_dbfs": round(dbfs(sent), 1),
-                                          "output_dbfs": round(dbfs(self._last_played), 1)}}
+                                          "output_dbfs": round(dbfs(self.playout.last), 1)}}
 
     def _sent_so_far(self) -> dict[str, int]:
         packets, size = self.sent.packets, self.sent.bytes
@@ -654,7 +595,8 @@ class MediaSession:
             if not short:
                 return b""
             self._take_arrived()
-            pcm = self._pull(math.ceil(short * self.rate / self._dev_rate), self._clock())
+            pcm = self.playout.pull(math.ceil(short * self.rate / self._dev_rate),
+                                    self._clock())
             if self._dev_plain_out:
                 return pcm.tobytes()
             return self._dev_out(channels(pcm, self._dev_channels[1])).tobytes()
@@ -681,8 +623,10 @@ class MediaSession:
     def _take_arrived(self) -> None:
         """Push what has arrived into the jitter buffer, each at its kernel arrival
         time."""
+        take = self.receive.take
         for arrival, data in self._arrived():
-            self._take_datagram(data, arrival)
+            if take(data, arrival):
+                self._first_rtp(arrival)
 
     def _arrived(self) -> list[tuple[float, bytes]]:
         """What has arrived since last asked, in arrival order: the datagrams the event
