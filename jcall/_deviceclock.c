@@ -8,7 +8,7 @@
  * the CPU of a bare Python-callback stream. Here the period's copying (captured
  * samples into a buffer, samples to play out of a ring) is plain C, and Python's
  * tick is called only when a whole packet has been captured or the ring cannot fill
- * the period: about once per 10 ms, where the media's decisions are (jcall/media.py).
+ * the period: about once per 10 ms, where the media's decisions are (jcall/media/).
  * No policy lives here: what to send and what to play is the tick's.
  *
  * For the commonest call (L16 at the device's own rate and channels, the format jcall

@@ -3,7 +3,7 @@ imports sounddevice, and only when a device is really used, so that signalling w
 on machines without PortAudio.
 
 The devices a call uses are one stream (:class:`DeviceStream`: duplex for microphone
-and speaker) whose callback runs the call's media itself (media.py, the device clock;
+and speaker) whose callback runs the call's media itself (media/session.py, the device clock;
 audio/deviceclock.py, natively jcall/_deviceclock.c). It is opened in a worker thread
 (slow) and runs from then on: the microphone's samples are dropped, and the speaker
 plays silence, until the call's media starts.
