@@ -189,6 +189,8 @@ class PacedPackets:
 class SendCounters:
     packets: int = 0
     bytes: int = 0
+    refused: int = 0  # sends that failed (in neither count above)
+    reason: str = ""  # why the last one failed
 
 
 class MediaSession:
@@ -204,6 +206,7 @@ class MediaSession:
         self.rate, self.nchannels = self.codec.clockrate, self.codec.channels
         self.packetizer = Packetizer(self.payload_type.id)
         self.sent = SendCounters()
+        self._relay_refused = [0, 0]  # packets and bytes handed to the loop that failed
         self.frame = packet_samples(self.codec)
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
         self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
@@ -311,8 +314,7 @@ class MediaSession:
             await asyncio.to_thread(self._devices.close)
             if self._native_sender is not None:
                 _, _, errors, errno = self._native_sender.sent()
-                if errors:
-                    log.info("send failed %d times: %s", errors, os.strerror(errno))
+                self._count_refused(errors, errno)
             if self._direct is not None:
                 self._direct.resume()
                 self._direct.sock.close()
@@ -338,6 +340,8 @@ class MediaSession:
                 with contextlib.suppress(Exception):
                     endpoint.close()
         gc.unfreeze()
+        if self.sent.refused:
+            log.info("send failed %d times: %s", self.sent.refused, self.sent.reason)
         return self.stats()
 
     # -- send ---------------------------------------------------------------------------
@@ -351,10 +355,24 @@ class MediaSession:
         try:
             self._send(data)
         except (ConnectionError, OSError) as exc:
-            log.info("send failed: %s", exc)
+            self._refused(exc)
             return
         self.sent.packets += 1
         self.sent.bytes += len(data)
+
+    def _refused(self, exc: Exception) -> None:
+        """A send failed: said once as it happens, counted, and summed up at the end
+        (a path that stopped working would fail every packet)."""
+        if not self.sent.refused:
+            log.info("send failed: %s", exc)
+        self.sent.refused += 1
+        self.sent.reason = str(exc)
+
+    def _count_refused(self, errors: int, errno: int) -> None:
+        """Failures of a native sender (its count, and the last errno)."""
+        if errors:
+            self.sent.refused += errors
+            self.sent.reason = os.strerror(errno)
 
     def _close_pacer(self, pacer: Pacer) -> None:
         self._pacer_counted = True  # (its counters go into self.sent now)
@@ -362,8 +380,7 @@ class MediaSession:
         packets, size, errors, errno = pacer.counters()
         self.sent.packets += packets
         self.sent.bytes += size
-        if errors:
-            log.info("send failed %d times: %s", errors, os.strerror(errno))
+        self._count_refused(errors, errno)
 
     def _send_tick(self) -> None:
         assert self._packets is not None
@@ -474,7 +491,8 @@ class MediaSession:
                                           "output_dbfs": round(dbfs(self.playout.last), 1)}}
 
     def _sent_so_far(self) -> dict[str, int]:
-        packets, size = self.sent.packets, self.sent.bytes
+        packets = self.sent.packets - self._relay_refused[0]
+        size = self.sent.bytes - self._relay_refused[1]
         if self._pacer is not None and not self._pacer_counted:  # (counted there so far)
             native, native_bytes, _, _ = self._pacer.counters()
             packets, size = packets + native, size + native_bytes
@@ -537,10 +555,12 @@ class MediaSession:
         self._dev_channels = devices.channels_in, devices.channels_out
         if devices.channels_in:
             self._dev_in = StreamResampler(rate, self.rate, devices.channels_in)
-            self._to_send = SampleFifo(self.nchannels, 4 * self.frame)  # the codec's rate
             # At the codec's own rate and channels (audio/formats.py at_rate) the
-            # captured packets are sent as they are, by the native clock if it can.
+            # captured packets are sent as they are, by the native clock if it can;
+            # else they are converted and gathered into packets at the codec's rate.
             self._dev_plain = self._dev_in.identity and devices.channels_in == self.nchannels
+            if not self._dev_plain:
+                self._to_send = SampleFifo(self.nchannels, 4 * self.frame)
             if path is not None:
                 sock, remote = path.sock, path.remote
 
@@ -571,7 +591,11 @@ class MediaSession:
         try:
             self.transport.send_now(data)
         except (ConnectionError, OSError) as exc:
-            log.info("send failed: %s", exc)
+            # (counted as sent when handed over, in the callback's thread: taken back
+            # here, in the loop's, so that each count has one writer)
+            self._relay_refused[0] += 1
+            self._relay_refused[1] += len(data)
+            self._refused(exc)
 
     def _to_inbox(self, data: bytes, arrival: float) -> None:
         """The event loop's receiver on a relayed path: the device's callback takes
@@ -628,18 +652,22 @@ class MediaSession:
             if take(data, arrival):
                 self._first_rtp(arrival)
 
-    def _arrived(self) -> list[tuple[float, bytes]]:
-        """What has arrived since last asked, in arrival order: the datagrams the event
-        loop read (it stops reading before a thread takes the socket over), then the
-        socket's once the thread owns it. Merged in arrival order: the event loop's
-        come from the other sockets (or came before the take-over), and one packet out
-        of order would hold back every packet behind it until its own time."""
+    def _arrived(self, held: list[tuple[float, bytes]] | None = None
+                 ) -> list[tuple[float, bytes]]:
+        """What has arrived since last asked, in arrival order: the datagrams ``held``
+        back from before, those the event loop read (it stops reading before a thread
+        takes the socket over), then the socket's once the thread owns it. Merged in
+        arrival order: the event loop's come from the other sockets (or came before
+        the take-over), and one packet out of order would hold back every packet
+        behind it until its own time."""
         # Whether the socket is ours is read before the inbox is emptied: the event loop
         # puts its last datagram in the inbox and only then gives the socket up, so a
         # socket read here can never take a datagram newer than one left in the inbox
         # (which would be pushed a pass late, after its frame was played).
         owned, inbox = self._owns_socket, self._inbox
-        packets = [inbox.popleft() for _ in range(len(inbox))] if inbox else []
+        packets = held or []
+        if inbox:
+            packets += [inbox.popleft() for _ in range(len(inbox))]
         if owned:
             assert self._direct is not None
             packets += self._receive(self._direct.sock)
@@ -701,9 +729,7 @@ class MediaSession:
         by its due time (kernel timestamps) were pushed. ``final``: at hang-up, stop
         where the received audio ends rather than conceal up to ``until``."""
         assert self._sink is not None
-        packets = self._arrived()
-        if self._backlog:  # (what came after the last pass's frames)
-            packets = sorted(self._backlog + packets, key=_arrival)
+        packets = self._arrived(self._backlog)  # (with what came after the last frames)
         i, n = 0, len(packets)
         take, pull, write = self._take_datagram, self._pull, self._sink.write
         tick = self.play_frame / self.rate

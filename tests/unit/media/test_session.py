@@ -127,3 +127,55 @@ async def test_a_snapshot_shows_the_levels_sent_and_played_and_the_mute() -> Non
     media._packets.next()  # (the next batch is built muted)
     snap = media.snapshot()
     assert snap["muted"] is True and snap["levels"]["input_dbfs"] == FLOOR_DBFS
+
+
+async def test_a_send_that_keeps_failing_is_said_once_and_summed_up_at_the_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from jcall.audio.settings import AudioSettings
+    from jcall.media import MediaSession
+    from jcall.signaling.gingle import PayloadType
+    from tests.fakes import FakeTransport
+
+    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),), AudioSettings())
+
+    def unreachable(data: bytes) -> None:
+        raise OSError(101, "Network is unreachable")
+
+    media._send = unreachable
+    with caplog.at_level(logging.INFO, logger="jcall.media.session"):
+        for _ in range(5):
+            media._send_datagram(bytes(172))
+        stats = await media.stop()
+    said = [r.getMessage() for r in caplog.records if "send failed" in r.getMessage()]
+    assert said == ["send failed: [Errno 101] Network is unreachable",
+                    "send failed 5 times: [Errno 101] Network is unreachable"]
+    assert stats["sent"]["packets"] == 0
+
+
+async def test_packets_the_event_loop_could_not_send_are_not_counted_as_sent() -> None:
+    """On a relayed path the device's callback hands packets to the event loop."""
+    import asyncio
+
+    from jcall.audio.settings import AudioSettings
+    from jcall.media import MediaSession
+    from jcall.signaling.gingle import PayloadType
+    from tests.fakes import FakeTransport
+
+    transport = FakeTransport()
+    media = MediaSession(transport, (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    outcomes = iter([None, OSError(105, "No buffer space available"), None])
+
+    def send_now(data: bytes) -> None:
+        failure = next(outcomes)
+        if failure is not None:
+            raise failure
+
+    transport.send_now = send_now  # type: ignore[method-assign]
+    media._send = media._send_through_loop
+    for size in (100, 200, 300):
+        media._send_datagram(bytes(size))
+    await asyncio.sleep(0.01)
+    assert media._sent_so_far() | {"ssrc": 0} == {"ssrc": 0, "packets": 2, "bytes": 400}
+    assert (media.sent.refused, media.sent.reason) == (1, "[Errno 105] No buffer space available")
