@@ -117,9 +117,6 @@ class FakeTransport:
     def set_receiver(self, callback: Any) -> None:
         pass
 
-    def receive_pending(self) -> None:
-        pass
-
     stray = 0
     rtt_s: float | None = None
 

@@ -3,54 +3,56 @@ frames out to a sink. Orchestration: the codecs, RTP, the receive path (receive.
 and playout (playout.py) are pure; the source/sink are files or devices; the transport
 is the call's MediaTransport (RFC or Google ICE, jcall/transport/).
 
-Three paths per call, each a plain callback (no task wake-up per packet: CPU per
-call second is a product target):
+Three paths per call, none of them a task woken per packet (CPU per call second is
+a product target):
 * **send** -- a paced source is read at absolute deadlines (frame k at t0 + (k+1)
   frames: a frame is complete only once its last sample has entered), encoded,
   packetized and sent; a device source sends as its callbacks deliver;
-* **receive** -- datagrams arrive straight from the ICE socket's protocol and go
-  through the receive path (receive.py): filtered (payload type, SSRC), counted (RFC
-  3550), decoded and pushed into the jitter buffer with their arrival time;
-* **playout** -- every 10 ms at an absolute deadline (or when the device asks), a frame
-  is popped from the jitter buffer and written to the sink. A paced sink's deadlines
-  are re-phased once, at the first packet, so that playout starts exactly when the
-  jitter buffer allows rather than up to a frame later; the gap is written as silence,
-  so an output file keeps a continuous timeline.
+* **receive** -- datagrams are read with their kernel arrival times and go through
+  the receive path (receive.py): filtered (payload type, SSRC), counted (RFC 3550),
+  decoded and pushed into the jitter buffer with their arrival time;
+* **playout** -- at each frame's due time (or when the device asks), frames are
+  pulled from the jitter buffer (playout.py) and written to the sink. A paced sink's
+  grid is re-phased once, at the first packet, so that playout starts exactly when
+  the jitter buffer allows rather than up to a frame later; the gap is written as
+  silence, so an output file keeps a continuous timeline.
 
-When both ends of the audio are paced (files, tones, silence) and the path is direct
-(not a TURN relay), all three run on one **media thread** instead. Every
-``RECEIVE_PASS_S`` it drains the ICE socket and plays the frames that fell due
-meanwhile, exactly as a sink paced at each frame's due time would have played them:
-before each frame is popped, precisely the packets whose kernel arrival timestamps
-are not later than its due time are pushed (the jitter buffer only ever sees time
-through those stamps). A file is written up to 100 ms after the due times; what is in
-it does not change. The packets go out at their deadlines from the native pacer
-(jcall/_pacer.c), which the thread hands the next passes' packets to; where that
-extension was not built, the thread itself wakes once per packet (at most every
-10 ms) by a plain sleep to an absolute deadline and sends what is due. Why: on this
-kind of machine a wake-up costs 50-80 us of CPU, and Python code after a sleep runs
-several times slower than the same code run again at once; a Python wake-up per
-packet alone costs ~1.4 % of a core, a native one ~0.9 % (an asyncio timer per path
-cost 6 %). For the same reason a paced source's packets are built ``SEND_BATCH``
-frames at a time (read, encoded, packetized): the source is not live, and reading a
-file or a tone ahead changes nothing about what is sent or when.
-
-When both ends of the audio are sound devices, the device's duplex callback is the
-driver instead (the *device clock*, audio/deviceclock.py): it
+Two clocks drive them. What a **sound device** does -- capture, playout, or both --
+runs on the device's clock (the *device clock*, audio/deviceclock.py): its callback
 gathers captured samples into packets and plays samples queued before, and once a
 packet is captured or a period needs more to play, it calls the media's tick, which
-sends the packet, takes what arrived on the socket (kernel arrival times) and pops the
-jitter buffer at that time -- the same receive and playout code as the media thread,
-clocked by the device, never waiting for the event loop. The callback itself is
-native where jcall/_deviceclock.c was built, so the periods in between cost no Python.
-On a TURN relay the datagrams are the event loop's (aioice's): packets cross to it to
-be sent, and arrive in the inbox the callback takes them from.
+sends the packet, takes what arrived (kernel arrival times) and pulls playout at that
+time, never waiting for the event loop. The callback itself is native where
+jcall/_deviceclock.c was built, so the periods in between cost no Python.
 
-The thread takes the socket over only once the peer's first RTP has come: until then
-the event loop reads it, so the ICE agent answers STUN at once (a controlled peer may
-still be checking, and waits for that answer) and hands RTP on to the thread. Either way every
-RTP datagram carries the kernel's arrival time (jcall/transport/udp.py), so neither a
-busy event loop nor the thread's receive passes change what the jitter buffer sees.
+What no device drives -- a file, a tone or silence, at either end or both -- runs on
+one **media thread**, with the same receive and playout code. Every ``RECEIVE_PASS_S``
+it takes what arrived and plays the frames that fell due meanwhile, exactly as a sink
+paced at each frame's due time would have played them: before each frame is pulled,
+precisely the packets whose kernel arrival timestamps are not later than its due
+time are pushed (the jitter buffer only ever sees time through those stamps). A file
+is written up to 100 ms after the due times; what is in it does not change. The
+packets go out at their deadlines from the native pacer (jcall/_pacer.c), which the
+thread hands the next passes' packets to; where that extension was not built, or on
+a relay, the thread itself wakes once per packet (at most every 10 ms) by a plain
+sleep to an absolute deadline and sends what is due. Why: on this kind of machine a
+wake-up costs 50-80 us of CPU, and Python code after a sleep runs several times
+slower than the same code run again at once; a Python wake-up per packet alone costs
+~1.4 % of a core, a native one ~0.9 % (an asyncio timer per path cost 6 %). For the
+same reason a paced source's packets are built ``SEND_BATCH`` frames at a time (read,
+encoded, packetized): the source is not live, and reading a file or a tone ahead
+changes nothing about what is sent or when.
+
+On a direct path both clocks use the path's own socket. On a TURN relay the datagrams
+are the event loop's (aioice's): packets cross to it to be sent, and what arrives
+waits in an inbox for the clock that plays.
+
+The clock that plays takes the socket over only once the peer's first RTP has come:
+until then the event loop reads it, so the ICE agent answers STUN at once (a
+controlled peer may still be checking, and waits for that answer) and hands RTP on.
+Either way every RTP datagram carries the kernel's arrival time
+(jcall/transport/udp.py), so neither a busy event loop nor the thread's receive
+passes change what the jitter buffer sees.
 
 Datagrams that come before media starts (the peer's media may start first) are held
 by the transport with their arrival times. A paced sink's timeline then begins where
@@ -116,8 +118,6 @@ class Transport(Protocol):
     def send_now(self, data: bytes) -> None: ...
 
     def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None: ...
-
-    def receive_pending(self) -> None: ...
 
     def direct(self) -> DirectPath | None: ...
 
@@ -219,7 +219,6 @@ class MediaSession:
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent_frames = 0
         self._play_due = 0.0
         self._loop = asyncio.get_running_loop()
@@ -289,24 +288,14 @@ class MediaSession:
         now = self.started_at = self._loop.time()
         if self._source is not None:
             trace.event("source_start", now, rate=self.rate)
+        path = self.transport.direct()  # (None on a TURN relay)
         if devices is not None:
-            self._start_device_clock(devices, self.transport.direct())
-        elif self._source is not None and self._sink is not None:
-            self._direct = self.transport.direct()
-            if self._direct is not None:
-                self._start_thread(self._direct)
-                return
-        # What no device drives is paced on the event loop: a source with a speaker, a
-        # sink with a microphone, or both on a relayed path.
-        if self._packets is not None:
-            self._timers["send"] = self._loop.call_at(now + self.frame / self.rate,
-                                                      self._send_tick)
-        if self._sink is not None:
-            self._play_due = now
-            self._timers["play"] = self._loop.call_at(now, self._play_tick)
-            # Last: datagrams that came before media started are pushed now, with
-            # their arrival times, onto a playout grid that is already set.
-            self.transport.set_receiver(self._take_datagram)
+            self._start_device_clock(devices, path)
+        self._direct = path
+        if self._source is not None or self._sink is not None:
+            # What no device drives -- a file, a tone or silence, at either end or both
+            # -- is paced by the media thread.
+            self._start_thread(path)
 
     async def stop(self) -> dict[str, Any]:
         if self._devices is not None:
@@ -315,21 +304,16 @@ class MediaSession:
             if self._native_sender is not None:
                 _, _, errors, errno = self._native_sender.sent()
                 self._count_refused(errors, errno)
-            if self._direct is not None:
-                self._direct.resume()
-                self._direct.sock.close()
         if self._thread is not None:
             self._halt = True
             self._wake.set()
             await asyncio.to_thread(self._thread.join, 2.0)
             if self._pacer is not None:
                 self._close_pacer(self._pacer)
-            assert self._direct is not None
+        if self._direct is not None:
             self._direct.resume()
             self._direct.sock.close()
         self.transport.set_receiver(None)
-        for handle in self._timers.values():
-            handle.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -382,14 +366,6 @@ class MediaSession:
         self.sent.bytes += size
         self._count_refused(errors, errno)
 
-    def _send_tick(self) -> None:
-        assert self._packets is not None
-        self._sent_frames += 1
-        self._send_datagram(self._packets.next())
-        # Frame k is complete, and sent, at t0 + (k + 1) frames: absolute deadlines.
-        deadline = self.started_at + (self._sent_frames + 1) * self.frame / self.rate
-        self._timers["send"] = self._loop.call_at(deadline, self._send_tick)
-
     # -- receive ------------------------------------------------------------------------
     def _take_datagram(self, data: bytes, now: float) -> None:
         if self.receive.take(data, now):
@@ -413,14 +389,6 @@ class MediaSession:
         # _rephase_playout: nothing was played before media started)
         trace.event("first_audio_played", max(due, self.started_at))
 
-    def _play_tick(self) -> None:
-        assert self._sink is not None
-        self.transport.receive_pending()
-        self._sink_begins(self._play_due)
-        self._sink.write(self._pull(self.play_frame, self._play_due))
-        self._play_due += self.play_frame / self.rate
-        self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
-
     def _rephase_playout(self, arrival: float) -> None:
         """Move the paced playout grid so that a frame is due exactly when the jitter
         buffer may start; the samples skipped over are written as silence."""
@@ -434,7 +402,6 @@ class MediaSession:
             # had arrived by its due time. (A device cannot do this: its jitter buffer
             # drops what is stale instead.)
             self._play_due = start
-            self._move_play_timer()
             return
         # Only the phase matters: frames due before `start` are silence anyway, and a
         # packet that came before the grid was set is played where it would have been.
@@ -444,12 +411,6 @@ class MediaSession:
         self._sink_begins(self._play_due)
         self._sink.write(np.zeros((gap, self.nchannels), dtype=np.int16))
         self._play_due += gap / self.rate
-        self._move_play_timer()
-
-    def _move_play_timer(self) -> None:
-        if "play" in self._timers:  # the event-loop path (the media thread reads _play_due)
-            self._timers["play"].cancel()
-            self._timers["play"] = self._loop.call_at(self._play_due, self._play_tick)
 
     def _sink_begins(self, due: float) -> None:
         """The first sample written to a paced sink is due at ``due``: its timeline."""
@@ -502,20 +463,30 @@ class MediaSession:
         return {"ssrc": self.packetizer.ssrc, "packets": packets, "bytes": size}
 
     # -- the media thread -----------------------------------------------------------------
-    def _start_thread(self, path: DirectPath) -> None:
+    def _start_thread(self, path: DirectPath | None) -> None:
+        """Pace the source, the sink or both (whichever no device drives). On a direct
+        ``path`` the thread sends on its socket (through the native pacer if it can)
+        and, for a sink, reads it; on a TURN relay packets cross to the event loop to
+        be sent, and arrive in the inbox."""
         self._play_due = self.started_at + self.play_frame / self.rate
-        sock, remote = path.sock, path.remote
+        if self._packets is not None:
+            if path is not None:
+                sock, remote = path.sock, path.remote
 
-        def send(data: bytes) -> None:
-            sock.sendto(data, remote)
+                def send(data: bytes) -> None:
+                    sock.sendto(data, remote)
 
-        assert self._sink is not None
-        self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
-        self._send = send
-        self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
-        self.transport.set_receiver(self._hand_over(path))  # held datagrams first
-        self._thread = threading.Thread(target=self._thread_main, args=(path,),
-                                         name="jcall-media", daemon=True)
+                self._send = send
+                self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
+            else:
+                self._send = self._send_through_loop
+        if self._sink is not None:
+            self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
+            # (held datagrams first)
+            self.transport.set_receiver(self._hand_over(path) if path is not None
+                                        else self._to_inbox)
+        self._thread = threading.Thread(target=self._thread_main, name="jcall-media",
+                                         daemon=True)
         self._thread.start()
 
     def _hand_over(self, path: DirectPath) -> Callable[[bytes, float], None]:
@@ -675,41 +646,43 @@ class MediaSession:
             packets.sort(key=_arrival)
         return packets
 
-    def _thread_main(self, path: DirectPath) -> None:
-        assert self._packets is not None and self._sink is not None
+    def _thread_main(self) -> None:
         t0 = self.started_at  # time.monotonic(): the event loop's clock
         send_period = self.frame / self.rate
-        pacer = self._pacer
-        if pacer is not None:
-            # The pacer sends each packet at its deadline; this thread wakes only for
-            # its receive passes and hands over the packets due before the one after
-            # next (one wake-up may come late without a packet going out late).
-            tick, lead = RECEIVE_PASS_S, 2 * RECEIVE_PASS_S
-        else:
-            # One wake-up per packet, at most every 10 ms (5 ms packets go in pairs).
+        pacer, sink = self._pacer, self._sink
+        # One wake-up per packet, at most every 10 ms (5 ms packets go in pairs), only
+        # where the thread sends each packet itself: else the pacer sends each at its
+        # deadline, and the thread wakes only for its receive passes, handing over the
+        # packets due before the one after next (one wake-up may come late without a
+        # packet going out late).
+        per_packet = self._packets is not None and pacer is None
+        if per_packet:
             tick, lead = max(self.frame, self.play_frame) / self.rate, 0.0
+        else:
+            tick, lead = RECEIVE_PASS_S, 2 * RECEIVE_PASS_S
         pass_ticks = max(1, round(RECEIVE_PASS_S / tick))
         k = sent = played = 0
         due = t0
         # Everything a tick touches, bound once: after each sleep the caches are cold
         # and every lookup counts.
         sleep, monotonic = time.sleep, time.monotonic
-        send, packet = self._send_datagram, self._packets.next
+        send = self._send_datagram
+        packet = self._packets.next if self._packets is not None else None
         schedule = pacer.schedule if pacer is not None else None
         # A plain sleep where the thread wakes per packet: Event.wait() allocates a
         # lock per call and measured ~16 us dearer per tick here (stopping waits at
         # most one tick). Ten wake-ups a second can afford it, and stop at once.
-        pause = sleep if pacer is None else self._wake.wait
+        pause = sleep if per_packet else self._wake.wait
         try:
             while True:
                 horizon = due + lead + 1e-6
-                while t0 + (sent + 1) * send_period <= horizon:
+                while packet is not None and t0 + (sent + 1) * send_period <= horizon:
                     sent += 1
                     if schedule is None:
                         send(packet())
                     else:
                         schedule(t0 + sent * send_period, packet())
-                if k - played >= pass_ticks:
+                if sink is not None and k - played >= pass_ticks:
                     self._play_until(due)
                     played = k
                 k += 1
@@ -719,7 +692,8 @@ class MediaSession:
                     break
             # Nothing lost at hang-up, nothing made up: the peer may have stopped
             # sending a while before its hang-up came through the server.
-            self._play_until(min(due, monotonic()), final=True)
+            if sink is not None:
+                self._play_until(min(due, monotonic()), final=True)
         except Exception:  # never die silently: the call goes on without audio
             log.exception("media thread failed")
 

@@ -261,9 +261,6 @@ class AutoTransport:
         self._receiver = callback
         self._impl.set_receiver(callback)
 
-    def receive_pending(self) -> None:
-        self._impl.receive_pending()
-
     @property
     def stray(self) -> int:
         google = self._impl.stray if self._impl is not self._rfc else 0

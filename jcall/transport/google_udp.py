@@ -154,11 +154,6 @@ class GoogleUdpTransport:
     def stray(self) -> int:
         return self.agent.stray
 
-    def receive_pending(self) -> None:
-        best = self.agent.best
-        if best is not None and best.port.index in self._reading:
-            self._readable(best.port.index)
-
     def direct(self) -> DirectPath | None:
         """The best connection's socket for the media thread, which hands the STUN it
         reads back through ``stun``. The thread keeps this connection for the call."""

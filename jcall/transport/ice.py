@@ -362,10 +362,6 @@ class _NominatedReader:
         self._reading = False
         self.resume()
 
-    def receive_pending(self) -> None:
-        if self._reading:
-            self._ready()
-
     def _ready(self) -> None:
         for arrival, data, addr in receive_all(self.sock):
             if is_rtp(data):
@@ -731,12 +727,6 @@ class IceTransport:
     @property
     def stray(self) -> int:
         return self._conn.jcall_gate.stray
-
-    def receive_pending(self) -> None:
-        """Deliver the datagrams already waiting on the nominated pair's socket now
-        (on the event loop; nothing while a media thread reads it, or on a relay)."""
-        if self._reader is not None:
-            self._reader.receive_pending()
 
     def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None:
         """Deliver datagrams to ``callback(data, arrival)`` as they arrive, ``arrival``

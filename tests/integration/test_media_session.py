@@ -94,8 +94,10 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
         stats = {"a": await ma.stop()}
         await asyncio.sleep(linger_s)
         stats["b"] = await mb.stop()
-        for m in (ma, mb):  # a media thread sends the way it was asked to
-            assert (m._pacer is not None) == (media.NATIVE_PACING and m._thread is not None)
+        for m in (ma, mb):  # the media thread sends the way it was asked to (a relay's
+            # packets go through the event loop)
+            assert m._thread is not None
+            assert (m._pacer is not None) == (media.NATIVE_PACING and m._direct is not None)
     finally:
         for t in (a, b):
             await t.close()
