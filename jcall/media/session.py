@@ -515,8 +515,8 @@ class MediaSession:
         callback moves samples itself and calls ``_device_tick`` once a packet is
         captured or the period needs samples to play (audio/deviceclock.py): about
         once per packet. With one device, the other end of the audio (a source or a
-        sink) is paced on the event loop (``start``): a sink's playout and the
-        receiving stay there, and a source's packets go out from there.
+        sink) is paced by the media thread (``start``): a sink's playout and the
+        receiving are the thread's then, and a source's packets go out from it.
 
         On a direct ``path`` the callback uses the path's socket itself. On a TURN
         relay (no ``path``) the datagrams are aioice's, on the event loop: packets to
@@ -555,22 +555,24 @@ class MediaSession:
         devices.start(self._device_tick)
 
     def _send_through_loop(self, data: bytes) -> None:
-        """Send from the device's callback through the event loop (a relayed path)."""
+        """Send from the device's callback or the media thread through the event loop
+        (a relayed path)."""
         self._loop.call_soon_threadsafe(self._send_on_loop, data)
 
     def _send_on_loop(self, data: bytes) -> None:
         try:
             self.transport.send_now(data)
         except (ConnectionError, OSError) as exc:
-            # (counted as sent when handed over, in the callback's thread: taken back
+            # (counted as sent when handed over, in the sending thread: taken back
             # here, in the loop's, so that each count has one writer)
             self._relay_refused[0] += 1
             self._relay_refused[1] += len(data)
             self._refused(exc)
 
     def _to_inbox(self, data: bytes, arrival: float) -> None:
-        """The event loop's receiver on a relayed path: the device's callback takes
-        the datagrams from the inbox (a deque: appending and taking are atomic)."""
+        """The event loop's receiver on a relayed path: the clock that plays (the
+        device's callback or the media thread) takes the datagrams from the inbox (a
+        deque: appending and taking are atomic)."""
         self._inbox.append((arrival, data))
 
     def _device_tick(self, captured: bytes, short: int) -> bytes:
