@@ -73,14 +73,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import trace
-from ..audio.codecs import Codec
 from ..audio.convert import StreamResampler, channels
 from ..audio.deviceclock import NativeSender
 from ..audio.endpoints import (
@@ -94,7 +92,6 @@ from ..audio.endpoints import (
     ToneSource,
 )
 from ..audio.fifo import SampleFifo
-from ..audio.level import dbfs
 from ..audio.settings import AudioSettings
 from ..rtp.jitterbuffer import JitterBuffer
 from ..rtp.packetizer import Packetizer
@@ -104,13 +101,14 @@ from ..transport.udp import Pacer, is_rtp, open_pacer, receive_all
 from .format import codec_of, packet_samples, supported
 from .playout import Playout
 from .receive import ReceivePath
+from .send import PacedPackets, SendCounters
+from .stats import levels, received
 
 log = logging.getLogger(__name__)
 Pcm = npt.NDArray[np.int16]
 
 PLAYOUT_FRAME_S = 0.010
 RECEIVE_PASS_S = 0.100  # media thread: how often it drains the socket and plays out
-SEND_BATCH = 10  # paced source: packets built at a time (see the module doc)
 NATIVE_PACING = True  # the media thread sends through jcall._pacer where it was built
 
 
@@ -145,52 +143,6 @@ class SoundStream(Protocol):
 
 
 StreamOpener = Callable[[AudioSettings, int, float], Awaitable[SoundStream]]
-
-
-class PacedPackets:
-    """A paced source's RTP datagrams, built ``batch`` frames at a time: read, encoded
-    and packetized together (L16 and G.711 code each sample on its own, so a block's
-    bytes split evenly into frames)."""
-
-    def __init__(self, source: PacedSource, codec: Codec, packetizer: Packetizer,
-                 frame: int, batch: int = SEND_BATCH) -> None:
-        self._read, self._encode, self._header = source.read, codec.encode, packetizer.header
-        self._frame, self._batch = frame, batch
-        self._built: list[bytes] = []
-        self._next = 0
-        self.muted = False  # silence goes out instead (the source keeps its place)
-        self.last: Pcm | None = None  # the block built last (the input level meter)
-
-    def next(self) -> bytes:
-        """The next frame's datagram."""
-        i = self._next
-        if i == len(self._built):
-            self._built = self._build()
-            i = 0
-        self._next = i + 1
-        return self._built[i]
-
-    def _build(self) -> list[bytes]:
-        pcm = self._read(self._frame * self._batch)
-        if self.muted:
-            pcm = np.zeros_like(pcm)
-        self.last = pcm
-        block = self._encode(pcm)
-        size = len(block) // self._batch
-        out = []
-        for pos in range(0, size * self._batch, size):
-            head = self._header(size, self._frame)
-            assert head is not None  # (only a silent frame has none)
-            out.append(head + block[pos:pos + size])
-        return out
-
-
-@dataclass
-class SendCounters:
-    packets: int = 0
-    bytes: int = 0
-    refused: int = 0  # sends that failed (in neither count above)
-    reason: str = ""  # why the last one failed
 
 
 class MediaSession:
@@ -420,36 +372,22 @@ class MediaSession:
 
     # -- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        j, r, f = self.jitter.stats, self.receive.stats, self.receive.filter.counters
-        ms = 1000.0 / self.rate
         devices = self._devices.device_stats() if self._devices is not None else {}
         return devices | {
             "codec": self.codec_name,
             "payload_type": self.payload_type.id,
             "sent": self._sent_so_far(),
-            "received": {
-                "ssrc": self.receive.filter.ssrc, "packets": r.packets, "bytes": r.bytes,
-                "lost": max(0, r.lost), "late": j.late, "duplicates": j.duplicates,
-                "malformed": f.malformed, "foreign": f.foreign_ssrc + f.wrong_payload_type,
-                "stray": self._stray + self.transport.stray,
-                "ssrc_changes": f.ssrc_changes,
-                "jitter_ms": round(r.jitter_ms, 3),
-                "concealed_ms": round(j.concealed_samples * ms, 1),
-                "expanded_ms": round(j.expanded_samples * ms, 1),
-                "accelerated_ms": round(j.accelerated_samples * ms, 1),
-                "jitter_buffer_delay_ms": round(1000 * self.jitter.delay_s, 1),
-            },
+            "received": received(self.receive, self._stray + self.transport.stray),
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """The statistics so far, with the mute state and the level meters (dBFS of
-        the audio sent and played last); any time during the call."""
+        """The statistics so far, with the mute state and the level meters; any time
+        during the call."""
         sent = self._packets.last if self._packets is not None else self._last_captured
         if self._native_sender is not None:
             sent = np.frombuffer(self._native_sender.last_sent(), np.int16)
         return self.stats() | {"muted": self.muted,
-                               "levels": {"input_dbfs": round(dbfs(sent), 1),
-                                          "output_dbfs": round(dbfs(self.playout.last), 1)}}
+                               "levels": levels(sent, self.playout.last)}
 
     def _sent_so_far(self) -> dict[str, int]:
         packets = self.sent.packets - self._relay_refused[0]
