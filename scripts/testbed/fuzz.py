@@ -13,7 +13,7 @@ seed:
 * **datagrams** -- STUN (Google ICE's and RFC 5389's) and RTP packets, mutated as
   bytes (bit flips, truncation, growth, length fields), go to a Google ICE agent with
   live connections, to aioice's STUN parser (jcall hands it every STUN datagram) and
-  to a media session's receive path (filter, decode, jitter buffer, playout).
+  to the media's receive path (filter, decode, jitter buffer) and playout.
 
 ``scripts/fuzz`` runs the long campaign; ``tests/unit/test_fuzz.py`` a short one.
 """
@@ -27,14 +27,14 @@ import random
 import resource
 import tracemalloc
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aioice.stun
 
-from jcall.audio.settings import AudioSettings
 from jcall.errors import LocalProtocolError, RemoteProtocolError
-from jcall.media import MediaSession
+from jcall.media.playout import Playout
+from jcall.media.receive import ReceivePath
+from jcall.rtp.jitterbuffer import JitterBuffer
 from jcall.rtp.packet import RtpPacket
 from jcall.signaling import jingle
 from jcall.signaling.codec import CODECS, Codec
@@ -406,23 +406,18 @@ class DatagramMutator:
         return bytes(buf)
 
 
-async def _media_session() -> MediaSession:
-    class Sink:
-        def send_now(self, data: bytes) -> None:
-            pass
+@dataclass
+class Media:
+    """A call's receive side without its drivers: the receive path (filter, decode,
+    jitter buffer) and playout, fed by hand (jcall/media/)."""
 
-        def set_receiver(self, callback: Callable[[bytes, float], None] | None) -> None:
-            pass
+    receive: ReceivePath
+    playout: Playout
 
-        def receive_pending(self) -> None:
-            pass
-
-        def direct(self) -> None:
-            return None
-
-        stray = 0
-
-    return MediaSession(Sink(), PAYLOADS, AudioSettings())
+    @classmethod
+    def new(cls) -> Media:
+        jitter = JitterBuffer(8000, 1, 80)
+        return cls(ReceivePath(PAYLOADS, 8000, 1, jitter), Playout(jitter, 80))
 
 
 def run_datagrams(n: int, seed: int = 0) -> Report:
@@ -432,7 +427,7 @@ def run_datagrams(n: int, seed: int = 0) -> Report:
 async def _run_datagrams(n: int, seed: int) -> Report:
     report = Report()
     _, agent, stun = _agent_pair()
-    media = await _media_session()
+    media = Media.new()
     # jcall's RFC ICE on a loopback socket: the datagrams go through its screen (the
     # media gate, the Google ICE check handler, aioice's STUN handling) as if read
     # from the socket; answers go to loopback's discard port, nowhere else.
@@ -455,7 +450,7 @@ async def _run_datagrams(n: int, seed: int) -> Report:
                 _feed_datagram(agent, media, data, source, now, report)
                 protocol.datagram_received(data, ("127.0.0.1", 9))
                 if case % 20 == 0:
-                    media._pull(media.play_frame, now)  # playout drains the buffer
+                    media.playout.pull(80, now)  # playout drains the buffer
                     agent.handle_timer(now)
                     agent.datagrams()
                     agent.events()
@@ -490,7 +485,7 @@ def _rfc_checks(ufrag: str, pwd: str) -> list[bytes]:
     return out
 
 
-def _feed_datagram(agent: gi.GoogleIceAgent, media: MediaSession, data: bytes,
+def _feed_datagram(agent: gi.GoogleIceAgent, media: Media, data: bytes,
                    source: tuple[str, int], now: float, report: Report) -> None:
     if sc.is_stun(data):
         try:
@@ -502,5 +497,5 @@ def _feed_datagram(agent: gi.GoogleIceAgent, media: MediaSession, data: bytes,
     report.count("agent-media" if media_ok else "agent-other")
     if media_ok:
         before = media.receive.filter.counters.accepted
-        media._take_datagram(data, now)
+        media.receive.take(data, now)
         report.count("played" if media.receive.filter.counters.accepted > before else "filtered")
