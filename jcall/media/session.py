@@ -170,8 +170,6 @@ class MediaSession:
         self._source: PacedSource | None = None
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._sent_frames = 0
         self._play_due = 0.0
         self._loop = asyncio.get_running_loop()
         self._send: Callable[[bytes], None] = transport.send_now
@@ -266,11 +264,6 @@ class MediaSession:
             self._direct.resume()
             self._direct.sock.close()
         self.transport.set_receiver(None)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         for endpoint in (self._source, self._sink):
             if endpoint is not None:
                 with contextlib.suppress(Exception):
@@ -408,21 +401,12 @@ class MediaSession:
         be sent, and arrive in the inbox."""
         self._play_due = self.started_at + self.play_frame / self.rate
         if self._packets is not None:
-            if path is not None:
-                sock, remote = path.sock, path.remote
-
-                def send(data: bytes) -> None:
-                    sock.sendto(data, remote)
-
-                self._send = send
-                self._pacer = open_pacer(sock, remote) if NATIVE_PACING else None
-            else:
-                self._send = self._send_through_loop
+            self._send = self._sender(path)
+            if path is not None and NATIVE_PACING:
+                self._pacer = open_pacer(path.sock, path.remote)
         if self._sink is not None:
             self._sink = self._batched = BatchedSink(self._sink)  # a receive pass's frames
-            # (held datagrams first)
-            self.transport.set_receiver(self._hand_over(path) if path is not None
-                                        else self._to_inbox)
+            self._listen(path)
         self._thread = threading.Thread(target=self._thread_main, name="jcall-media",
                                          daemon=True)
         self._thread.start()
@@ -470,27 +454,38 @@ class MediaSession:
             self._dev_plain = self._dev_in.identity and devices.channels_in == self.nchannels
             if not self._dev_plain:
                 self._to_send = SampleFifo(self.nchannels, 4 * self.frame)
-            if path is not None:
-                sock, remote = path.sock, path.remote
-
-                def send(data: bytes) -> None:
-                    sock.sendto(data, remote)
-
-                self._send = send
-                if self._dev_plain and self.codec.name == "L16":
-                    self._native_sender = devices.send_l16(sock, remote, self.packetizer)
-                    if self._native_sender is not None:
-                        self._native_sender.muted = self.muted
-            else:
-                self._send = self._send_through_loop
+            self._send = self._sender(path)
+            if path is not None and self._dev_plain and self.codec.name == "L16":
+                self._native_sender = devices.send_l16(path.sock, path.remote,
+                                                       self.packetizer)
+                if self._native_sender is not None:
+                    self._native_sender.muted = self.muted
         if devices.channels_out:
             self._dev_out = StreamResampler(self.rate, rate, devices.channels_out)
             self._dev_plain_out = self._dev_out.identity \
                 and devices.channels_out == self.nchannels
-            # (held datagrams first)
-            self.transport.set_receiver(self._hand_over(path) if path is not None
-                                        else self._to_inbox)
+            self._listen(path)
         devices.start(self._device_tick)
+
+    # -- the path, for either clock ----------------------------------------------------
+    def _sender(self, path: DirectPath | None) -> Callable[[bytes], None]:
+        """How a clock's packets go out: on a direct path's own socket, or through the
+        event loop on a TURN relay."""
+        if path is None:
+            return self._send_through_loop
+        sock, remote = path.sock, path.remote
+
+        def send(data: bytes) -> None:
+            sock.sendto(data, remote)
+
+        return send
+
+    def _listen(self, path: DirectPath | None) -> None:
+        """Make the event loop hand what arrives to the clock that plays: until it
+        reads a direct path's socket itself, or for the whole call on a relay
+        (datagrams held before media started come first)."""
+        self.transport.set_receiver(self._hand_over(path) if path is not None
+                                    else self._to_inbox)
 
     def _send_through_loop(self, data: bytes) -> None:
         """Send from the device's callback or the media thread through the event loop
@@ -581,7 +576,7 @@ class MediaSession:
             packets += [inbox.popleft() for _ in range(len(inbox))]
         if owned:
             assert self._direct is not None
-            packets += self._receive(self._direct.sock)
+            packets += self._receive(self._direct)
         if len(packets) > 1:
             packets.sort(key=_arrival)
         return packets
@@ -663,22 +658,21 @@ class MediaSession:
         assert self._batched is not None
         self._batched.flush()
 
-    def _receive(self, sock: socket.socket) -> list[tuple[float, bytes]]:
-        """Every RTP datagram waiting on the socket with its kernel arrival time, in
-        arrival order; STUN goes back to the ICE agent."""
+    def _receive(self, path: DirectPath) -> list[tuple[float, bytes]]:
+        """Every RTP datagram waiting on the path's socket with its kernel arrival
+        time, in arrival order; STUN goes back to the ICE agent."""
         packets: list[tuple[float, bytes]] = []
-        assert self._direct is not None
-        admits, selected = self._direct.admits, self._direct.remote
-        for arrival, data, addr in receive_all(sock):
+        admits, selected = path.admits, path.remote
+        for arrival, data, addr in receive_all(path.sock):
             if data and data[0] & 0xC0 == 0x80:  # RTP (is_rtp, inline: once per packet)
                 if addr == selected or admits(addr):  # (the selected pair's, or another)
                     packets.append((arrival, data))
                 else:
                     self._stray += 1  # (filters.py: not from the selected pair)
             else:
-                self._loop.call_soon_threadsafe(self._direct.stun, data, addr, arrival)
-        if packets and self._direct is not None:
-            self._direct.heard(packets[-1][0])  # (the path is alive: consent.py)
+                self._loop.call_soon_threadsafe(path.stun, data, addr, arrival)
+        if packets:
+            path.heard(packets[-1][0])  # (the path is alive: consent.py)
         return packets
 
 
