@@ -5,11 +5,15 @@ Python headers), jcall does the same work in Python at a higher CPU cost.
 * jcall._deviceclock (jcall/_deviceclock.c): a duplex sound stream's callback that
   enters Python once per packet rather than once per period;
 * jcall._datagrams (jcall/_datagrams.c): every datagram waiting on a socket, with its
-  kernel arrival time, in one call."""
+  kernel arrival time, in one call;
+* jcall._jitter (jcall/_jitter.c over jcall/_jitter_core.c): the jitter buffer and its
+  concealment."""
 
 from setuptools import Extension, setup
 
 FLAGS = ["-O2", "-Wall", "-Wextra", "-Werror=implicit"]
-setup(ext_modules=[Extension(f"jcall.{name}", [f"jcall/{name}.c"], optional=True,
-                             depends=["jcall/_numeric_address.h"], extra_compile_args=FLAGS)
-                   for name in ("_pacer", "_deviceclock", "_datagrams")])
+CORE = {"_jitter": ["jcall/_jitter_core.c"]}
+setup(ext_modules=[Extension(f"jcall.{name}", [f"jcall/{name}.c", *CORE.get(name, [])],
+                             optional=True, extra_compile_args=FLAGS,
+                             depends=["jcall/_numeric_address.h", "jcall/_jitter_core.h"])
+                   for name in ("_pacer", "_deviceclock", "_datagrams", "_jitter")])

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from ..rtp.jitterbuffer import JitterBuffer
+from ..rtp.jitterbuffer import AnyJitterBuffer
 
 Pcm = npt.NDArray[np.int16]
 
@@ -19,7 +19,7 @@ class Playout:
     """``frame``: the jitter buffer's frame; ``on_first(t)`` is called once, with the time
     the first received sample is due to play."""
 
-    def __init__(self, jitter: JitterBuffer, frame: int,
+    def __init__(self, jitter: AnyJitterBuffer, frame: int,
                  on_first: Callable[[float], None] = lambda t: None) -> None:
         self.jitter, self.frame = jitter, frame
         self.rate, self.nchannels = jitter.rate, jitter.channels

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..audio.convert import channels, resample
-from ..rtp.jitterbuffer import JitterBuffer
+from ..rtp.jitterbuffer import AnyJitterBuffer
 from ..rtp.receiver import RtpFilter
 from ..rtp.stats import ReceiveStats
 from ..signaling.model import PayloadType
@@ -27,7 +27,7 @@ class ReceivePath:
     ``rate`` and ``nchannels`` (the jitter buffer's)."""
 
     def __init__(self, payloads: Sequence[PayloadType], rate: int, nchannels: int,
-                 jitter: JitterBuffer) -> None:
+                 jitter: AnyJitterBuffer) -> None:
         self.rate, self.nchannels = rate, nchannels
         self.decoders = {p.id: codec_of(p) for p in payloads}
         # payload types whose audio must be converted to the session's rate/channels

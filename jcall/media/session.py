@@ -93,7 +93,7 @@ from ..audio.endpoints import (
 )
 from ..audio.fifo import SampleFifo
 from ..audio.settings import AudioSettings
-from ..rtp.jitterbuffer import JitterBuffer
+from ..rtp.jitterbuffer import jitter_buffer
 from ..rtp.packetizer import Packetizer
 from ..signaling.model import PayloadType
 from ..transport.base import DirectPath
@@ -161,7 +161,7 @@ class MediaSession:
         self._relay_refused = [0, 0]  # packets and bytes handed to the loop that failed
         self.frame = packet_samples(self.codec)
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
-        self.jitter = JitterBuffer(self.rate, self.nchannels, self.play_frame)
+        self.jitter = jitter_buffer(self.rate, self.nchannels, self.play_frame)
         self.receive = ReceivePath(usable, self.rate, self.nchannels, self.jitter)
         self.playout = Playout(self.jitter, self.play_frame, self._first_played)
         self._open_stream = open_stream

@@ -359,3 +359,71 @@ def _cut(pcm: Pcm, k: int, xf: int) -> Pcm:
     fade = pcm[c:c + xf] * (1.0 - ramp) + pcm[c + k:c + k + xf] * ramp
     joined = np.clip(np.rint(fade), -32768, 32767).astype(np.int16)
     return np.concatenate([pcm[:c], joined, pcm[c + k + xf:]])
+
+
+class NativeJitterBuffer:
+    """:class:`JitterBuffer` in C (jcall/_jitter.c, the same samples and counts: tests/
+    unit/rtp/test_jitter_native.py), behind the same interface. ``native`` is the C
+    object, which a native device clock may run itself (jcall/_deviceclock.c)."""
+
+    def __init__(self, rate: int, channels: int, frame: int, *, floor_s: float = 0.010,
+                 max_s: float = 0.200, hold_s: float = 0.1) -> None:
+        from .._jitter import JitterBuffer as Native
+
+        self.native = Native(rate, channels, frame, floor_s=floor_s, max_s=max_s,
+                             hold_s=hold_s)
+        self.rate, self.channels, self.frame = rate, channels, frame
+        self.new_source = self.native.new_source
+
+    def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
+        self.native.push(timestamp, np.ascontiguousarray(pcm, dtype=np.int16), arrival)
+
+    def pop(self, now: float, span: int = 0) -> Pcm | None:
+        out = self.native.pop(now, span)
+        return None if out is None else np.frombuffer(out, np.int16).reshape(-1, self.channels)
+
+    @property
+    def stats(self) -> JitterStats:
+        return JitterStats(*self.native.counts())
+
+    @property
+    def playing(self) -> bool:
+        return self.native.playing
+
+    @property
+    def level_s(self) -> float:
+        return self.native.level_s
+
+    @property
+    def target_s(self) -> float:
+        return self.native.target_s
+
+    @property
+    def quantum_s(self) -> float:
+        return self.native.quantum_s
+
+    @property
+    def start_delay_s(self) -> float:
+        return self.native.start_delay_s
+
+    @property
+    def tiling_s(self) -> float:
+        return self.native.tiling_s
+
+    @property
+    def delay_s(self) -> float:
+        return self.native.delay_s
+
+
+def jitter_buffer(rate: int, channels: int, frame: int, native: bool = True
+                  ) -> JitterBuffer | NativeJitterBuffer:
+    """The jitter buffer in C where it was built (and ``native``), else in Python."""
+    if native and channels in (1, 2):
+        try:
+            return NativeJitterBuffer(rate, channels, frame)
+        except ImportError:
+            pass
+    return JitterBuffer(rate, channels, frame)
+
+
+AnyJitterBuffer = JitterBuffer | NativeJitterBuffer
