@@ -12,8 +12,10 @@ Python headers), jcall does the same work in Python at a higher CPU cost.
 from setuptools import Extension, setup
 
 FLAGS = ["-O2", "-Wall", "-Wextra", "-Werror=implicit"]
-CORE = {"_jitter": ["jcall/_jitter_core.c"]}
+CORE = {"_jitter": ["jcall/_jitter_core.c"],
+        "_deviceclock": ["jcall/_receive_core.c", "jcall/_jitter_core.c"]}
 setup(ext_modules=[Extension(f"jcall.{name}", [f"jcall/{name}.c", *CORE.get(name, [])],
                              optional=True, extra_compile_args=FLAGS,
-                             depends=["jcall/_numeric_address.h", "jcall/_jitter_core.h"])
+                             depends=["jcall/_numeric_address.h", "jcall/_jitter_core.h",
+                                      "jcall/_receive_core.h"])
                    for name in ("_pacer", "_deviceclock", "_datagrams", "_jitter")])

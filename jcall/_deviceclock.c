@@ -18,6 +18,12 @@
  * sequence number and timestamp the media's packetizer hands over. The tick is then
  * called only for playout.
  *
+ * Where the device plays L16 at its own rate and channels it can also run the receive
+ * path and playout (``receive_l16``; jcall/_receive_core.c over the C jitter buffer):
+ * once the event loop has handed the socket over (``own_socket``), a period that needs
+ * samples reads the socket, pushes the peer's RTP and pulls playout here, and enters
+ * Python only for what ``report`` is for (STUN, payloads decoded there, news).
+ *
  * The behaviour is jcall/audio/deviceclock.py's FrameClock, which is the reference
  * (and the fallback where this extension was not built); tests run both.
  *
@@ -36,8 +42,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <arpa/inet.h>
 
 #include "_numeric_address.h"
+#include "_receive_core.h"
+
+#define MAX_DATAGRAM 2048 /* as jcall/transport/udp.py */
+#define ASIDE 32          /* datagrams a period can hand to Python */
+#define REPORT_S 0.1      /* how often the media is said to arrive (consent.py) */
+
+/* A datagram the native receiver hands to Python: STUN or another source's
+ * (``source`` set), or an accepted packet's payload for Python to decode. */
+typedef struct {
+    double arrival;
+    struct sockaddr_storage source;
+    socklen_t source_len; /* 0: a payload to decode */
+    int payload_type;
+    uint32_t timestamp;
+    Py_ssize_t length;
+    unsigned char data[MAX_DATAGRAM];
+} Aside;
 
 /* PortAudio's callback types (portaudio.h), declared here so that building needs no
  * PortAudio headers: sounddevice loads the library at run time. */
@@ -76,6 +101,20 @@ typedef struct {
     int send_errno;
     unsigned long long callbacks, frames, in_xruns, in_startup, out_xruns, out_startup;
     unsigned long long dropped, failures;
+    /* the native receiver (receive_l16): the receive path and playout, run here once
+     * the socket is the callback's (own_socket) */
+    ReceiveCore *rx;
+    PyObject *jitter; /* the jcall._jitter.JitterBuffer whose core rx pushes into */
+    PyObject *report;
+    int owns;         /* the callback reads rfd itself */
+    int rfd;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    Aside *aside;
+    int naside;
+    unsigned long long aside_dropped;
+    double last_arrival, reported_arrival, reported_at;
+    int told_first_arrival, told_first_played;
 } Clock;
 
 static void count(Clock *c, Py_ssize_t n, PaStreamCallbackFlags flags) {
@@ -236,6 +275,148 @@ static void enter_python(void) {
         PyEval_RestoreThread(state);
 }
 
+static double monotonic(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void set_aside(Clock *c, double arrival, const struct sockaddr_storage *source,
+                      socklen_t source_len, int payload_type, uint32_t timestamp,
+                      const unsigned char *data, Py_ssize_t length) {
+    if (c->naside == ASIDE) {
+        c->aside_dropped++;
+        return;
+    }
+    Aside *a = &c->aside[c->naside++];
+    a->arrival = arrival;
+    if (source_len > 0)
+        memcpy(&a->source, source, source_len);
+    a->source_len = source_len;
+    a->payload_type = payload_type;
+    a->timestamp = timestamp;
+    a->length = length;
+    memcpy(a->data, data, (size_t)length);
+}
+
+/* Every datagram waiting on the socket, with the kernel's arrival time (as
+ * jcall/_datagrams.c): the peer's RTP through the receive path, the rest set aside
+ * for Python. */
+static void receive_socket(Clock *c) {
+    struct timespec real, mono;
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    double offset = ((double)real.tv_sec + (double)real.tv_nsec * 1e-9)
+        - ((double)mono.tv_sec + (double)mono.tv_nsec * 1e-9);
+    for (;;) {
+        unsigned char data[MAX_DATAGRAM];
+        union {
+            char space[CMSG_SPACE(sizeof(struct timespec))];
+            struct cmsghdr align;
+        } control;
+        struct sockaddr_storage from;
+        struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+        struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+                             .msg_iovlen = 1, .msg_control = control.space,
+                             .msg_controllen = sizeof control.space};
+        ssize_t got = recvmsg(c->rfd, &msg, MSG_DONTWAIT);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* nothing more waiting (or an error the next period sees again) */
+        }
+        double arrival = -1.0;
+        for (struct cmsghdr *m = CMSG_FIRSTHDR(&msg); m != NULL; m = CMSG_NXTHDR(&msg, m)) {
+            if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SO_TIMESTAMPNS) {
+                struct timespec stamp;
+                memcpy(&stamp, CMSG_DATA(m), sizeof stamp);
+                arrival = (double)stamp.tv_sec + (double)stamp.tv_nsec * 1e-9 - offset;
+            }
+        }
+        if (arrival < 0)
+            arrival = monotonic();
+        int peers = msg.msg_namelen == c->peer_len
+            && memcmp(&from, &c->peer, c->peer_len) == 0;
+        if (got > 0 && (data[0] & 0xC0) == 0x80 && peers) {
+            Undecoded rest;
+            int taken = receive_take(c->rx, data, got, arrival, &rest);
+            if (taken == RECEIVE_DECODE)
+                set_aside(c, arrival, NULL, 0, rest.payload_type, rest.timestamp,
+                          rest.payload, rest.length);
+            else if (taken < 0)
+                c->failures++;
+            c->last_arrival = arrival;
+        } else { /* STUN, or another source's (Python knows which may be media) */
+            set_aside(c, arrival, &from, msg.msg_namelen, -1, 0, data, got);
+        }
+    }
+}
+
+/* Whether Python is to hear from the receiver this period: datagrams set aside, the
+ * first packet or the first sample played, or that media still arrives. */
+static int news(Clock *c, double now) {
+    return c->naside > 0
+        || (!c->told_first_arrival && receive_first_arrival(c->rx) >= 0)
+        || (!c->told_first_played && receive_first_played(c->rx) >= 0)
+        || (c->last_arrival > c->reported_arrival && now - c->reported_at >= REPORT_S);
+}
+
+/* Call report(aside, last_arrival): the GIL is held. */
+static void call_report(Clock *c, double now) {
+    PyObject *items = PyList_New(c->naside);
+    for (int i = 0; items != NULL && i < c->naside; i++) {
+        Aside *a = &c->aside[i];
+        PyObject *source;
+        if (a->source_len > 0) {
+            char host[INET6_ADDRSTRLEN];
+            int port;
+            if (a->source.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->source;
+                inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+                port = ntohs(s6->sin6_port);
+            } else {
+                const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->source;
+                inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+                port = ntohs(s4->sin_port);
+            }
+            source = Py_BuildValue("(si)", host, port);
+        } else {
+            source = Py_NewRef(Py_None);
+        }
+        PyObject *item = source == NULL ? NULL
+            : Py_BuildValue("(dy#NiI)", a->arrival, a->data, a->length, source,
+                            a->payload_type, a->timestamp);
+        if (item == NULL) {
+            Py_CLEAR(items);
+            break;
+        }
+        PyList_SET_ITEM(items, i, item);
+    }
+    c->naside = 0;
+    c->told_first_arrival = receive_first_arrival(c->rx) >= 0;
+    c->told_first_played = receive_first_played(c->rx) >= 0;
+    c->reported_arrival = c->last_arrival;
+    c->reported_at = now;
+    PyObject *result = items == NULL ? NULL
+        : PyObject_CallFunction(c->report, "Nd", items, c->last_arrival);
+    if (result == NULL) {
+        c->failures++;
+        PyErr_Clear();
+    }
+    Py_XDECREF(result);
+}
+
+/* The period's playout from the native receiver: ``n`` frames queued. */
+static void pull(Clock *c, Py_ssize_t n, double now) {
+    const int16_t *pcm;
+    Py_ssize_t got = receive_pull(c->rx, n, now, &pcm);
+    if (got < 0) {
+        c->failures++;
+        return;
+    }
+    queue_play(c, pcm, got);
+}
+
 /* One device period: what the stream's callback does. */
 static void period(Clock *c, const int16_t *in, int16_t *out, Py_ssize_t n,
                    PaStreamCallbackFlags flags, int have_gil) {
@@ -250,13 +431,26 @@ static void period(Clock *c, const int16_t *in, int16_t *out, Py_ssize_t n,
         send_captured(c);
     Py_ssize_t whole = c->cap_len / c->frame * c->frame;
     Py_ssize_t short_ = out != NULL && c->play_len < n ? n - c->play_len : 0;
-    if (whole > 0 || short_ > 0) {
+    int native = short_ > 0 && __atomic_load_n(&c->owns, __ATOMIC_ACQUIRE);
+    double now = 0.0;
+    int tell = 0;
+    if (native) { /* the receive path and playout, here */
+        receive_socket(c);
+        now = monotonic(); /* (after: a packet read must not seem to come after it) */
+        tell = news(c, now);
+    }
+    if (whole > 0 || (short_ > 0 && !native) || tell) {
         if (!have_gil)
             enter_python();
-        call_tick(c, whole, short_);
+        if (tell) /* (first: what Python decodes is pushed before the pull) */
+            call_report(c, now);
+        if (whole > 0 || !native)
+            call_tick(c, whole, native ? 0 : short_);
         if (!have_gil)
             PyEval_SaveThread();
     }
+    if (native)
+        pull(c, short_, now);
     play(c, out, n);
 }
 
@@ -399,6 +593,177 @@ static PyObject *clock_last_sent(Clock *c, PyObject *Py_UNUSED(ignored)) {
     }
 }
 
+PyDoc_STRVAR(receive_l16_doc,
+"receive_l16(jitter, kinds, rate, channels, frame, report)\n--\n\n"
+"Run the receive path and playout here (jcall/media/receive.py and playout.py, in C),\n"
+"pushing into ``jitter`` (a jcall._jitter.JitterBuffer of ``frame``-frame frames) at\n"
+"``rate`` and ``channels``, which are the device's. ``kinds``: 128 bytes, one per\n"
+"payload type: 0 not negotiated, 1 decoded by Python, 2 L16 decoded here. Once\n"
+"own_socket() was called, a period reads the socket and plays without Python; it calls\n"
+"``report(aside, last_arrival)`` only with datagrams set aside (as (arrival, data,\n"
+"source, payload_type, timestamp): STUN or another source's with its source, or a\n"
+"payload for Python to decode, source None), when the first packet came or the first\n"
+"sample played, or every 100 ms while media arrives. Only before start().");
+
+static PyObject *clock_receive_l16(Clock *c, PyObject *args) {
+    PyObject *jitter, *report;
+    Py_buffer kinds;
+    int rate, channels;
+    Py_ssize_t frame;
+    if (!PyArg_ParseTuple(args, "Oy*iinO", &jitter, &kinds, &rate, &channels, &frame,
+                          &report))
+        return NULL;
+    unsigned char kind[128];
+    int fine = kinds.len == 128;
+    if (fine)
+        memcpy(kind, kinds.buf, 128);
+    PyBuffer_Release(&kinds);
+    if (!fine || channels != c->ch_out || !PyCallable_Check(report)) {
+        PyErr_SetString(PyExc_ValueError,
+                        "128 kinds, the device's output channels, a callable report");
+        return NULL;
+    }
+    if (__atomic_load_n(&c->live, __ATOMIC_ACQUIRE) || c->cap == NULL || c->rx != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "receive_l16() comes once, before start()");
+        return NULL;
+    }
+    PyObject *capsule = PyObject_CallMethod(jitter, "core", NULL);
+    if (capsule == NULL)
+        return NULL;
+    JitterCore *core = PyCapsule_GetPointer(capsule, "jcall._jitter.core");
+    Py_DECREF(capsule);
+    if (core == NULL)
+        return NULL;
+    c->aside = malloc(ASIDE * sizeof(Aside));
+    c->rx = receive_new(core, rate, channels, frame, kind);
+    if (c->aside == NULL || c->rx == NULL) {
+        free(c->aside);
+        receive_free(c->rx);
+        c->aside = NULL;
+        c->rx = NULL;
+        return PyErr_NoMemory();
+    }
+    Py_INCREF(jitter);
+    Py_INCREF(report);
+    c->jitter = jitter;
+    c->report = report;
+    Py_RETURN_NONE;
+}
+
+static int has_receiver(Clock *c) {
+    if (c->rx == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no receive_l16()");
+        return 0;
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(own_socket_doc,
+"own_socket(fd, host, port)\n--\n\n"
+"From the next period on, read the UDP socket ``fd`` here: RTP from the numeric\n"
+"address (host, port) goes through the receive path, the rest to ``report``.");
+
+static PyObject *clock_own_socket(Clock *c, PyObject *args) {
+    int fd, port;
+    const char *host;
+    if (!PyArg_ParseTuple(args, "isi", &fd, &host, &port) || !has_receiver(c))
+        return NULL;
+    if (__atomic_load_n(&c->owns, __ATOMIC_ACQUIRE)) {
+        PyErr_SetString(PyExc_RuntimeError, "the socket is already owned");
+        return NULL;
+    }
+    if (numeric_address(host, port, &c->peer, &c->peer_len) < 0)
+        return NULL;
+    c->rfd = fd;
+    __atomic_store_n(&c->owns, 1, __ATOMIC_RELEASE);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(take_doc,
+"take(data, arrival) -> tuple[int, int, bytes] | None\n--\n\n"
+"One datagram through the receive path (ReceivePath.take); (payload_type, timestamp,\n"
+"payload) when it was accepted for Python to decode and push.");
+
+static PyObject *clock_take(Clock *c, PyObject *args) {
+    Py_buffer data;
+    double arrival;
+    if (!PyArg_ParseTuple(args, "y*d", &data, &arrival))
+        return NULL;
+    if (!has_receiver(c)) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    Undecoded rest;
+    int taken = receive_take(c->rx, data.buf, data.len, arrival, &rest);
+    PyObject *out;
+    if (taken < 0)
+        out = PyErr_NoMemory();
+    else if (taken == RECEIVE_DECODE)
+        out = Py_BuildValue("(iIy#)", rest.payload_type, rest.timestamp,
+                            (const char *)rest.payload, rest.length);
+    else
+        out = Py_NewRef(Py_None);
+    PyBuffer_Release(&data);
+    return out;
+}
+
+PyDoc_STRVAR(pull_doc,
+"pull(n, due) -> bytes\n--\n\n"
+"Playout.pull: at least ``n`` frames, whole jitter-buffer frames, decided at ``due``.");
+
+static PyObject *clock_pull(Clock *c, PyObject *args) {
+    Py_ssize_t n;
+    double due;
+    if (!PyArg_ParseTuple(args, "nd", &n, &due) || !has_receiver(c))
+        return NULL;
+    const int16_t *pcm;
+    Py_ssize_t got = receive_pull(c->rx, n, due, &pcm);
+    if (got < 0)
+        return PyErr_NoMemory();
+    return PyBytes_FromStringAndSize((const char *)pcm,
+                                     got * c->ch_out * (Py_ssize_t)sizeof(int16_t));
+}
+
+PyDoc_STRVAR(received_doc,
+"received() -> dict\n--\n\n"
+"The receive path's counters (RtpFilter's and ReceiveStats'), the times of the first\n"
+"packet taken and the first sample played (None before), and datagrams that found\n"
+"no room to be set aside.");
+
+static PyObject *maybe_time(double t) {
+    return t < 0 ? Py_NewRef(Py_None) : PyFloat_FromDouble(t);
+}
+
+static PyObject *clock_received(Clock *c, PyObject *Py_UNUSED(ignored)) {
+    if (!has_receiver(c))
+        return NULL;
+    ReceiveCounts r;
+    receive_counts(c->rx, &r);
+    PyObject *ssrc = r.has_ssrc ? PyLong_FromUnsignedLong(r.ssrc) : Py_NewRef(Py_None);
+    return Py_BuildValue("{sKsKsKsKsKsKsKsdsLsNsNsNsK}", "malformed", r.malformed,
+                         "wrong_payload_type", r.wrong_payload_type, "foreign_ssrc",
+                         r.foreign_ssrc, "accepted", r.accepted, "ssrc_changes",
+                         r.ssrc_changes, "packets", r.packets, "bytes", r.bytes, "jitter",
+                         r.jitter, "expected", r.expected, "ssrc", ssrc, "first_arrival",
+                         maybe_time(receive_first_arrival(c->rx)), "first_played",
+                         maybe_time(receive_first_played(c->rx)), "aside_dropped",
+                         c->aside_dropped);
+}
+
+static PyObject *clock_last_played(Clock *c, PyObject *Py_UNUSED(ignored)) {
+    if (!has_receiver(c))
+        return NULL;
+    Py_ssize_t room = 4096 * c->ch_out;
+    int16_t *copy = malloc((size_t)room * sizeof(int16_t));
+    if (copy == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t n = receive_last_played(c->rx, copy, room);
+    PyObject *out = PyBytes_FromStringAndSize((const char *)copy,
+                                              n * (Py_ssize_t)sizeof(int16_t));
+    free(copy);
+    return out;
+}
+
 static PyObject *clock_get_muted(Clock *c, void *Py_UNUSED(closure)) {
     return PyBool_FromLong(__atomic_load_n(&c->muted, __ATOMIC_RELAXED));
 }
@@ -458,13 +823,16 @@ static PyObject *clock_address(Clock *c, void *Py_UNUSED(closure)) {
 
 static int clock_traverse(Clock *c, visitproc visit, void *arg) {
     Py_VISIT(c->tick);
+    Py_VISIT(c->report);
+    Py_VISIT(c->jitter);
     return 0;
 }
 
 static int clock_clear(Clock *c) {
     __atomic_store_n(&c->live, 0, __ATOMIC_RELEASE);
     Py_CLEAR(c->tick);
-    return 0;
+    Py_CLEAR(c->report);
+    return 0; /* (the jitter buffer goes with the receiver, in dealloc) */
 }
 
 static void clock_dealloc(Clock *c) {
@@ -474,6 +842,9 @@ static void clock_dealloc(Clock *c) {
     free(c->play);
     free(c->packet);
     free(c->last);
+    receive_free(c->rx);
+    free(c->aside);
+    Py_CLEAR(c->jitter);
     Py_TYPE(c)->tp_free((PyObject *)c);
 }
 
@@ -484,6 +855,13 @@ static PyMethodDef clock_methods[] = {
     {"send_l16", (PyCFunction)clock_send_l16, METH_VARARGS, send_l16_doc},
     {"sent", (PyCFunction)clock_sent, METH_NOARGS, sent_doc},
     {"last_sent", (PyCFunction)clock_last_sent, METH_NOARGS, last_sent_doc},
+    {"receive_l16", (PyCFunction)clock_receive_l16, METH_VARARGS, receive_l16_doc},
+    {"own_socket", (PyCFunction)clock_own_socket, METH_VARARGS, own_socket_doc},
+    {"take", (PyCFunction)clock_take, METH_VARARGS, take_doc},
+    {"pull", (PyCFunction)clock_pull, METH_VARARGS, pull_doc},
+    {"received", (PyCFunction)clock_received, METH_NOARGS, received_doc},
+    {"last_played", (PyCFunction)clock_last_played, METH_NOARGS,
+     "The samples of the last frames pulled (interleaved int16)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,7 +17,15 @@ from typing import Any, cast
 
 from ..errors import ExitCode, JcallError
 from ..rtp.packetizer import Packetizer
-from .deviceclock import FrameClock, NativeClock, NativeSender, Tick, frame_clock
+from .deviceclock import (
+    FrameClock,
+    NativeClock,
+    NativeReceiver,
+    NativeSender,
+    Report,
+    Tick,
+    frame_clock,
+)
 from .settings import AudioSettings
 
 HINT = "use --input/--output FILE.wav, --tone HZ, --silence or --discard instead"
@@ -170,6 +178,18 @@ class DeviceStream:
         clock = cast(NativeClock, self._clock)
         clock.send_l16(sock.fileno(), remote[0], remote[1], packetizer.payload_type,
                        packetizer.ssrc, packetizer.sequence, packetizer.timestamp)
+        return clock
+
+    def receive_l16(self, jitter: object, kinds: bytes, frame: int, report: Report
+                    ) -> NativeReceiver | None:
+        """Have the native clock run the receive path and playout of L16 at the
+        device's output rate and channels (jcall/_deviceclock.c ``receive_l16``:
+        ``jitter`` is a jcall._jitter.JitterBuffer); None where the clock is not
+        native. Before ``start``."""
+        if isinstance(self._clock, FrameClock):
+            return None
+        clock = cast(NativeClock, self._clock)
+        clock.receive_l16(jitter, kinds, self.device_rate, self.channels_out, frame, report)
         return clock
 
     def device_stats(self) -> dict[str, dict[str, int]]:

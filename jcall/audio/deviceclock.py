@@ -15,7 +15,7 @@ was built.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 Tick = Callable[[bytes, int], bytes]  # (whole packets captured, frames short) -> to play
 SAMPLE_BYTES = 2
@@ -43,9 +43,32 @@ class NativeSender(Protocol):
     def last_sent(self) -> bytes: ...
 
 
-class NativeClock(Clock, NativeSender, Protocol):
+class NativeReceiver(Protocol):
+    """The native clock running the receive path and playout itself (jcall/
+    _deviceclock.c ``receive_l16``; jcall/media/receive.py and playout.py are the
+    reference)."""
+
+    def own_socket(self, fd: int, host: str, port: int) -> None: ...
+
+    def take(self, data: bytes, arrival: float) -> tuple[int, int, bytes] | None: ...
+
+    def pull(self, n: int, due: float) -> bytes: ...
+
+    def received(self) -> dict[str, Any]: ...
+
+    def last_played(self) -> bytes: ...
+
+
+Aside = tuple[float, bytes, "tuple[str, int] | None", int, int]
+Report = Callable[[list[Aside], float], None]
+
+
+class NativeClock(Clock, NativeSender, NativeReceiver, Protocol):
     def send_l16(self, fd: int, host: str, port: int, payload_type: int, ssrc: int,
                  sequence: int, timestamp: int) -> None: ...
+
+    def receive_l16(self, jitter: object, kinds: bytes, rate: int, channels: int,
+                    frame: int, report: Report) -> None: ...
 
 
 class FrameClock:

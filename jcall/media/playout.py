@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from ..audio.deviceclock import NativeReceiver
 from ..rtp.jitterbuffer import AnyJitterBuffer
 
 Pcm = npt.NDArray[np.int16]
@@ -48,3 +49,35 @@ class Playout:
                 self.last = played = np.concatenate(out)
                 return played
             pcm = self.jitter.pop(due, n)
+
+
+class NativePlayout:
+    """Playout run by a native device clock (jcall/_deviceclock.c ``receive_l16``:
+    :class:`Playout` in C), behind Playout's interface, for the periods Python still
+    plays (before the clock reads the socket, or on a relay). ``on_first`` as
+    Playout's: called once, from whichever of the two saw it first."""
+
+    def __init__(self, native: NativeReceiver, nchannels: int,
+                 on_first: Callable[[float], None] = lambda t: None) -> None:
+        self.native, self.nchannels = native, nchannels
+        self._on_first = on_first
+        self.started = False
+
+    def pull(self, n: int, due: float) -> Pcm:
+        pcm = np.frombuffer(self.native.pull(n, due), np.int16).reshape(-1, self.nchannels)
+        if not self.started:
+            self.check_first()
+        return pcm
+
+    def check_first(self) -> None:
+        """Say when the first received sample played, once it has."""
+        if not self.started:
+            first = self.native.received()["first_played"]
+            if first is not None:
+                self.started = True
+                self._on_first(first)
+
+    @property
+    def last(self) -> Pcm | None:
+        """What was pulled last (the output level meter)."""
+        return np.frombuffer(self.native.last_played(), np.int16).reshape(-1, self.nchannels)

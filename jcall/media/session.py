@@ -23,7 +23,11 @@ gathers captured samples into packets and plays samples queued before, and once 
 packet is captured or a period needs more to play, it calls the media's tick, which
 sends the packet, takes what arrived (kernel arrival times) and pulls playout at that
 time, never waiting for the event loop. The callback itself is native where
-jcall/_deviceclock.c was built, so the periods in between cost no Python.
+jcall/_deviceclock.c was built, so the periods in between cost no Python. Where the
+device also plays the session's own format (L16 at its rate and channels), the native
+clock runs the receive path and playout too (jcall/_receive_core.c, over the C jitter
+buffer), once it reads the socket: a period then enters Python only for STUN, for
+payloads it does not decode, and to say every 100 ms that media arrives.
 
 What no device drives -- a file, a tone or silence, at either end or both -- runs on
 one **media thread**, with the same receive and playout code. Every ``RECEIVE_PASS_S``
@@ -80,7 +84,7 @@ import numpy.typing as npt
 
 from .. import trace
 from ..audio.convert import StreamResampler, channels
-from ..audio.deviceclock import NativeSender
+from ..audio.deviceclock import Aside, NativeReceiver, NativeSender, Report
 from ..audio.endpoints import (
     BatchedSink,
     FileSink,
@@ -93,14 +97,14 @@ from ..audio.endpoints import (
 )
 from ..audio.fifo import SampleFifo
 from ..audio.settings import AudioSettings
-from ..rtp.jitterbuffer import jitter_buffer
+from ..rtp.jitterbuffer import NativeJitterBuffer, jitter_buffer
 from ..rtp.packetizer import Packetizer
 from ..signaling.model import PayloadType
 from ..transport.base import DirectPath
 from ..transport.udp import Pacer, is_rtp, open_pacer, receive_all
 from .format import codec_of, packet_samples, supported
-from .playout import Playout
-from .receive import ReceivePath
+from .playout import NativePlayout, Playout
+from .receive import NativeReceivePath, ReceivePath, native_kinds
 from .send import PacedPackets, SendCounters
 from .stats import levels, received
 
@@ -137,6 +141,9 @@ class SoundStream(Protocol):
     def send_l16(self, sock: socket.socket, remote: tuple[str, int],
                  packetizer: Packetizer) -> NativeSender | None: ...
 
+    def receive_l16(self, jitter: object, kinds: bytes, frame: int, report: Report
+                    ) -> NativeReceiver | None: ...
+
     def start(self, tick: Callable[[bytes, int], bytes]) -> None: ...
 
     def close(self) -> None: ...
@@ -162,11 +169,16 @@ class MediaSession:
         self.frame = packet_samples(self.codec)
         self.play_frame = int(self.rate * PLAYOUT_FRAME_S)
         self.jitter = jitter_buffer(self.rate, self.nchannels, self.play_frame)
-        self.receive = ReceivePath(usable, self.rate, self.nchannels, self.jitter)
-        self.playout = Playout(self.jitter, self.play_frame, self._first_played)
+        self.receive: ReceivePath | NativeReceivePath = ReceivePath(
+            usable, self.rate, self.nchannels, self.jitter)
+        self.playout: Playout | NativePlayout = Playout(self.jitter, self.play_frame,
+                                                        self._first_played)
         self._open_stream = open_stream
         self._devices: SoundStream | None = None  # their clock drives what they do
         self._native_sender: NativeSender | None = None  # it sends what it captures
+        # it receives and plays (once _native_reads, reading the socket itself)
+        self._native_receiver: NativeReceiver | None = None
+        self._native_reads = False
         self._source: PacedSource | None = None
         self._packets: PacedPackets | None = None  # the paced source's datagrams
         self._sink: PacedSink | None = None
@@ -465,7 +477,54 @@ class MediaSession:
             self._dev_plain_out = self._dev_out.identity \
                 and devices.channels_out == self.nchannels
             self._listen(path)
+            if self._dev_plain_out and isinstance(self.jitter, NativeJitterBuffer):
+                self._receive_natively(devices)
         devices.start(self._device_tick)
+
+    def _receive_natively(self, devices: SoundStream) -> None:
+        """Have the native clock run the receive path and playout (the device plays the
+        session's own format): once it reads the socket (``_device_tick``), a period
+        enters Python only for what ``_report`` handles."""
+        assert isinstance(self.jitter, NativeJitterBuffer)
+        assert isinstance(self.receive, ReceivePath)
+        native = devices.receive_l16(self.jitter.native, native_kinds(self.receive),
+                                     self.play_frame, self._report)
+        if native is not None:
+            self._native_receiver = native
+            self.receive = NativeReceivePath(native, self.receive)
+            self.playout = NativePlayout(native, self.nchannels, self._first_played)
+
+    def _report(self, aside: list[Aside], last_arrival: float) -> None:
+        """In the device's callback, from the native receiver: the datagrams it set
+        aside (STUN goes to the ICE agent; RTP from another of the pair's addresses
+        goes through the receive path if the transport admits it; payloads it does
+        not decode are decoded here), that media still arrives (consent), and when
+        the first packet came and the first sample played. Never raises."""
+        try:
+            path, receive = self._direct, self.receive
+            assert path is not None and isinstance(receive, NativeReceivePath)
+            for arrival, data, source, payload_type, timestamp in aside:
+                if source is None:
+                    receive.push_decoded(payload_type, timestamp, data, arrival)
+                elif data and data[0] & 0xC0 == 0x80:  # RTP (is_rtp)
+                    if path.admits(source):
+                        receive.take(data, arrival)
+                        last_arrival = max(last_arrival, arrival)
+                    else:
+                        self._stray += 1  # (filters.py: not from the selected pair)
+                else:
+                    self._loop.call_soon_threadsafe(path.stun, data, source, arrival)
+            if last_arrival > 0:
+                path.heard(last_arrival)
+            first = receive.newly_first()
+            if first is not None:
+                self._first_rtp(first)
+            assert isinstance(self.playout, NativePlayout)
+            self.playout.check_first()
+        except Exception:  # the call goes on; say why once
+            if not self._tick_failed:
+                self._tick_failed = True
+                log.exception("device callback failed")
 
     # -- the path, for either clock ----------------------------------------------------
     def _sender(self, path: DirectPath | None) -> Callable[[bytes], None]:
@@ -525,6 +584,14 @@ class MediaSession:
             if not short:
                 return b""
             self._take_arrived()
+            if self._native_receiver is not None and self._owns_socket \
+                    and not self._native_reads:
+                # The event loop gave the socket up, and what it read was taken above:
+                # from the next period on the native clock reads it itself.
+                assert self._direct is not None
+                self._native_receiver.own_socket(self._direct.sock.fileno(),
+                                                 *self._direct.remote)
+                self._native_reads = True
             pcm = self.playout.pull(math.ceil(short * self.rate / self._dev_rate),
                                     self._clock())
             if self._dev_plain_out:

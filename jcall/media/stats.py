@@ -10,12 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..audio.level import dbfs
-from .receive import ReceivePath
+from .receive import NativeReceivePath, ReceivePath
 
 Pcm = npt.NDArray[np.int16]
 
 
-def received(path: ReceivePath, stray: int) -> dict[str, Any]:
+def received(path: ReceivePath | NativeReceivePath, stray: int) -> dict[str, Any]:
     """``stray``: RTP refused because it came from elsewhere than the selected pair."""
     j, r, f = path.jitter.stats, path.stats, path.filter.counters
     ms = 1000.0 / path.rate

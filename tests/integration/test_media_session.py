@@ -262,6 +262,13 @@ class FakeDevices:
                             packetizer.timestamp)
         return self.clock
 
+    def receive_l16(self, jitter: object, kinds: bytes, frame: int, report: Any) -> Any:
+        if type(self.clock).__name__ != "DeviceClock":
+            return None
+        self.clock.receive_l16(jitter, kinds, self.device_rate,  # type: ignore[attr-defined]
+                               self.channels_out, frame, report)
+        return self.clock
+
     def period(self, captured: np.ndarray) -> np.ndarray:
         out = self.clock.period(captured.tobytes(), len(captured))
         return np.frombuffer(out, np.int16).reshape(-1, 1)
@@ -402,3 +409,81 @@ async def test_a_datagram_left_in_the_inbox_at_the_hand_over_is_not_overtaken() 
     finally:
         ours.close()
         peer.close()
+
+
+async def test_the_native_clock_receives_and_plays_without_python_once_it_owns_the_socket(
+        ) -> None:
+    """With L16 at the device's own format, the native clock runs the receive path and
+    playout itself once the event loop has handed the socket over: the peer's packets,
+    sent over loopback every 10 ms while the periods run in real time, come out of the
+    speaker sample-exactly; STUN read there goes to the ICE agent, and the transport
+    hears that media arrives."""
+    from jcall.rtp.packet import RtpPacket
+    from jcall.transport.base import DirectPath
+    from jcall.transport.udp import enable_timestamps
+    from tests.fakes import FakeTransport
+
+    pytest.importorskip("jcall._deviceclock")
+    pytest.importorskip("jcall._jitter")
+    ours, peer = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2))
+    for s in (ours, peer):
+        s.bind(("127.0.0.1", 0))
+    ours.setblocking(False)
+    enable_timestamps(ours)
+    stun: list[bytes] = []
+    heard: list[float] = []
+    path = DirectPath(sock=ours, remote=peer.getsockname(), admits=lambda _: False,
+                      stun=lambda data, *_: stun.append(data), pause=lambda: None,
+                      resume=lambda: None, heard=heard.append)
+    transport = FakeTransport()
+    transport.direct = lambda: path  # type: ignore[method-assign,assignment]
+    device = FakeDevices(native=True)
+
+    async def open_stream(audio: AudioSettings, nchannels: int, packet_s: float
+                          ) -> FakeDevices:
+        return device
+
+    l16 = PayloadType(id=96, name="L16", clockrate=48000)
+    session = MediaSession(transport, (l16,), AudioSettings(),
+                           open_stream=open_stream)
+    await session.start()
+    assert session._native_receiver is not None
+    theirs = signal(1.5, 5)
+    packets = [bytes(RtpPacket(96, j, 480 * j, 7, theirs[480 * j:480 * j + 480]
+                               .byteswap().tobytes())) for j in range(len(theirs) // 480)]
+    period, t0 = 256, time.monotonic() + 0.02
+
+    def peer_sends() -> None:  # one packet every 10 ms, the first through the loop
+        session._hand_over(path)(packets[0], t0)
+        for j in range(1, len(packets)):
+            time.sleep(max(0.0, t0 + j * 0.010 - time.monotonic()))
+            peer.sendto(packets[j], ours.getsockname())
+            if j == 50:
+                peer.sendto(b"\x00\x01\x00\x00" + bytes(16), ours.getsockname())
+
+    def device_runs() -> list[np.ndarray]:  # the callback's periods, in real time
+        out = []
+        for k in range(int(1.6 * 48000) // period):
+            time.sleep(max(0.0, t0 + k * period / 48000 - time.monotonic()))
+            out.append(np.frombuffer(device.clock.period(bytes(2 * period), period),
+                                     np.int16))
+        return out
+
+    sender = asyncio.create_task(asyncio.to_thread(peer_sends))
+    heard_audio = await asyncio.to_thread(device_runs)
+    await sender
+    await asyncio.sleep(0.05)  # (STUN crosses to the event loop)
+    stats = await session.stop()
+    assert session._native_reads
+    played = np.concatenate(heard_audio)
+    start = int(np.argmax(played != 0))
+    n = min(len(played) - start, 480 * len(packets))
+    assert n > 48000
+    assert np.array_equal(played[start:start + n], theirs[:n, 0])
+    received = stats["received"]
+    assert received["packets"] == len(packets) and received["lost"] == 0
+    # (what was played is exact above; concealment stands in only after the last packet)
+    assert received["late"] == received["expanded_ms"] == 0 and received["ssrc"] == 7
+    assert stun and stun[0][:2] == b"\x00\x01"
+    assert heard and heard[-1] >= t0 + 1.0
+    peer.close()
