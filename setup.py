@@ -17,5 +17,5 @@ CORE = {"_jitter": ["jcall/_jitter_core.c"],
 setup(ext_modules=[Extension(f"jcall.{name}", [f"jcall/{name}.c", *CORE.get(name, [])],
                              optional=True, extra_compile_args=FLAGS,
                              depends=["jcall/_numeric_address.h", "jcall/_jitter_core.h",
-                                      "jcall/_receive_core.h"])
+                                      "jcall/_receive_core.h", "jcall/_stamped.h"])
                    for name in ("_pacer", "_deviceclock", "_datagrams", "_jitter")])

@@ -42,13 +42,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <arpa/inet.h>
 
 #include "_numeric_address.h"
 #include "_receive_core.h"
+#include "_stamped.h"
 
-#define MAX_DATAGRAM 2048 /* as jcall/transport/udp.py */
 #define ASIDE 32          /* datagrams a period can hand to Python */
 #define REPORT_S 0.1      /* how often the media is said to arrive (consent.py) */
 
@@ -275,12 +273,6 @@ static void enter_python(void) {
         PyEval_RestoreThread(state);
 }
 
-static double monotonic(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void set_aside(Clock *c, double arrival, const struct sockaddr_storage *source,
                       socklen_t source_len, int payload_type, uint32_t timestamp,
                       const unsigned char *data, Py_ssize_t length) {
@@ -303,40 +295,17 @@ static void set_aside(Clock *c, double arrival, const struct sockaddr_storage *s
  * jcall/_datagrams.c): the peer's RTP through the receive path, the rest set aside
  * for Python. */
 static void receive_socket(Clock *c) {
-    struct timespec real, mono;
-    clock_gettime(CLOCK_REALTIME, &real);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    double offset = ((double)real.tv_sec + (double)real.tv_nsec * 1e-9)
-        - ((double)mono.tv_sec + (double)mono.tv_nsec * 1e-9);
+    double offset = stamp_offset();
     for (;;) {
         unsigned char data[MAX_DATAGRAM];
-        union {
-            char space[CMSG_SPACE(sizeof(struct timespec))];
-            struct cmsghdr align;
-        } control;
         struct sockaddr_storage from;
-        struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
-        struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                             .msg_iovlen = 1, .msg_control = control.space,
-                             .msg_controllen = sizeof control.space};
-        ssize_t got = recvmsg(c->rfd, &msg, MSG_DONTWAIT);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
+        socklen_t from_len;
+        double arrival;
+        ssize_t got = receive_stamped(c->rfd, data, sizeof data, &from, &from_len, offset,
+                                      &arrival);
+        if (got < 0)
             return; /* nothing more waiting (or an error the next period sees again) */
-        }
-        double arrival = -1.0;
-        for (struct cmsghdr *m = CMSG_FIRSTHDR(&msg); m != NULL; m = CMSG_NXTHDR(&msg, m)) {
-            if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SO_TIMESTAMPNS) {
-                struct timespec stamp;
-                memcpy(&stamp, CMSG_DATA(m), sizeof stamp);
-                arrival = (double)stamp.tv_sec + (double)stamp.tv_nsec * 1e-9 - offset;
-            }
-        }
-        if (arrival < 0)
-            arrival = monotonic();
-        int peers = msg.msg_namelen == c->peer_len
-            && memcmp(&from, &c->peer, c->peer_len) == 0;
+        int peers = from_len == c->peer_len && memcmp(&from, &c->peer, c->peer_len) == 0;
         if (got > 0 && (data[0] & 0xC0) == 0x80 && peers) {
             Undecoded rest;
             int taken = receive_take(c->rx, data, got, arrival, &rest);
@@ -347,7 +316,7 @@ static void receive_socket(Clock *c) {
                 c->failures++;
             c->last_arrival = arrival;
         } else { /* STUN, or another source's (Python knows which may be media) */
-            set_aside(c, arrival, &from, msg.msg_namelen, -1, 0, data, got);
+            set_aside(c, arrival, &from, from_len, -1, 0, data, got);
         }
     }
 }
@@ -370,15 +339,7 @@ static void call_report(Clock *c, double now) {
         if (a->source_len > 0) {
             char host[INET6_ADDRSTRLEN];
             int port;
-            if (a->source.ss_family == AF_INET6) {
-                const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->source;
-                inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-                port = ntohs(s6->sin6_port);
-            } else {
-                const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a->source;
-                inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-                port = ntohs(s4->sin_port);
-            }
+            address_text(&a->source, host, &port);
             source = Py_BuildValue("(si)", host, port);
         } else {
             source = Py_NewRef(Py_None);
@@ -436,7 +397,7 @@ static void period(Clock *c, const int16_t *in, int16_t *out, Py_ssize_t n,
     int tell = 0;
     if (native) { /* the receive path and playout, here */
         receive_socket(c);
-        now = monotonic(); /* (after: a packet read must not seem to come after it) */
+        now = monotonic_now(); /* (after: a packet read must not seem to come after it) */
         tell = news(c, now);
     }
     if (whole > 0 || (short_ > 0 && !native) || tell) {
