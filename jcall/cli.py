@@ -180,9 +180,11 @@ class App:
         return CallConsole(phone, self.terminal, lines, self.commands)
 
     def _reporters(self, status_line: bool) -> Report:
+        from .heap import FrozenWhileInCall
         from .reporters import LineReporter, StatsFile, StatusLine, fan_out
 
-        reporters: list[Report] = [LineReporter(self.terminal)]
+        # (the heap policy listens to the same events: it is the process's, not a call's)
+        reporters: list[Report] = [LineReporter(self.terminal), FrozenWhileInCall()]
         if status_line and self.terminal.is_terminal:
             reporters.append(StatusLine(self.terminal))
         if self.stats_json is not None:

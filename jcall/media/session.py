@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import math
 import os
@@ -229,11 +228,7 @@ class MediaSession:
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        # While media runs, the cyclic garbage collector leaves the heap that existed
-        # before alone: a full collection of a logged-in jcall's heap holds the GIL for
-        # ~25 ms here (~50 ms in a test runner), long enough to make packets late and
-        # the jitter buffer stretch. What the call itself allocates is still collected.
-        gc.freeze()
+        # (the process freezes the heap while calls are in progress: jcall/heap.py)
         a = self.audio
         devices = None
         if (a.uses_input_device or a.uses_output_device) and self._open_stream is not None:
@@ -280,7 +275,6 @@ class MediaSession:
             if endpoint is not None:
                 with contextlib.suppress(Exception):
                     endpoint.close()
-        gc.unfreeze()
         if self.sent.refused:
             log.info("send failed %d times: %s", self.sent.refused, self.sent.reason)
         return self.stats()

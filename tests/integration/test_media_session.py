@@ -4,11 +4,13 @@ the media thread's timeline, checked sample by sample and against the clock."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 import socket
 import struct
 import time
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,15 @@ def pacing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """The media thread's two ways of sending: jcall._pacer, or its own wake-ups."""
     monkeypatch.setattr(media, "NATIVE_PACING", request.param == "native pacer")
     return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def frozen_heap() -> Iterator[None]:
+    """As a jcall process does while a call is in progress (jcall/heap.py): the test
+    runner's heap is large, and a full collection during a call makes packets late."""
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 def signal(seconds: float, seed: int) -> np.ndarray:
