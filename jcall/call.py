@@ -299,11 +299,11 @@ class Call:
             self._media_start = asyncio.ensure_future(self._start_media())
 
     async def _start_media(self) -> None:
-        from .media import MediaSession  # (loaded already: see load_media)
+        from .media import MediaSession, opener  # (loaded already: see load_media)
 
         try:
-            media = MediaSession(self.transport, self.session.payloads, self.settings.audio,
-                                 self.settings.open_stream)
+            media = MediaSession(self.transport, self.session.payloads,
+                                 opener(self.settings.audio, self.settings.open_stream))
         except ValueError as exc:
             self.fail(Failure.SIGNALLING, ExitCode.CALL_FAILED, str(exc),
                       Reason.INCOMPATIBLE_PARAMETERS)

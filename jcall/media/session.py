@@ -71,11 +71,10 @@ import contextlib
 import logging
 import math
 import os
-import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -83,24 +82,15 @@ import numpy.typing as npt
 
 from .. import trace
 from ..audio.convert import StreamResampler, channels
-from ..audio.deviceclock import Aside, NativeReceiver, NativeSender, Report
-from ..audio.endpoints import (
-    BatchedSink,
-    FileSink,
-    FileSource,
-    NullSink,
-    PacedSink,
-    PacedSource,
-    SilenceSource,
-    ToneSource,
-)
+from ..audio.deviceclock import Aside, NativeReceiver, NativeSender
+from ..audio.endpoints import BatchedSink, PacedSink, PacedSource
 from ..audio.fifo import SampleFifo
-from ..audio.settings import AudioSettings
 from ..rtp.jitterbuffer import NativeJitterBuffer, jitter_buffer
 from ..rtp.packetizer import Packetizer
 from ..signaling.model import PayloadType
 from ..transport.base import DirectPath
 from ..transport.udp import Pacer, is_rtp, open_pacer, receive_all
+from .endpoints import EndpointOpener, SoundStream
 from .format import codec_of, packet_samples, supported
 from .playout import NativePlayout, Playout
 from .receive import NativeReceivePath, ReceivePath, native_kinds
@@ -126,39 +116,13 @@ class Transport(Protocol):
     def stray(self) -> int: ...
 
 
-class SoundStream(Protocol):
-    """The call's sound devices in one stream whose callback runs ``tick(captured,
-    short)`` on the device's clock (audio/deviceclock.py, audio/device.py);
-    ``channels_in`` or ``channels_out`` is 0 where the call uses no such device."""
-
-    device_rate: int
-    channels_in: int
-    channels_out: int
-
-    def device_stats(self) -> dict[str, dict[str, int]]: ...
-
-    def send_l16(self, sock: socket.socket, remote: tuple[str, int],
-                 packetizer: Packetizer) -> NativeSender | None: ...
-
-    def receive_l16(self, jitter: object, kinds: bytes, frame: int, report: Report
-                    ) -> NativeReceiver | None: ...
-
-    def start(self, tick: Callable[[bytes, int], bytes]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-StreamOpener = Callable[[AudioSettings, int, float], Awaitable[SoundStream]]
-
-
 class MediaSession:
     def __init__(self, transport: Transport, payloads: tuple[PayloadType, ...],
-                 audio: AudioSettings, open_stream: StreamOpener | None = None) -> None:
+                 endpoints: EndpointOpener) -> None:
         usable = [p for p in payloads if supported(p)]
         if not usable:
             raise ValueError("no supported payload type")
         self.transport = transport
-        self.audio = audio
         self.payload_type = usable[0]
         self.codec = codec_of(self.payload_type)
         self.rate, self.nchannels = self.codec.clockrate, self.codec.channels
@@ -172,7 +136,7 @@ class MediaSession:
             usable, self.rate, self.nchannels, self.jitter)
         self.playout: Playout | NativePlayout = Playout(self.jitter, self.play_frame,
                                                         self._first_played)
-        self._open_stream = open_stream
+        self._open_endpoints = endpoints
         self._devices: SoundStream | None = None  # their clock drives what they do
         self._native_sender: NativeSender | None = None  # it sends what it captures
         # it receives and plays (once _native_reads, reading the socket itself)
@@ -229,19 +193,11 @@ class MediaSession:
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         # (the process freezes the heap while calls are in progress: jcall/heap.py)
-        a = self.audio
-        devices = None
-        if (a.uses_input_device or a.uses_output_device) and self._open_stream is not None:
-            devices = await self._open_stream(a, self.nchannels, self.frame / self.rate)
-        if not a.uses_input_device:
-            self._source = (FileSource(a.input, self.rate, self.nchannels) if a.input
-                            else ToneSource(a.tone, self.rate, self.nchannels) if a.tone
-                            else SilenceSource(self.nchannels))
+        ends = await self._open_endpoints(self.rate, self.nchannels, self.frame / self.rate)
+        devices, self._source, self._sink = ends.devices, ends.source, ends.sink
+        if self._source is not None:
             self._packets = PacedPackets(self._source, self.codec, self.packetizer,
                                          self.frame)
-        if not a.uses_output_device:
-            self._sink = (FileSink(a.output, self.rate, self.nchannels) if a.output
-                          else NullSink())
         now = self.started_at = self._loop.time()
         if self._source is not None:
             trace.event("source_start", now, rate=self.rate)

@@ -19,7 +19,7 @@ import pytest
 
 from jcall.audio.files import read_wav, write_wav
 from jcall.audio.settings import AudioSettings
-from jcall.media import MediaSession
+from jcall.media import MediaSession, opener
 from jcall.media import session as media
 from jcall.signaling.gingle import PayloadType
 from jcall.transport.ice import IceTransport
@@ -92,10 +92,10 @@ async def exchange(a: IceTransport, b: IceTransport, tmp_path: Path, late_s: flo
     a_in, b_in = signal(1.5, 1), signal(1.5, 2)
     write_wav(tmp_path / "a.wav", a_in, RATE)
     write_wav(tmp_path / "b.wav", b_in, RATE)
-    ma = MediaSession(a, (L16,), AudioSettings(input=tmp_path / "a.wav",
-                                               output=tmp_path / "a_got.wav"))
-    mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "b.wav",
-                                               output=tmp_path / "b_got.wav"))
+    ma = MediaSession(a, (L16,), opener(AudioSettings(input=tmp_path / "a.wav",
+                                                      output=tmp_path / "a_got.wav")))
+    mb = MediaSession(b, (L16,), opener(AudioSettings(input=tmp_path / "b.wav",
+                                                      output=tmp_path / "b_got.wav")))
     try:
         await ma.start()
         await asyncio.sleep(late_s)  # a's packets wait in b's transport meanwhile
@@ -202,8 +202,10 @@ async def test_stun_is_answered_at_once_until_the_peer_sends_media(
     assert path is not None
     local = path.sock.getsockname()
     path.sock.close()
-    ma = MediaSession(a, (L16,), AudioSettings(input=tmp_path / "a.wav", mute_output=True))
-    mb = MediaSession(b, (L16,), AudioSettings(input=tmp_path / "a.wav", mute_output=True))
+    ma = MediaSession(a, (L16,), opener(AudioSettings(input=tmp_path / "a.wav",
+                                                      mute_output=True)))
+    mb = MediaSession(b, (L16,), opener(AudioSettings(input=tmp_path / "a.wav",
+                                                      mute_output=True)))
     try:
         await ma.start()
         before = await stun_round_trips(local, 8)
@@ -315,8 +317,7 @@ async def test_the_device_clock_sends_what_it_captures_and_plays_what_arrives(
         return device
 
     l16 = PayloadType(id=96, name="L16", clockrate=48000)
-    session = MediaSession(transport, (l16,), AudioSettings(),
-                           open_stream=open_stream)
+    session = MediaSession(transport, (l16,), opener(AudioSettings(), open_stream))
     await session.start()
     now = 1000.0
     session._clock = lambda: now
@@ -402,8 +403,8 @@ async def test_a_datagram_left_in_the_inbox_at_the_hand_over_is_not_overtaken() 
         ours.setblocking(False)
         path = DirectPath(sock=ours, remote=peer.getsockname(), admits=lambda _: True,
                           stun=lambda *a: None, pause=lambda: None, resume=lambda: None)
-        session = MediaSession(FakeTransport(), (L16,), AudioSettings(tone=440.0,
-                                                                      mute_output=True))
+        session = MediaSession(FakeTransport(), (L16,),
+                               opener(AudioSettings(tone=440.0, mute_output=True)))
         session._direct = path
         p1 = bytes(RtpPacket(11, 1, 441, 9, bytes(882)))
         p2 = bytes(RtpPacket(11, 2, 882, 9, bytes(882)))
@@ -455,8 +456,7 @@ async def test_the_native_clock_receives_and_plays_without_python_once_it_owns_t
         return device
 
     l16 = PayloadType(id=96, name="L16", clockrate=48000)
-    session = MediaSession(transport, (l16,), AudioSettings(),
-                           open_stream=open_stream)
+    session = MediaSession(transport, (l16,), opener(AudioSettings(), open_stream))
     await session.start()
     assert session._native_receiver is not None
     theirs = signal(1.5, 5)

@@ -26,11 +26,12 @@ async def test_datagrams_from_several_sockets_play_in_arrival_order() -> None:
     in the order they arrived, or each would wait behind a later one and be late."""
     from jcall.audio.endpoints import BatchedSink
     from jcall.audio.settings import AudioSettings
-    from jcall.media import MediaSession
+    from jcall.media import MediaSession, opener
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
 
-    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),),
+                         opener(AudioSettings()))
     sink = Recording()
     media._sink = media._batched = BatchedSink(sink)
     media._play_due = 0.010
@@ -46,11 +47,12 @@ async def test_a_snapshot_shows_the_levels_sent_and_played_and_the_mute() -> Non
     from jcall.audio.endpoints import BatchedSink
     from jcall.audio.level import FLOOR_DBFS
     from jcall.audio.settings import AudioSettings
-    from jcall.media import MediaSession
+    from jcall.media import MediaSession, opener
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
 
-    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),),
+                         opener(AudioSettings()))
     quiet = media.snapshot()
     assert quiet["levels"] == {"input_dbfs": FLOOR_DBFS, "output_dbfs": FLOOR_DBFS}
     assert quiet["muted"] is False
@@ -77,11 +79,12 @@ async def test_a_send_that_keeps_failing_is_said_once_and_summed_up_at_the_end(
     import logging
 
     from jcall.audio.settings import AudioSettings
-    from jcall.media import MediaSession
+    from jcall.media import MediaSession, opener
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
 
-    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    media = MediaSession(FakeTransport(), (PayloadType(0, "PCMU", 8000),),
+                         opener(AudioSettings()))
 
     def unreachable(data: bytes) -> None:
         raise OSError(101, "Network is unreachable")
@@ -102,12 +105,13 @@ async def test_packets_the_event_loop_could_not_send_are_not_counted_as_sent() -
     import asyncio
 
     from jcall.audio.settings import AudioSettings
-    from jcall.media import MediaSession
+    from jcall.media import MediaSession, opener
     from jcall.signaling.gingle import PayloadType
     from tests.fakes import FakeTransport
 
     transport = FakeTransport()
-    media = MediaSession(transport, (PayloadType(0, "PCMU", 8000),), AudioSettings())
+    media = MediaSession(transport, (PayloadType(0, "PCMU", 8000),),
+                         opener(AudioSettings()))
     outcomes = iter([None, OSError(105, "No buffer space available"), None])
 
     def send_now(data: bytes) -> None:
