@@ -550,6 +550,8 @@ def main() -> int:
     parser.add_argument("--expiries", type=int, default=3)
     parser.add_argument("--server-losses", type=int, default=5)
     parser.add_argument("--device-seconds", type=float, default=120.0)
+    parser.add_argument("--device-xruns", type=int, default=0,
+                        help="xruns to cause during the device call (JACK stopped 12 ms)")
     every = ("cli", "setup", "m2e", "cpu", "devices", "gingle-peer", "dead-stun",
              "dead-path", "server-loss", "nat")
     parser.add_argument("--only", choices=every, help="run one benchmark instead of all")
@@ -569,7 +571,8 @@ def main() -> int:
                if "m2e" in runs else {})
         cpu = bench_cpu(lab, args.cpu_seconds) if "cpu" in runs else None
         devices = (bench_devices(lambda user, a: lab.proc(user, a, "dev")[0],
-                                 server.jid("bob") + "/dev", Path(tmp), args.device_seconds)
+                                 server.jid("bob") + "/dev", Path(tmp), args.device_seconds,
+                                 args.device_xruns)
                    if "devices" in runs else None)
         gpeer = (bench_gingle_peer(lab, args.gingle_peer_calls) if "gingle-peer" in runs
                  else {})
@@ -621,7 +624,9 @@ def print_devices(d: dict[str, object]) -> None:
     """The device-path rows (scripts/testbed/devicebench.py)."""
     cpu: dict[str, float] = d["cpu"]  # type: ignore[assignment]
     bare = cpu["bare"]
-    print(f"\nDevice path: JACK dummy 48 kHz, 256-frame periods, {d['window_s']:.0f} s window")
+    caused = f", {d['caused_xruns']} xruns caused" if d.get("caused_xruns") else ""
+    print(f"\nDevice path: JACK dummy 48 kHz, 256-frame periods, {d['window_s']:.0f} s window"
+          f"{caused}")
     print(f"{'CPU, bare sounddevice duplex stream, Python callback (% of a core)':<76} "
           f"{bare:8.2f}  (xruns after start-up: {d['bare_xruns']})")
     for end in ("caller", "callee"):

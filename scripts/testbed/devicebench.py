@@ -203,9 +203,11 @@ def wait_clients(client: Any, count: int, known: set[str],
 
 
 def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
-                  tmp: Path, seconds: float) -> dict[str, Any]:
+                  tmp: Path, seconds: float, xruns: int = 0) -> dict[str, Any]:
     """``start_jcall(user, args)`` starts a jcall (the bench's Proc) for the account
-    ``user``; the callee listens as ``callee_jid``."""
+    ``user``; the callee listens as ``callee_jid``. ``xruns``: how many xruns to cause
+    (the JACK server stopped for 12 ms), spread over the middle of the call, between
+    the two 20 s stretches whose delays the growth compares."""
     jack = JackServer(f"jcall-bench-{os.getpid()}", rate=RATE, period=PERIOD)
     jack.start()
     old = {k: os.environ.get(k) for k in jack.env}
@@ -233,7 +235,12 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
         pids = {"caller": caller.popen.pid, "callee": callee.popen.pid, "bare": bare.pid}
         t0, c0 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
         th0 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
-        time.sleep(seconds - 4.0)
+        end = t0 + seconds - 4.0
+        for n in range(xruns):  # (between the first and the last 20 s of the call)
+            time.sleep(max(0.0, t0 + 20.0 + (n + 1) * (seconds - 44.0) / (xruns + 1)
+                           - time.monotonic()))
+            jack.stall(0.012)
+        time.sleep(max(0.0, end - time.monotonic()))
         t1, c1 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
         th1 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
         if caller.finish() != 0 or callee.finish() != 0:
@@ -262,4 +269,4 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
              for i in range(2)}
     stats = [json.loads((tmp / f"dev-{n}.json").read_text()) for n in "ab"]
     return {"cpu": cpu, "threads": threads, "latency": found, "stats": stats, "window_s": t1 - t0,
-            "bare_xruns": int(bare_out.strip() or -1)}
+            "bare_xruns": int(bare_out.strip() or -1), "caused_xruns": xruns}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -39,3 +40,12 @@ class JackServer(Service):
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("jackd did not start")
+
+    def stall(self, seconds: float) -> None:
+        """Stop the server for ``seconds``: its clients miss a cycle (an xrun)."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
