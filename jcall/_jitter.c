@@ -6,6 +6,7 @@
  * built; the tests hold the two to the same samples. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include "_jitter_core.h"
 
@@ -197,8 +198,6 @@ static PyGetSetDef jitter_getset[] = {
      NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
-
-#include <structmember.h>
 
 static PyMemberDef jitter_members[] = {
     {"rate", T_INT, offsetof(Jitter, rate), READONLY, NULL},

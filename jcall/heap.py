@@ -36,7 +36,8 @@ class FrozenWhileInCall:
             self._calls[event.peer] += 1
         elif isinstance(event, CallStats | Destroyed) and self._calls[event.peer]:
             self._calls[event.peer] -= 1
-            self._calls += Counter()  # (drops peers at zero)
+            if not self._calls[event.peer]:
+                del self._calls[event.peer]
             if not self._calls:
                 self._unfreeze()
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from ..audio.convert import channels, resample
 from ..audio.deviceclock import NativeReceiver
 from ..rtp.jitterbuffer import AnyJitterBuffer
@@ -22,6 +25,8 @@ from ..rtp.receiver import ReceiveCounters, RtpFilter
 from ..rtp.stats import ReceiveStats
 from ..signaling.model import PayloadType
 from .format import codec_of
+
+Pcm = npt.NDArray[np.int16]
 
 
 class ReceivePath:
@@ -53,15 +58,21 @@ class ReceivePath:
                 self.jitter.new_source()
             self._ssrc = packet.ssrc
         self.stats.update(packet.sequence, packet.timestamp, arrival, len(data))
-        decoder = self.decoders[packet.payload_type]
-        pcm = decoder.decode(packet.payload)
-        if packet.payload_type in self.converted:
-            pcm = channels(resample(pcm, decoder.clockrate, self.rate), self.nchannels)
-        self.jitter.push(packet.timestamp, pcm, arrival)
+        self.jitter.push(packet.timestamp, self.decode(packet.payload_type, packet.payload),
+                         arrival)
         if self.first_arrival is None:
             self.first_arrival = arrival
             return True
         return False
+
+    def decode(self, payload_type: int, payload: bytes) -> Pcm:
+        """A negotiated payload type's payload as the session's audio: decoded, and
+        converted to the session's rate and channels where its own differ."""
+        decoder = self.decoders[payload_type]
+        pcm = decoder.decode(payload)
+        if payload_type in self.converted:
+            pcm = channels(resample(pcm, decoder.clockrate, self.rate), self.nchannels)
+        return pcm
 
 
 @dataclass(frozen=True)
@@ -117,12 +128,7 @@ class NativeReceivePath:
     def push_decoded(self, payload_type: int, timestamp: int, payload: bytes,
                      arrival: float) -> None:
         """A packet the native path accepted and counted, but does not decode."""
-        ref = self.reference
-        decoder = ref.decoders[payload_type]
-        pcm = decoder.decode(payload)
-        if payload_type in ref.converted:
-            pcm = channels(resample(pcm, decoder.clockrate, self.rate), self.nchannels)
-        self.jitter.push(timestamp, pcm, arrival)
+        self.jitter.push(timestamp, self.reference.decode(payload_type, payload), arrival)
 
     @property
     def stats(self) -> ReceivedSoFar:

@@ -10,7 +10,6 @@ import struct
 import numpy as np
 import pytest
 
-from jcall.audio.convert import channels
 from jcall.media.playout import Playout
 from jcall.media.receive import ReceivePath, native_kinds
 from jcall.media.stats import received
@@ -82,8 +81,7 @@ def test_native_receive_path_matches_the_reference(seed: int) -> None:
         if rest is not None:  # (what NativeReceivePath.push_decoded does)
             pt, stamp, payload = rest
             assert pt == 97
-            pcm = channels(ref.decoders[97].decode(payload), 1)
-            native_jitter.push(stamp, np.ascontiguousarray(pcm), now)
+            native_jitter.push(stamp, np.ascontiguousarray(ref.decode(pt, payload)), now)
         assert (clock.received()["first_arrival"] == now) == ref_first or not ref_first
         while due + period / RATE <= now:
             due += period / RATE
