@@ -625,8 +625,9 @@ def print_devices(d: dict[str, object]) -> None:
     cpu: dict[str, float] = d["cpu"]  # type: ignore[assignment]
     bare = cpu["bare"]
     caused = f", {d['caused_xruns']} xruns caused" if d.get("caused_xruns") else ""
-    print(f"\nDevice path: JACK dummy 48 kHz, 256-frame periods, {d['window_s']:.0f} s window"
-          f"{caused}")
+    mode = "real-time" if d["realtime"] else "not real-time (refused here)"
+    print(f"\nDevice path: JACK dummy 48 kHz, 256-frame periods, {mode}, "
+          f"{d['window_s']:.0f} s window{caused}")
     print(f"{'CPU, bare sounddevice duplex stream, Python callback (% of a core)':<76} "
           f"{bare:8.2f}  (xruns after start-up: {d['bare_xruns']})")
     for end in ("caller", "callee"):

@@ -269,4 +269,5 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
              for i in range(2)}
     stats = [json.loads((tmp / f"dev-{n}.json").read_text()) for n in "ab"]
     return {"cpu": cpu, "threads": threads, "latency": found, "stats": stats, "window_s": t1 - t0,
-            "bare_xruns": int(bare_out.strip() or -1), "caused_xruns": xruns}
+            "bare_xruns": int(bare_out.strip() or -1), "caused_xruns": xruns,
+            "realtime": jack.realtime}
