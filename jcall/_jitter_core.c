@@ -19,6 +19,8 @@
 #define EXPAND_OUTLIERS 2
 #define MIN_JITTER_SAMPLES 20
 #define MARGIN_S 0.002
+#define LEVEL_PACKETS 20
+#define LEVEL_STEP_S 0.003
 #define DECISION_GAPS 50
 #define GAP_TOLERANCE_S 0.0001
 #define ACCELERATE_MARGIN_S 0.004
@@ -247,6 +249,8 @@ struct JitterCore {
     double jitter[JITTER_SAMPLES]; /* a ring, in arrival order */
     int jitter_head, jitter_len;
     double jitter_sorted[JITTER_SAMPLES];
+    double recent_arrival[LEVEL_PACKETS], recent_transit[LEVEL_PACKETS]; /* a ring */
+    int recent_head, recent_len;
     double slack_q[DECISION_PACKETS], slack_c[DECISION_PACKETS]; /* rings */
     int slack_len, slack_next;
     int16_t *out, *take; /* pop's result; _take's samples */
@@ -318,6 +322,7 @@ void jitter_new_source(JitterCore *j) {
     stop(j);
     j->unwrap.known = 0;
     j->tm_len = j->tm_head = 0;
+    j->recent_len = j->recent_head = 0;
     j->counts.restarts++;
 }
 
@@ -370,6 +375,24 @@ static void remove_sorted(double *a, int n, double v) {
     memmove(a + lo, a + lo + 1, (size_t)(n - lo - 1) * sizeof(double));
 }
 
+/* _rebase: a level shift; the minimum is the recent packets', and their jitter
+ * samples are measured against it */
+static void rebase(JitterCore *j, double low) {
+    double since = j->recent_arrival[j->recent_head];
+    while (j->tm_len > 1 && j->tm_arrival[j->tm_head] < since) {
+        j->tm_head = (j->tm_head + 1) % j->tm_cap;
+        j->tm_len--;
+    }
+    int first = j->jitter_head + j->jitter_len - LEVEL_PACKETS;
+    for (int k = 0; k < LEVEL_PACKETS; k++) {
+        int i = (first + k) % JITTER_SAMPLES;
+        double fresh = j->recent_transit[(j->recent_head + k) % LEVEL_PACKETS] - low;
+        remove_sorted(j->jitter_sorted, j->jitter_len, j->jitter[i]);
+        insort(j->jitter_sorted, j->jitter_len - 1, fresh);
+        j->jitter[i] = fresh;
+    }
+}
+
 static int track_jitter(JitterCore *j, int64_t ext, double arrival) {
     double transit = arrival - (double)ext / (double)j->rate;
     while (j->tm_len > 0
@@ -413,6 +436,25 @@ static int track_jitter(JitterCore *j, int64_t ext, double arrival) {
     j->jitter[(j->jitter_head + j->jitter_len) % JITTER_SAMPLES] = jitter;
     insort(j->jitter_sorted, j->jitter_len, jitter);
     j->jitter_len++;
+    if (j->recent_len == LEVEL_PACKETS) {
+        j->recent_head = (j->recent_head + 1) % LEVEL_PACKETS;
+        j->recent_len--;
+    }
+    int at = (j->recent_head + j->recent_len) % LEVEL_PACKETS;
+    j->recent_arrival[at] = arrival;
+    j->recent_transit[at] = transit;
+    j->recent_len++;
+    if (j->recent_len == LEVEL_PACKETS) {
+        double low = j->recent_transit[j->recent_head], high = low;
+        for (int k = 1; k < LEVEL_PACKETS; k++) {
+            double t = j->recent_transit[(j->recent_head + k) % LEVEL_PACKETS];
+            low = t < low ? t : low;
+            high = t > high ? t : high;
+        }
+        double spread = high - low;
+        if (low - j->tm_transit[j->tm_head] >= (LEVEL_STEP_S > spread ? LEVEL_STEP_S : spread))
+            rebase(j, low);
+    }
     return 0;
 }
 

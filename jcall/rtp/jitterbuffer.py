@@ -15,6 +15,19 @@ a device's period) is the *quantum* that slack moves in, whatever the stretching
 * **Target.** The slack the buffer aims for is the 95th percentile of arrival jitter
   (transit time minus its minimum over the last 2 s) plus a 3 ms safety margin,
   within [``floor_s``, ``max_s``]. It starts at the floor (10 ms).
+* **Level shifts.** When the transit time steps up and stays, the path or the
+  sender's timeline shifted once -- a sender whose sound device lost a period sends
+  the rest of the call that much later against its timestamps. That is not jitter.
+  The sign of one: the latest 20 packets all came later than the minimum, by 3 ms or
+  more and by more than they differ among themselves (a sender that packetises from
+  device periods sends in a sawtooth as wide as a period, on any network). The
+  minimum is then taken afresh from those packets, and their jitter samples are
+  measured against it. Otherwise the shift would count as jitter for the 2 s the old
+  minimum stays in the window, raise the target for seconds, and have the buffer
+  expand for it, a delay the decisions below leave in place. The packets' own slack
+  still shows how much later they come, so the buffer expands if that leaves it
+  short of its target. Random jitter is not that one-sided: of 20 packets some come
+  near the minimum. A clock skew of 1000 ppm moves the transit 2 ms in the window.
 * **Start.** Playout starts at the first ``pop`` at least target + 2 ms after the first
   packet arrived, plus the quantum less a frame (a decision that pops a whole device
   period needs the packets of that period): the initial delay from arrival to playout
@@ -67,6 +80,8 @@ DECISION_PACKETS = 20
 EXPAND_OUTLIERS = 2  # packets of a decision's 20 whose low slack does not count
 MIN_JITTER_SAMPLES = 20
 MARGIN_S = 0.002
+LEVEL_PACKETS = 20  # a level shift: this many packets in a row all this far (and
+LEVEL_STEP_S = 0.003  # farther than they lie apart) above the minimum transit time
 DECISION_GAPS = 50  # the quantum is taken over this many gaps between decisions
 GAP_TOLERANCE_S = 0.0001
 ACCELERATE_MARGIN_S = 0.004
@@ -107,6 +122,7 @@ class JitterBuffer:
         self._last_arrival = 0.0
         self._concealer = Concealer(rate, channels)
         self._transit_min: deque[tuple[float, float]] = deque()  # monotonic minimum
+        self._recent: deque[tuple[float, float]] = deque(maxlen=LEVEL_PACKETS)
         # The latest jitter samples in arrival order, and the same kept sorted: the
         # p95 is then a lookup per pop instead of a sort.
         self._jitter: deque[float] = deque()
@@ -157,6 +173,7 @@ class JitterBuffer:
         self._stop()
         self._unwrap = Unwrapper(32)
         self._transit_min.clear()
+        self._recent.clear()
         self.stats.restarts += 1
 
     def push(self, timestamp: int, pcm: Pcm, arrival: float) -> None:
@@ -198,6 +215,26 @@ class JitterBuffer:
             del self._jitter_sorted[bisect.bisect_left(self._jitter_sorted, old)]
         self._jitter.append(jitter)
         bisect.insort(self._jitter_sorted, jitter)
+        recent = self._recent
+        recent.append((arrival, transit))
+        if len(recent) == LEVEL_PACKETS:
+            low = min(t for _, t in recent)
+            spread = max(t for _, t in recent) - low
+            if low - self._transit_min[0][1] >= max(LEVEL_STEP_S, spread):
+                self._rebase(low)
+
+    def _rebase(self, low: float) -> None:
+        """A level shift (see Level shifts): the minimum is the recent packets', and
+        their jitter samples are measured against it."""
+        since = self._recent[0][0]
+        while len(self._transit_min) > 1 and self._transit_min[0][0] < since:
+            self._transit_min.popleft()
+        first = len(self._jitter) - LEVEL_PACKETS
+        for k, (_, transit) in enumerate(self._recent):
+            old = self._jitter[first + k]
+            del self._jitter_sorted[bisect.bisect_left(self._jitter_sorted, old)]
+            self._jitter[first + k] = transit - low
+            bisect.insort(self._jitter_sorted, transit - low)
 
     # -- output ---------------------------------------------------------------------------
     def pop(self, now: float, span: int = 0) -> Pcm | None:

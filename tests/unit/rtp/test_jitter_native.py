@@ -43,6 +43,7 @@ class Session:
     spikes: float = 0.0  # the share of packets held up 80 ms (they come late)
     burst_s: float = 0.0
     burst_jitter_s: float = 0.0
+    steps: tuple[tuple[float, float], ...] = ()  # (from when, how much later) packets come
 
 
 def arrivals(s: Session, rng: np.random.Generator
@@ -74,7 +75,8 @@ def arrivals(s: Session, rng: np.random.Generator
         pcm = pcm_all[i * s.packet:(i + 1) * s.packet]
         if rng.random() >= s.loss:
             spread = s.burst_jitter_s if sent < 0.5 + s.burst_s else s.jitter_s
-            arrival = sent + float(rng.uniform(0, spread))
+            arrival = sent + float(rng.uniform(0, spread)) \
+                + sum(late for at, late in s.steps if sent >= at)
             if rng.random() < s.spikes:
                 arrival += 0.08
             out.append((arrival, "push", ts, pcm))
@@ -141,6 +143,12 @@ SESSIONS = {
                                    gaps=True, first_pop_s=0.3, burst_s=2,
                                    burst_jitter_s=0.05),
     "late spikes": Session(48000, 1, 480, 480, 5, 0.003, 0, 0, 0, 480, spikes=0.03),
+    "level shifts of the path delay": Session(48000, 1, 480, 480, 7, 0.0005, 0.01, 0, 0, 256,
+                                              steps=((1.5, 0.0053), (3.0, 0.010),
+                                                     (4.5, -0.0153), (5.5, 0.004))),
+    "level shifts through jitter": Session(48000, 1, 480, 480, 7, 0.0045, 0, 0, 0, 256,
+                                           steps=((1.5, 0.006), (3.0, 0.012),
+                                                  (4.5, -0.018), (5.5, 0.005))),
     "jitter burst, then calm": Session(44100, 2, 441, 441, 8, 0.002, 0.01, 0, 0, 441,
                                        burst_s=2, burst_jitter_s=0.06),
 }

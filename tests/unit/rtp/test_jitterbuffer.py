@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,11 +28,12 @@ def voice(seconds: float, rate: int, seed: int = 1) -> np.ndarray:
 def replay(signal: np.ndarray, rate: int, frame: int, arrivals: Sequence[float | None],
            *, pop_period: float | None = None, pop_phase: float = 0.0037,
            ts0: int = 123456, extra: list[tuple[float, int]] | None = None,
-           tail: float = 0.3, frames: int | None = None,
+           tail: float = 0.3, frames: int | None = None, targets: list[float] | None = None,
            ) -> tuple[np.ndarray, JitterBuffer, list[float]]:
     """Push packet i at arrivals[i] (None: lost), pop every pop_period (stopping after
     ``frames`` frames were played, if given); returns the played audio, the buffer and
-    its level before each pop. ``FIRST_PLAY`` gets the time of the first played pop."""
+    its level before each pop (and its target after each, into ``targets``).
+    ``FIRST_PLAY`` gets the time of the first played pop."""
     jb = JitterBuffer(rate, 1, frame)
     pop_period = pop_period or frame / rate
     events: list[tuple[float, int, int]] = []
@@ -52,6 +54,8 @@ def replay(signal: np.ndarray, rate: int, frame: int, arrivals: Sequence[float |
         else:
             levels.append(jb.level_s)
             got = jb.pop(t)
+            if targets is not None:
+                targets.append(jb.target_s)
             if got is not None:
                 assert got.shape == (frame, 1)
                 if not out:
@@ -156,6 +160,41 @@ def test_target_tracks_the_95th_percentile_of_jitter() -> None:
     assert p95 - 0.006 < jb.target_s < p95 + 0.012
     assert jb.stats.late < 0.06 * n  # about the 5 % beyond the 95th percentile
     assert jb.stats.expanded_samples > 0  # it grew from its 10 ms start
+
+
+@pytest.mark.parametrize(("period", "step"), [(0, 0.0107), (256, 0.0053)])
+def test_a_one_time_step_in_the_path_delay_is_not_taken_for_jitter(period: int, step: float
+                                                                   ) -> None:
+    """From 8 s on every packet comes ``step`` later against its timestamp (a
+    sender's device lost periods, or the route changed): the buffer absorbs it from
+    its slack, and the target stays where the network put it. With a ``period`` the
+    sender packetises 10 ms packets from its device's 256-sample periods, so each is
+    sent at the end of the period that completes it: a sawtooth 4.7 ms wide, which
+    leaves the buffer slack for one period's step."""
+    rate, frame = 48000, 480
+    sig = voice(16.0, rate)
+    n = len(sig) // frame
+    if period:
+        sent = [math.ceil((i + 1) * frame / period) * period / rate for i in range(n)]
+    else:
+        sent = [(i + 1) * frame / rate for i in range(n)]
+    arrivals = [t + 0.0004 + (step if i >= 800 else 0.0) for i, t in enumerate(sent)]
+    targets: list[float] = []
+    _, jb, _ = replay(sig, rate, frame, arrivals, targets=targets, frames=n - 2)
+    before = max(targets[:790])
+    assert max(targets[790:]) == before  # (the sawtooth's own jitter sets ``before``)
+    assert jb.stats.late == 0 and jb.stats.concealed_samples == 0
+
+
+def test_delay_that_keeps_coming_back_is_jitter() -> None:
+    """Runs of 15 packets held up 10 ms, every 60 packets: each run is shorter than a
+    level shift, so they are jitter, and the target covers them."""
+    rate, frame = 8000, 160
+    sig = voice(20.0, rate)
+    n = len(sig) // frame
+    arrivals = [a + (0.010 if i % 60 < 15 else 0.0) for i, a in enumerate(steady(n, frame / rate))]
+    _, jb, _ = replay(sig, rate, frame, arrivals)
+    assert jb.target_s > 0.012
 
 
 def test_jitter_burst_then_calm_brings_delay_back_down() -> None:
