@@ -98,6 +98,9 @@ class App:
         import asyncio
         import signal
 
+        from .xmpp import library
+
+        library.load(dns_srv=self.server is None)  # (before anything imports slixmpp)
         from .answer import AnswerPolicy
         from .answer import Mode as AnswerMode
         from .audio import formats
