@@ -185,12 +185,23 @@ static PyObject *get_playing(Jitter *self, void *Py_UNUSED(closure)) {
     return PyBool_FromLong(jitter_playing(self->core));
 }
 
+static PyObject *get_settled_slack_s(Jitter *self, void *Py_UNUSED(closure)) {
+    if (!ready(self))
+        return NULL;
+    double slack;
+    if (!jitter_settled_slack_s(self->core, &slack))
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(slack);
+}
+
 static PyGetSetDef jitter_getset[] = {
     {"playing", (getter)get_playing, NULL, "Whether playout has started.", NULL},
     {"level_s", (getter)get_level_s, NULL, "Audio buffered ahead of the playout point.",
      NULL},
     {"target_s", (getter)get_target_s, NULL, "The slack aimed for.", NULL},
     {"quantum_s", (getter)get_quantum_s, NULL, "The time between decisions.", NULL},
+    {"settled_slack_s", (getter)get_settled_slack_s, NULL,
+     "The continuous slack the latest packets settled at, or None.", NULL},
     {"tiling_s", (getter)get_tiling_s, NULL, "What untiled packets add to the delay.", NULL},
     {"start_delay_s", (getter)get_start_delay_s, NULL,
      "How long after the first packet's arrival playout may start.", NULL},

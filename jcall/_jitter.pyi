@@ -9,6 +9,7 @@ class JitterBuffer:
     level_s: float
     target_s: float
     quantum_s: float
+    settled_slack_s: float | None
     tiling_s: float
     start_delay_s: float
     delay_s: float

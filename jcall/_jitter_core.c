@@ -24,6 +24,7 @@
 #define DECISION_GAPS 50
 #define GAP_TOLERANCE_S 0.0001
 #define ACCELERATE_MARGIN_S 0.004
+#define DISTURBANCE_S 0.002
 #define XFADE_S 0.001
 /* plc.py */
 #define MIN_PITCH_S 0.0025
@@ -253,6 +254,8 @@ struct JitterCore {
     int recent_head, recent_len;
     double slack_q[DECISION_PACKETS], slack_c[DECISION_PACKETS]; /* rings */
     int slack_len, slack_next;
+    int has_settled, has_return; /* _settled, _return_to (None when 0) */
+    double settled, return_to;
     int16_t *out, *take; /* pop's result; _take's samples */
     double *energy;      /* _cut's scratch */
 };
@@ -312,6 +315,7 @@ static void add_slack(JitterCore *j, double q, double c) {
 }
 
 static void stop(JitterCore *j) {
+    j->has_settled = j->has_return = 0;
     j->playing = 0;
     drop_first(j, j->nchunks);
     clear_slack(j);
@@ -330,6 +334,10 @@ const JitterCounts *jitter_counts(const JitterCore *j) { return &j->counts; }
 int jitter_playing(const JitterCore *j) { return j->playing; }
 double jitter_target_s(const JitterCore *j) { return j->target_s; }
 double jitter_quantum_s(const JitterCore *j) { return j->quantum; }
+int jitter_settled_slack_s(const JitterCore *j, double *slack) {
+    *slack = j->settled;
+    return j->has_settled;
+}
 double jitter_tiling_s(const JitterCore *j) { return (double)j->tiling / (double)j->rate; }
 
 double jitter_level_s(const JitterCore *j) {
@@ -578,6 +586,18 @@ static void update_target(JitterCore *j) {
     }
 }
 
+/* _keeps_slack: whether dropping k samples leaves the latest packets the slack the
+ * expand rule asks */
+static int keeps_slack(const JitterCore *j, isize k) {
+    double after[DECISION_PACKETS];
+    for (int i = 0; i < DECISION_PACKETS; i++) {
+        double q = j->slack_q[i], c = j->slack_c[i];
+        after[i] = (c - q) * (double)j->rate >= (double)k ? q : q - j->quantum;
+    }
+    sort_doubles(after, DECISION_PACKETS);
+    return after[EXPAND_OUTLIERS] >= j->target_s - MARGIN_S;
+}
+
 static void decide(JitterCore *j, isize *accelerate, isize *expand) {
     *accelerate = *expand = 0;
     if (j->slack_len < DECISION_PACKETS)
@@ -589,6 +609,7 @@ static void decide(JitterCore *j, isize *accelerate, isize *expand) {
     isize step = j->frame / 4;
     if (quantised < j->target_s - MARGIN_S) {
         clear_slack(j);
+        j->has_return = 0;
         *expand = imax(1, imin(step, (isize)nearbyint((j->target_s - quantised)
                                                        * (double)j->rate)));
         return;
@@ -596,9 +617,21 @@ static void decide(JitterCore *j, isize *accelerate, isize *expand) {
     memcpy(c, j->slack_c, sizeof c);
     sort_doubles(c, DECISION_PACKETS);
     double continuous = c[1];
+    isize ahead = (isize)(jitter_level_s(j) * (double)j->rate) - j->frame;
+    if (j->has_return) {
+        double rise = continuous - j->return_to;
+        isize k = imin(imin(step, (isize)nearbyint(rise * (double)j->rate)), ahead);
+        if (rise > MARGIN_S && k > 0 && keeps_slack(j, k)) {
+            clear_slack(j);
+            *accelerate = k;
+            return;
+        }
+        j->has_return = 0; /* back (or as near as it may go) */
+    }
+    j->settled = continuous;
+    j->has_settled = 1;
     double designed = j->target_s + j->quantum + jitter_tiling_s(j);
     if (continuous > designed + ACCELERATE_MARGIN_S) {
-        isize ahead = (isize)(jitter_level_s(j) * (double)j->rate) - j->frame;
         isize k = imin(imin(step, (isize)nearbyint((continuous - designed)
                                                    * (double)j->rate)), ahead);
         if (k > 0) {
@@ -685,8 +718,15 @@ static void cut(JitterCore *j, const int16_t *pcm, isize n, isize k, isize xf,
 
 ptrdiff_t jitter_pop(JitterCore *j, double now, ptrdiff_t span, const int16_t **out) {
     if (!j->decided || now != j->decided_at) { /* a new decision */
-        if (j->decided)
-            note_gap(j, now - j->decided_at);
+        if (j->decided) {
+            double gap = now - j->decided_at;
+            if (gap > j->quantum + DISTURBANCE_S && j->has_settled) {
+                j->return_to = j->settled;
+                j->has_return = 1;
+                clear_slack(j);
+            }
+            note_gap(j, gap);
+        }
         else if (span > j->frame)
             j->quantum = (double)span / (double)j->rate;
         j->decided = 1;

@@ -37,6 +37,8 @@ int jitter_playing(const JitterCore *j);
 double jitter_level_s(const JitterCore *j);
 double jitter_target_s(const JitterCore *j);
 double jitter_quantum_s(const JitterCore *j);
+/* 1 and the settled continuous slack in *slack, or 0 (None) before there is one */
+int jitter_settled_slack_s(const JitterCore *j, double *slack);
 double jitter_tiling_s(const JitterCore *j);
 double jitter_start_delay_s(const JitterCore *j);
 double jitter_delay_s(const JitterCore *j);

@@ -49,6 +49,15 @@ a device's period) is the *quantum* that slack moves in, whatever the stretching
   absorbs target changes and sender/receiver clock skew (±1000 ppm is 1 ms/s)
   without letting delay grow, and leaves the audio untouched when neither is needed
   (loopback output is sample-exact).
+* **Disturbances.** A decision that comes more than 2 ms later than the quantum
+  says the device lost time (an xrun): a device that skipped a period plays
+  everything after it a period later, a delay the adaptation above leaves in place
+  when it fits below the accelerate threshold. So the buffer remembers the
+  continuous slack it had settled at before, and once 20 fresh packets show it
+  higher by more than 2 ms, drops back to it, a quarter frame at a time, as far as
+  that leaves the packets the slack the expand rule asks (a packet whose first
+  sample the cut moves into the decision before loses a quantum of it). A
+  disturbance that left the slack where it was changes nothing.
 * **Time.** ``pop(now)`` gets the time the frame is decided: a paced sink's absolute
   deadline for it, or for a device the time of the callback's refill, the same for
   every frame of that refill (the device's output latency after that is constant).
@@ -85,6 +94,7 @@ LEVEL_STEP_S = 0.003  # farther than they lie apart) above the minimum transit t
 DECISION_GAPS = 50  # the quantum is taken over this many gaps between decisions
 GAP_TOLERANCE_S = 0.0001
 ACCELERATE_MARGIN_S = 0.004
+DISTURBANCE_S = 0.002  # a decision this much later than the quantum: the device lost time
 XFADE_S = 0.001
 
 
@@ -130,6 +140,8 @@ class JitterBuffer:
         # frame-quantised and continuous slack of the latest packets
         self._slack_q: deque[float] = deque(maxlen=DECISION_PACKETS)
         self._slack_c: deque[float] = deque(maxlen=DECISION_PACKETS)
+        self._settled: float | None = None  # the continuous slack of the latest window
+        self._return_to: float | None = None  # ... before a disturbance (see Disturbances)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -148,6 +160,12 @@ class JitterBuffer:
     def quantum_s(self) -> float:
         """The time between decisions: a frame for a paced sink, a device's period."""
         return self._quantum
+
+    @property
+    def settled_slack_s(self) -> float | None:
+        """The continuous slack the latest 20 packets settled at (see Adaptation);
+        None until they have come."""
+        return self._settled
 
     @property
     def start_delay_s(self) -> float:
@@ -243,7 +261,11 @@ class JitterBuffer:
         device's request); it stands in for the quantum until one is measured."""
         if now != self._decided_at:  # a new decision (a device pops several per one)
             if self._decided_at is not None:
-                self._note_gap(now - self._decided_at)
+                gap = now - self._decided_at
+                if gap > self._quantum + DISTURBANCE_S and self._settled is not None:
+                    self._return_to = self._settled
+                    self._clear_slack()  # (judged on packets after it)
+                self._note_gap(gap)
             elif span > self.frame:
                 # The very first decision: no gap to learn the quantum from yet, and
                 # starting now with the packets of one frame would leave the rest of
@@ -300,6 +322,7 @@ class JitterBuffer:
 
     def _stop(self) -> None:
         self._play = None
+        self._settled = self._return_to = None
         self._starts.clear()
         self._chunks.clear()
         self._arrivals.clear()
@@ -328,16 +351,33 @@ class JitterBuffer:
         step = self.frame // 4
         if quantised < self.target_s - MARGIN_S:
             self._clear_slack()  # judge the effect on fresh packets
+            self._return_to = None
             return 0, max(1, min(step, round((self.target_s - quantised) * self.rate)))
         continuous = sorted(self._slack_c)[1]
+        ahead = int(self.level_s * self.rate) - self.frame
+        if self._return_to is not None:
+            rise = continuous - self._return_to
+            k = min(step, round(rise * self.rate), ahead)
+            if rise > MARGIN_S and k > 0 and self._keeps_slack(k):
+                self._clear_slack()
+                return k, 0
+            self._return_to = None  # back (or as near as it may go)
+        self._settled = continuous
         designed = self.target_s + self.quantum_s + self.tiling_s
         if continuous > designed + ACCELERATE_MARGIN_S:
-            ahead = int(self.level_s * self.rate) - self.frame
             k = min(step, round((continuous - designed) * self.rate), ahead)
             if k > 0:
                 self._clear_slack()
                 return k, 0
         return 0, 0
+
+    def _keeps_slack(self, k: int) -> bool:
+        """Whether dropping ``k`` samples leaves the latest packets the slack the expand
+        rule asks: a packet whose first sample lay less than ``k`` into its decision
+        would come into the decision before, a quantum earlier."""
+        after = sorted(q if (c - q) * self.rate >= k else q - self._quantum
+                       for q, c in zip(self._slack_q, self._slack_c, strict=True))
+        return after[EXPAND_OUTLIERS] >= self.target_s - MARGIN_S
 
     def _take(self, n: int, now: float) -> Pcm:
         """``n`` samples from the playout point on: real, pre-roll silence or concealed."""
@@ -438,6 +478,10 @@ class NativeJitterBuffer:
     @property
     def quantum_s(self) -> float:
         return self.native.quantum_s
+
+    @property
+    def settled_slack_s(self) -> float | None:
+        return self.native.settled_slack_s
 
     @property
     def start_delay_s(self) -> float:

@@ -15,7 +15,8 @@ from .test_jitterbuffer import voice
 
 native = pytest.importorskip("jcall._jitter")
 
-STATE = ("playing", "level_s", "target_s", "quantum_s", "tiling_s", "start_delay_s",
+STATE = ("playing", "level_s", "target_s", "quantum_s", "settled_slack_s", "tiling_s",
+         "start_delay_s",
          "delay_s")
 
 
@@ -44,6 +45,7 @@ class Session:
     burst_s: float = 0.0
     burst_jitter_s: float = 0.0
     steps: tuple[tuple[float, float], ...] = ()  # (from when, how much later) packets come
+    stalls: tuple[float, ...] = ()  # the sink misses a decision here (a device's xrun)
 
 
 def arrivals(s: Session, rng: np.random.Generator
@@ -98,7 +100,11 @@ def run(s: Session, seed: int) -> int:
     quantum = s.period / s.rate
     now = 0.5 + s.first_pop_s + float(rng.uniform(0, quantum))
     k = decisions = ahead = 0  # (samples popped beyond what the sink asked)
+    stalls = list(s.stalls)
     while now < s.seconds + 0.5:
+        if stalls and now >= stalls[0]:  # (a decision that never comes, and time lost)
+            stalls.pop(0)
+            now += quantum + 0.004
         while k < len(events) and events[k][0] <= now:
             at, kind, ts, pcm = events[k]
             if kind == "new_source":
@@ -149,6 +155,11 @@ SESSIONS = {
     "level shifts through jitter": Session(48000, 1, 480, 480, 7, 0.0045, 0, 0, 0, 256,
                                            steps=((1.5, 0.006), (3.0, 0.012),
                                                   (4.5, -0.018), (5.5, 0.005))),
+    "a device that misses callbacks": Session(48000, 2, 480, 480, 8, 0.001, 0, 0, 0, 256,
+                                              stalls=(2.0, 2.5, 4.0, 6.0, 6.1)),
+    "a device that misses callbacks, sender steps": Session(
+        48000, 1, 480, 480, 8, 0.0005, 0.01, 0, 300, 1024, stalls=(2.0, 4.0, 6.5),
+        steps=((3.0, -0.0053), (5.0, 0.0107))),
     "jitter burst, then calm": Session(44100, 2, 441, 441, 8, 0.002, 0.01, 0, 0, 441,
                                        burst_s=2, burst_jitter_s=0.06),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 import numpy as np
@@ -251,12 +252,14 @@ def test_a_late_first_pop_plays_from_where_it_would_be_on_time() -> None:
 
 
 def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
-                  phase: float, seconds: float
+                  phase: float, seconds: float, missed: int | None = None,
+                  slacks: list[tuple[float, float]] | None = None,
                   ) -> tuple[np.ndarray, JitterBuffer, list[tuple[float, float]]]:
     """A sound device's pull pattern (jcall.audio.device): every ``period_s`` a callback
     consumes a period of audio, and the frames that keep its queue a period ahead are
-    popped at once, all at the time of that decision. Also returns (time, level)
-    before each decision."""
+    popped at once, all at the time of that decision. Callback number ``missed`` never
+    comes (an xrun: the device plays on without it). Also returns (time, level)
+    before each decision (and the settled slack after it, into ``slacks``)."""
     jb = JitterBuffer(RATE, 1, FRAME)
     per_callback = period_s * RATE
     queued = 0.0
@@ -269,6 +272,8 @@ def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
         if kind == 0:
             jb.push(uint32_add(77, i * FRAME), signal[i * FRAME:(i + 1) * FRAME], t)
             continue
+        if i == missed:
+            continue
         queued = max(0.0, queued - per_callback)
         levels.append((t, jb.level_s))
         need = int(per_callback - queued) + 1
@@ -278,6 +283,8 @@ def device_replay(signal: np.ndarray, arrivals: list[float], period_s: float,
             got = np.zeros((FRAME, 1), np.int16) if got is None else got
             out.append(got)
             queued += len(got)
+        if slacks is not None and jb.settled_slack_s is not None:
+            slacks.append((t, jb.settled_slack_s))
     return np.concatenate(out), jb, levels
 
 
@@ -331,6 +338,24 @@ def test_a_device_pulling_in_bursts_absorbs_clock_skew(ppm: int) -> None:
     late = max(level for t, level in levels if t > seconds - 12)
     assert late <= early + 0.003, (early, late)
 
+
+
+@pytest.mark.parametrize("period", [256, 1024])
+def test_a_device_that_misses_a_callback_gets_its_delay_back(period: int) -> None:
+    """One callback never comes (an xrun): everything after it would play a period
+    later for the rest of the call, a step that fits below the accelerate threshold.
+    The buffer drops back to the slack it had before, without concealing anything."""
+    seconds = 12.0
+    sig = voice(seconds, RATE)
+    n = int(seconds / (FRAME / RATE)) - 10
+    period_s = period / 48000
+    slacks: list[tuple[float, float]] = []
+    _, jb, _ = device_replay(sig, steady(n, FRAME / RATE), period_s, 0.0013, seconds,
+                             missed=int(5.0 / period_s), slacks=slacks)
+    before = statistics.median(slack for t, slack in slacks if 3 < t < 5)
+    after = statistics.median(slack for t, slack in slacks if 9 < t < 11)
+    assert abs(after - before) < 0.002, (before, after)
+    assert jb.stats.concealed_samples == 0 and jb.stats.late == 0, jb.stats
 
 
 @pytest.mark.parametrize("period", [1024, 960])
