@@ -79,12 +79,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 from testbed.devicebench import bench_devices  # noqa: E402
+from testbed.process import cpu_seconds  # noqa: E402
 from testbed.prosody import Prosody  # noqa: E402
 
 from jcall.audio.codecs import ULAW_TABLE, ulaw_encode  # noqa: E402
 from jcall.audio.files import read_wav, write_wav  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def installed_env(**extra: str) -> dict[str, str]:
@@ -136,8 +135,7 @@ class Proc:
             return self.lines[line]
 
     def cpu(self) -> float:
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+        return cpu_seconds(Path(f"/proc/{self.popen.pid}/stat"))
 
     def finish(self) -> int:
         return self.popen.wait(60)

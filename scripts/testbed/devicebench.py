@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .jack import JackServer
+from .process import cpu_seconds
 
 RATE = 48000
 PERIOD = 256
@@ -165,24 +166,17 @@ def latencies(fed: np.ndarray, heard: np.ndarray, seconds: float) -> list[tuple[
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def thread_cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds of each of a process's threads: the main thread's, and the others'
     by thread id (PortAudio's callback thread is one of them)."""
     out: dict[str, float] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            stat = (task / "stat").read_text()
+            seconds = cpu_seconds(task / "stat")
         except OSError:  # (the thread ended)
             continue
         name = "main" if task.name == str(pid) else "thread " + task.name
-        fields = stat.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / \
-            os.sysconf("SC_CLK_TCK")
+        out[name] = out.get(name, 0.0) + seconds
     return out
 
 
@@ -233,7 +227,8 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
         rig.feed()
         time.sleep(2.0)  # (start-up of the bare stream; the call settles)
         pids = {"caller": caller.popen.pid, "callee": callee.popen.pid, "bare": bare.pid}
-        t0, c0 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        stat_files = {k: Path(f"/proc/{p}/stat") for k, p in pids.items()}
+        t0, c0 = time.monotonic(), {k: cpu_seconds(stat) for k, stat in stat_files.items()}
         th0 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
         end = t0 + seconds - 4.0
         for n in range(xruns):  # (between the first and the last 20 s of the call)
@@ -241,7 +236,7 @@ def bench_devices(start_jcall: Callable[[str, list[str]], Any], callee_jid: str,
                            - time.monotonic()))
             jack.stall(0.012)
         time.sleep(max(0.0, end - time.monotonic()))
-        t1, c1 = time.monotonic(), {k: cpu_seconds(p) for k, p in pids.items()}
+        t1, c1 = time.monotonic(), {k: cpu_seconds(stat) for k, stat in stat_files.items()}
         th1 = {k: thread_cpu_seconds(p) for k, p in pids.items()}
         if caller.finish() != 0 or callee.finish() != 0:
             raise RuntimeError("the device call failed")

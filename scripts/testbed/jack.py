@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .process import Service
+from .process import Service, stat_fields
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _scheduled_realtime(pid: int) -> bool:
     the 41st field of a task's stat is its policy)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = stat_fields(task / "stat")
         except OSError:
             continue
         if int(fields[38]) in (1, 2):

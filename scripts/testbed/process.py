@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from pathlib import Path
 from typing import Self
 
 
@@ -18,6 +19,18 @@ def terminate(proc: subprocess.Popen[bytes] | None, timeout: float = 5.0) -> Non
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc ``stat`` file after the command name: proc(5)'s field 3
+    (the state) is at index 0. (The name, in parentheses, may hold spaces.)"""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(stat: Path) -> float:
+    """utime + stime of a /proc ``stat`` file (a process's, or one thread's)."""
+    fields = stat_fields(stat)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Service:
