@@ -5,8 +5,8 @@ pygments, to colour the XML of slixmpp's own debug log, and aiodns (with pycares
 for DNS SRV records. jcall prints stanzas itself (``-d``, libjingle's format), so it
 never needs the first; with ``--server`` it never looks up SRV records, and the
 host is then resolved by the system's resolver (slixmpp's fallback,
-``xmlstream/resolver.py``). Together they were about a tenth of a dial's start-up,
-so they are kept out where jcall has no use for them.
+``xmlstream/resolver.py``). Both are paid at every start, so they are kept out
+where jcall has no use for them.
 """
 
 from __future__ import annotations
