@@ -94,13 +94,18 @@ class App:
             code = 128 + self.signalled
         sys.exit(int(code))
 
+    def load_xmpp(self) -> None:
+        """Import slixmpp as this run will use it: before anything else imports it
+        (the JID check does)."""
+        from .xmpp import library
+
+        library.load(dns_srv=self.server is None)
+
     async def _main(self, action: Action) -> ExitCode:
         import asyncio
         import signal
 
-        from .xmpp import library
-
-        library.load(dns_srv=self.server is None)  # (before anything imports slixmpp)
+        self.load_xmpp()
         from .answer import AnswerPolicy
         from .answer import Mode as AnswerMode
         from .audio import formats
@@ -492,14 +497,14 @@ def listen(ctx: click.Context, /, auto_accept: bool, reject: bool, once: bool,
 def dial(ctx: click.Context, /, target: str, duration: float | None, **given: Any) -> None:
     """Call JID (a full JID, or a bare one resolved to its best callable resource)."""
     from .config import check_jid
-    from .terminal import Terminal
 
+    app = _app(ctx, given)
+    app.load_xmpp()
     try:
         check_jid(target)  # (a usage error, before any device or network is touched)
     except ConfigError as exc:
-        Terminal().error(f"cannot call: {exc}")
+        app.terminal.error(f"cannot call: {exc}")
         sys.exit(int(exc.exit_code))
-    app = _app(ctx, given)
     app.commands = _in_call_commands()
     app.run(lambda phone, hangup, _: phone.dial(target, duration, hangup))
 

@@ -5,6 +5,8 @@ person would fix them (what was typed, then the sound devices, then the network)
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +70,33 @@ def test_a_malformed_account_jid_is_named_before_the_missing_sound_card() -> Non
     assert got.returncode == ExitCode.USAGE, got.stderr
     assert len(got.stderr.splitlines()) == 1
     assert got.stderr.startswith("invalid JID 'bob@'")
+
+
+# Runs jcall as ``python -m jcall`` does, then says which of the optional libraries
+# (xmpp/library.py) the process imported.
+LOADED_AT_EXIT = """
+import atexit, runpy, sys
+atexit.register(lambda: print("loaded:", *sorted(m for m in ("aiodns", "pygments")
+                                                 if sys.modules.get(m)), file=sys.stderr))
+sys.argv[0] = "jcall"
+runpy.run_module("jcall", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_a_dial_to_a_given_server_imports_no_srv_resolver() -> None:
+    """With --server nothing looks up SRV records, so aiodns (and pycares) stay out:
+    the target's JID check must import slixmpp as the login would (issue 14 item 5)."""
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
+    env.update(JCALL_PASSWORD="x", PYTHONPATH=str(REPO))
+    got = subprocess.run([sys.executable, "-c", LOADED_AT_EXIT, "--jid", "alice@example.com",
+                          "--server", f"127.0.0.1:{port}", "dial", "bob@example.com",
+                          "--silence", "--discard"], capture_output=True, text=True,
+                         env=env, timeout=30, stdin=subprocess.DEVNULL)
+    assert got.returncode == ExitCode.CONNECT_FAILED, got.stderr
+    assert got.stderr.splitlines()[-1] == "loaded:", got.stderr
 
 
 def settings_shown(out: str) -> dict[str, tuple[str, str]]:
