@@ -74,12 +74,12 @@ NO_AUDIO_WARNING_S = 3.0  # media running this long with nothing heard: say why
 
 
 def load_media() -> None:
-    """Import the media engine (numpy, the codecs, soxr: ~60 ms) where nothing waits:
-    after the login and before our initiate goes out, or once logged in to wait for
-    calls. Nothing before that needs it, and a caller's first packets must not wait
-    for it (imported when media started, it put the callee's first audio 85 ms after
-    the initiate instead of 35; in a thread beside the login it slowed the login and
-    the set-up by as much)."""
+    """Import the media engine (numpy, the codecs, soxr) where nothing waits for it:
+    ``Phone.start`` runs this in a worker thread while the login waits on the
+    network, so the import's CPU fills the login's round trips. Nothing before the
+    first call needs it, and a call's first packets must not wait for it: imported
+    when the media started, it delayed the callee's first audio by the import's time.
+    Safe from any thread and cheap once done (the import system's module locks)."""
     import importlib
 
     importlib.import_module("jcall.media")

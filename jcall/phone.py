@@ -123,7 +123,9 @@ class Phone:
         return self.settings.ice_servers.or_discovered(self.client.discovered)
 
     async def start(self, hangup: asyncio.Event) -> bool:
-        """Log in; False if the user gave up (Ctrl-C) before it completed."""
+        """Log in, and load the media engine beside it (see ``load_media``); False if
+        the user gave up (Ctrl-C) before it completed."""
+        media = asyncio.ensure_future(asyncio.to_thread(load_media))
         login = asyncio.ensure_future(self.client.login())
         stop = asyncio.ensure_future(hangup.wait())
         try:
@@ -134,6 +136,7 @@ class Phone:
             login.cancel()
             return False
         login.result()
+        await media
         if self.servers.any:
             log.info("ICE servers: %s", self.servers)
         if self.servers.relay_only and not self.servers.turn:
@@ -438,7 +441,7 @@ class Phone:
             self._dial_target = target
             self._called_first = asyncio.get_running_loop().create_future()
         self._taking_theirs = False
-        load_media()  # (before our initiate: the first audio must not wait for it)
+        load_media()  # (before our initiate, if start() has not: the first audio must not wait)
         try:
             return await self._place(target, duration, hangup)
         finally:
@@ -563,7 +566,6 @@ class Phone:
         self._take_proposal = lambda theirs: self._spawn(self._decide_proposal(theirs))
         if not await self.start(hangup):
             return ExitCode.OK
-        load_media()  # (idle now: a call's audio need not wait for it)
         result = ExitCode.OK
         stop = asyncio.ensure_future(hangup.wait())
         try:
