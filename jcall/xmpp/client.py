@@ -36,7 +36,7 @@ from ..signaling.jmi import store_hint as jmi_store_hint
 from ..signaling.model import Dialect, Message
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
-from . import caps, limits
+from . import caps, library, limits
 from .contacts import (
     JINGLE_FEATURES,
     VOICE_EXT,
@@ -198,6 +198,7 @@ class XmppClient:
     def __init__(self, settings: LoginSettings, report: Report, *, debug: bool = False,
                  dialects: frozenset[Dialect] = frozenset(Dialect)) -> None:
         """``dialects``: what this client answers and advertises."""
+        library.scram_with_hashlib()
         self.settings = settings
         self.report = report
         self.dialects = dialects

@@ -1,14 +1,23 @@
-"""slixmpp imported without the libraries jcall has no use for (jcall/xmpp/library.py).
-Each case runs in a fresh interpreter: this one has imported slixmpp already."""
+"""slixmpp imported without the libraries jcall has no use for, and its SCRAM
+deriving the salted password with hashlib (jcall/xmpp/library.py). The import cases
+run in a fresh interpreter: this one has imported slixmpp already."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib.util
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from slixmpp.util.sasl.mechanisms import SCRAM
+
+from jcall.xmpp import library
 
 PROBE = """
 import json, sys
@@ -46,3 +55,78 @@ def test_with_a_server_given_neither_library_is_imported() -> None:
 def test_with_dns_srv_the_resolver_is_kept() -> None:
     assert probe(dns_srv=True) == {"aiodns": True, "coloured": False,
                                    "pygments_loaded": False}
+
+
+def hi_by_definition(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+    """RFC 5802 section 2.2, as written: U1 := HMAC(str, salt + INT(1)), each next
+    U the HMAC of the one before, Hi := U1 XOR U2 XOR ... XOR Ui."""
+    u = hmac.digest(password, salt + b"\0\0\0\1", hash_name)
+    result = int.from_bytes(u, "big")
+    for _ in range(iterations - 1):
+        u = hmac.digest(password, u, hash_name)
+        result ^= int.from_bytes(u, "big")
+    return result.to_bytes(len(u), "big")
+
+
+def mechanism(name: str) -> Any:
+    library.scram_with_hashlib()
+    return SCRAM(name, {"username": b"user", "password": b"pencil", "authzid": b"",  # type: ignore[no-untyped-call]
+                        "channel_binding": b""},
+                 {"encrypted": True, "unencrypted_scram": False, "tls_version": "TLSv1.3",
+                  "binding_proposed": True})
+
+
+@given(st.sampled_from(["SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+       st.one_of(st.binary(max_size=40), st.text(max_size=20)), st.binary(max_size=24),
+       st.integers(min_value=1, max_value=40))
+def test_the_salted_password_is_rfc_5802s_hi(name: str, password: bytes | str, salt: bytes,
+                                              iterations: int) -> None:
+    mech = mechanism(name)
+    raw = password.encode() if isinstance(password, str) else password
+    assert mech.Hi(password, salt, iterations) == \
+        hi_by_definition(mech.hash().name, raw, salt, iterations)
+
+
+def test_rfc_6070_pbkdf2_vectors() -> None:
+    hi = mechanism("SCRAM-SHA-1").Hi
+    assert hi("password", b"salt", 1).hex() == "0c60c80f961f0e71f3a9b524af6012062fe037a6"
+    assert hi(b"password", b"salt", 4096).hex() == "4b007901b765489abead49d926f721d065a429c1"
+
+
+@pytest.mark.parametrize(("name", "cnonce", "server_first", "proof", "verifier"), [
+    # RFC 5802 section 5
+    ("SCRAM-SHA-1", b"fyko+d2lbbFgONRv9qkxdawL",
+     b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+     b"v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=", b"rmF9pqV8S7suAoZWja4dJRkFsKQ="),
+    # RFC 7677 section 3
+    ("SCRAM-SHA-256", b"rOprNGfwEbeRWgbNEkqO",
+     b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,"
+     b"i=4096", b"dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+     b"6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
+])
+def test_the_rfc_example_exchanges(name: str, cnonce: bytes, server_first: bytes, proof: bytes,
+                                   verifier: bytes) -> None:
+    """slixmpp's whole client side of the RFCs' examples, with their client nonce
+    in place of the one it drew: the client proof, and the server's signature
+    accepted (mutual authentication)."""
+    mech = mechanism(name)
+    assert mech.process(b"").startswith(b"n,,n=user,r=")
+    mech.cnonce = cnonce
+    mech.client_first_message_bare = b"n=user,r=" + cnonce
+    final = mech.process(server_first)
+    assert final.endswith(b",p=" + proof)
+    mech.process(b"v=" + verifier)
+    assert mech._mutual_auth
+
+
+def test_the_salted_password_comes_from_hashlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, int]] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        calls.append((name, iterations))
+        return real(name, password, salt, iterations)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
+    mechanism("SCRAM-SHA-1").Hi(b"pencil", b"salt", 4096)
+    assert calls == [("sha1", 4096)]
