@@ -399,13 +399,21 @@ class XmppClient:
             self.on_lost(reason)
 
     async def _announce(self) -> None:
-        """Roster, STUN/TURN discovery, then presence: once others can see us calling
-        us is possible, so everything a call needs must be known by then."""
+        """Roster and STUN/TURN discovery (asked together: neither needs the other's
+        answer), then presence: once others can see us calling us is possible, so
+        everything a call needs must be known by then."""
         assert self._stream is not None
-        with contextlib.suppress(IqError, IqTimeout):
-            await self._stream.get_roster(timeout=5)
-        if self.discover:
-            self.discovered = await self.ice_servers()
+        stream = self._stream
+
+        async def roster() -> None:
+            with contextlib.suppress(IqError, IqTimeout):
+                await stream.get_roster(timeout=5)
+
+        async def services() -> None:
+            if self.discover:
+                self.discovered = await self.ice_servers()
+
+        await asyncio.gather(roster(), services())
         pres = self._stream.Presence()
         # XEP-0115 hashed caps, and Google's legacy ext for libjingle's clients, which
         # look for it rather than ask (gingle.md part D).
