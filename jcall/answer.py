@@ -43,6 +43,8 @@ class Verdict(enum.Enum):
 
 @dataclass
 class AnswerPolicy:
+    """Whether an incoming call is taken: always, never, or as asked on the terminal."""
+
     mode: Mode = Mode.ASK
     ask: Ask | None = None  # None: no terminal to ask on
     ring_timeout: float = 30.0  # an unanswered call is declined after this

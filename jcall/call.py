@@ -87,6 +87,8 @@ def load_media() -> None:
 
 @dataclass(frozen=True)
 class CallSettings:
+    """How every call of this process runs."""
+
     ice_timeout: float = 30.0  # from accept to a connected ICE path
     audio: AudioSettings = field(default_factory=AudioSettings)
     open_stream: StreamOpener | None = None  # the call's sound devices in one stream

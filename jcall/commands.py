@@ -66,6 +66,8 @@ ANSWERS = {"y": Verb.ACCEPT, "yes": Verb.ACCEPT, "n": Verb.REJECT, "no": Verb.RE
 
 @dataclass(frozen=True)
 class Command:
+    """One line typed at the console: its verb and what follows it."""
+
     verb: Verb
     argument: str = ""
 

@@ -29,6 +29,8 @@ JID_ENV = "JCALL_JID"
 
 @dataclass(frozen=True)
 class Account:
+    """The account to log in with, as the options and the config file give it."""
+
     jid: str
     password: str
     server: tuple[str, int] | None
@@ -168,6 +170,8 @@ def resolve_account(*, jid: str | None, server: str | None, ca_file: Path | None
 
 @dataclass(frozen=True)
 class IceConfig:
+    """STUN/TURN servers: the user's own, and whether to ask the account's server."""
+
     servers: IceServers  # the user's own (may be empty)
     discover: bool  # also ask the account's server (XEP-0215)
 

@@ -20,16 +20,18 @@ from .transport.events import PathInfo
 
 @dataclass(frozen=True)
 class Connecting:
-    pass
+    """The connection to the XMPP server is being made."""
 
 
 @dataclass(frozen=True)
 class LoggingIn:
-    pass
+    """Connected; TLS and authentication follow."""
 
 
 @dataclass(frozen=True)
 class LoggedIn:
+    """Authenticated and bound (RFC 6120 section 7) as ``jid``; presence sent."""
+
     jid: str
 
 
@@ -49,6 +51,8 @@ class ServerLost:
 
 @dataclass(frozen=True)
 class Reconnected:
+    """Back on the server after an outage."""
+
     resumed: bool  # XEP-0198 resumed the stream (else a new session was bound)
 
 
@@ -79,6 +83,8 @@ class FoundFriend:
 
 @dataclass(frozen=True)
 class Calling:
+    """Our call to ``peer`` went out."""
+
     peer: str
 
 
@@ -122,6 +128,8 @@ class TakingCrossing:
 
 @dataclass(frozen=True)
 class Answered:
+    """``peer`` accepted our call."""
+
     peer: str
 
 
@@ -135,17 +143,19 @@ class InProgress:
 
 @dataclass(frozen=True)
 class MediaLost:
-    pass
+    """The media path stopped carrying packets (consent or ICE lost it)."""
 
 
 @dataclass(frozen=True)
 class MediaRestored:
+    """The media path carries packets again, over ``path``."""
+
     path: PathInfo
 
 
 @dataclass(frozen=True)
 class NotAnswered:
-    pass
+    """Our call rang out: nobody answered within the ring timeout."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,8 @@ class Failure(enum.Enum):
 
 @dataclass(frozen=True)
 class CallFailed:
+    """The call with ``peer`` ended in a failure (``why``, with ``detail``)."""
+
     why: Failure
     peer: str
     detail: str = ""

@@ -63,6 +63,8 @@ class _Proposal:
 
 @dataclass(frozen=True)
 class PhoneSettings:
+    """How the phone places and answers calls."""
+
     call: CallSettings = field(default_factory=CallSettings)
     host_addresses: list[str] | None = None
     ice_servers: IceServers = NO_SERVERS  # the user's own STUN/TURN servers

@@ -115,6 +115,8 @@ ALAW_TABLE = np.array([_alaw_expand_one(c) for c in range(256)], dtype=np.int16)
 
 @dataclass(frozen=True)
 class G711:
+    """ITU-T G.711 (PCMU: mu-law, PCMA: A-law), RFC 3551 section 4.5.14."""
+
     name: str  # "PCMU" or "PCMA"
     clockrate: int = 8000
     channels: int = 1

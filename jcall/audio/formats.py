@@ -13,6 +13,8 @@ from ..signaling.model import PayloadType
 
 @dataclass(frozen=True)
 class Format:
+    """An audio format jcall sends and receives, as an RTP payload type names it."""
+
     name: str
     clockrate: int
     channels: int = 1

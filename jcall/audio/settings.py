@@ -12,6 +12,8 @@ from ..errors import JcallError
 
 @dataclass(frozen=True)
 class AudioSettings:
+    """Where a call's audio comes from and goes to: files, a tone, silence or devices."""
+
     input: Path | None = None
     output: Path | None = None
     tone: float | None = None

@@ -61,6 +61,8 @@ class PacedPackets:
 
 @dataclass
 class SendCounters:
+    """What the RTP sender sent and failed to send."""
+
     packets: int = 0
     bytes: int = 0
     refused: int = 0  # sends that failed (in neither count above)

@@ -100,6 +100,8 @@ XFADE_S = 0.001
 
 @dataclass
 class JitterStats:
+    """What the jitter buffer did with the packets it was given."""
+
     received: int = 0
     duplicates: int = 0
     late: int = 0

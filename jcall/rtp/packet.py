@@ -13,6 +13,8 @@ HEADER = struct.Struct("!BBHII")  # V/P/X/CC, M/PT, sequence, timestamp, SSRC
 # which costs more than the rest of parsing on the per-packet path.
 @dataclass(slots=True)
 class RtpPacket:
+    """One RTP packet (RFC 3550 section 5.1); a header extension is skipped, not kept."""
+
     payload_type: int
     sequence: int
     timestamp: int

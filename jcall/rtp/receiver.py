@@ -19,6 +19,8 @@ SSRC_SWITCH_PACKETS = 3
 
 @dataclass
 class ReceiveCounters:
+    """Why received datagrams were taken or refused."""
+
     malformed: int = 0
     wrong_payload_type: int = 0
     foreign_ssrc: int = 0

@@ -9,6 +9,9 @@ from ..seqnum import Unwrapper
 
 @dataclass
 class ReceiveStats:
+    """RFC 3550 section 6.4.1 reception statistics of one source: packets, loss and
+    interarrival jitter (appendix A.8)."""
+
     clockrate: int
     packets: int = 0
     bytes: int = 0

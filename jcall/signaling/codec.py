@@ -28,6 +28,8 @@ class StanzaError:
 
 @dataclass(frozen=True)
 class Codec:
+    """One session dialect's wire form: its element, and how it parses."""
+
     dialect: Dialect
     namespace: str
     element: str

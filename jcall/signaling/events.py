@@ -33,17 +33,23 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class IncomingCall:
+    """``peer`` calls us, offering ``payloads``."""
+
     peer: str
     payloads: tuple[PayloadType, ...]
 
 
 @dataclass(frozen=True)
 class RemoteCandidates:
+    """The peer sent transport candidates."""
+
     candidates: tuple[Candidate, ...]
 
 
 @dataclass(frozen=True)
 class CallAccepted:
+    """The peer accepted, choosing ``payloads``."""
+
     payloads: tuple[PayloadType, ...]
 
 

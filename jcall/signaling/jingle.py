@@ -169,6 +169,8 @@ class RtpDescription:
 
 @dataclass(frozen=True)
 class Content:
+    """A Jingle content (XEP-0166 section 7.3): what is sent, and over which transport."""
+
     creator: Creator
     name: str
     senders: Senders = Senders.BOTH
@@ -187,6 +189,8 @@ class InfoPayload:
 
 @dataclass(frozen=True)
 class JingleReason:
+    """A Jingle <reason> (XEP-0166 section 7.4): its condition and text."""
+
     condition: Reason
     text: str | None = None
 

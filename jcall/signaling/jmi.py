@@ -42,6 +42,9 @@ class JmiAction(StrEnum):
 
 @dataclass(frozen=True)
 class JmiMessage:
+    """A XEP-0353 Jingle Message Initiation message: propose, ringing, proceed,
+    reject, retract, finish or accept."""
+
     action: JmiAction
     id: str
     media: tuple[str, ...] = ()  # a proposal's media (one <description> each)

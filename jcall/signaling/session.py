@@ -244,6 +244,8 @@ RULES: dict[Dialect, type[GingleRules] | type[JingleRules]] = {
 
 @dataclass
 class _Pending:
+    """A message we sent whose acknowledgement is awaited until ``deadline``."""
+
     action: Action
     deadline: float
 

@@ -45,21 +45,27 @@ class PathInfo:
 
 @dataclass(frozen=True)
 class Connected:
+    """ICE found a working path."""
+
     path: PathInfo
 
 
 @dataclass(frozen=True)
 class Failed:
+    """No path could be found, or it failed for good."""
+
     reason: str
 
 
 @dataclass(frozen=True)
 class Lost:
-    pass
+    """The path stopped answering (consent or keepalives, RFC 7675)."""
 
 
 @dataclass(frozen=True)
 class Restored:
+    """A lost path answers again."""
+
     path: PathInfo
 
 

@@ -31,6 +31,8 @@ from ..signaling.model import Candidate
 
 @dataclass(frozen=True)
 class AddressPolicy:
+    """Which kinds of local and remote addresses candidates may use."""
+
     allow_loopback: bool = False
     allow_link_local: bool = False
 

@@ -127,6 +127,8 @@ Event = TransportEvent  # (the seam's events: the adapter passes them on as they
 
 @dataclass(frozen=True)
 class Datagram:
+    """A datagram to send from one of our ports."""
+
     port: int
     data: bytes
     to: Address
@@ -134,6 +136,8 @@ class Datagram:
 
 @dataclass
 class Connection:
+    """A Google ICE connection: one of our ports to one remote candidate, and its state."""
+
     port: LocalPort
     remote: Remote
     created: float

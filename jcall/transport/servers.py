@@ -27,6 +27,8 @@ class ServerSpecError(ValueError):
 
 @dataclass(frozen=True)
 class StunServer:
+    """A STUN server (RFC 8489) for server-reflexive candidates."""
+
     host: str
     port: int = DEFAULT_PORT
 
@@ -40,6 +42,8 @@ class StunServer:
 
 @dataclass(frozen=True)
 class TurnServer:
+    """A TURN server (RFC 8656) for relayed candidates, with its credentials."""
+
     host: str
     port: int = DEFAULT_PORT
     username: str | None = None

@@ -20,6 +20,8 @@ HASHES = {"sha-1": hashlib.sha1, "sha-256": hashlib.sha256}  # (IANA names, sect
 
 @dataclass(frozen=True)
 class Identity:
+    """A service discovery identity (XEP-0030 section 3.1)."""
+
     category: str
     type: str
     name: str = ""

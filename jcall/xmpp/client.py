@@ -74,6 +74,8 @@ NOT_AUTHORIZED = "User is not authorized (Check your username and password)"
 
 @dataclass(frozen=True)
 class LoginSettings:
+    """Who logs in, to which server, trusting which CA."""
+
     jid: str
     password: str
     server: tuple[str, int] | None = None

@@ -42,6 +42,8 @@ class Change(Enum):
 
 @dataclass(frozen=True)
 class Resource:
+    """One online resource of a contact, as its presence described it."""
+
     jid: str
     priority: int
     seen: int  # order of arrival; later presence wins ties

@@ -27,6 +27,8 @@ MAX_TEXT_CHARS = 200
 
 @dataclass(frozen=True)
 class Shape:
+    """How deep and how large a stanza's element tree is."""
+
     depth: int  # the stanza element itself is depth 1
     elements: int
 

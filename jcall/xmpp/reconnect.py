@@ -22,6 +22,8 @@ ATTEMPT_TIMEOUT_S = 10.0  # connect, TLS, authentication and resumption or bindi
 
 @dataclass(frozen=True)
 class Backoff:
+    """How long to wait between reconnection attempts."""
+
     first_s: float = FIRST_S
     cap_s: float = CAP_S
     jitter: float = JITTER
