@@ -90,6 +90,12 @@ class JcallProcess:
         """Block until the unfinished last line of stdout contains ``text``."""
         return self._wait(lambda: text in self.out_partial, f"prompt {text!r}", timeout)
 
+    def wait_for_first_prompt(self, text: str, timeout: float = 15.0) -> float:
+        """Block until stdout has shown ``text``: still the unfinished last line, or
+        ended by lines printed since (not a terminal: the prompt is not shown again)."""
+        return self._wait(lambda: text in self.out_partial or any(
+            text in line for line in self.out_lines), f"prompt {text!r}", timeout)
+
     def _wait(self, ready: Callable[[], bool], what: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
         with self._cond:
