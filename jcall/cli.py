@@ -106,6 +106,10 @@ class App:
         import signal
 
         self.load_xmpp()
+        from .xmpp import tls
+
+        # (parsing a CA store is OpenSSL's work, without the GIL: beside the imports)
+        tls_context = tls.context_later(self.ca_file)
         from .answer import AnswerPolicy
         from .answer import Mode as AnswerMode
         from .audio import formats
@@ -153,7 +157,7 @@ class App:
         report = self._reporters(status_line=self.commands is not Scope.CONSOLE)
         client = XmppClient(LoginSettings(account.jid, account.password, account.server,
                                           account.ca_file), report, debug=self.debug,
-                            dialects=self.signaling.dialects)
+                            dialects=self.signaling.dialects, tls_context=tls_context)
         phone = Phone(client, report, PhoneSettings(
             call=CallSettings(ice_timeout=self.ice_timeout, audio=self.audio,
                               snapshot_interval=self._snapshot_interval(), **openers),

@@ -28,7 +28,7 @@ from slixmpp.stanza import Iq
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from ..errors import ConfigError, ExitCode, LoginError, RemoteProtocolError
+from ..errors import ExitCode, LoginError, RemoteProtocolError
 from ..events import Connecting, LoggedIn, LoggedOut, LoggingIn, Report, RosterChange, StanzaLog
 from ..signaling.codec import CODECS, Codec, StanzaError
 from ..signaling.jmi import NS_JMI, JmiAction, JmiMessage, JmiParseError, jmi_element, parse_jmi
@@ -36,7 +36,7 @@ from ..signaling.jmi import store_hint as jmi_store_hint
 from ..signaling.model import Dialect, Message
 from ..transport.servers import DEFAULT_PORT as DEFAULT_STUN_PORT
 from ..transport.servers import IceServers, StunServer, TurnServer, TurnTransport
-from . import caps, library, limits
+from . import caps, library, limits, tls
 from .contacts import (
     JINGLE_FEATURES,
     VOICE_EXT,
@@ -96,16 +96,6 @@ class _Iq(Iq):
             reply["error"]["type"] = "cancel"
             reply["error"]["condition"] = "service-unavailable"
             reply.send()
-
-
-def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """Certificate verification against the system's CA store, or with --ca-file that
-    CA alone (as curl's --cacert). Ours rather than slixmpp's, which loads the store
-    twice: a good part of jcall's start-up."""
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot use the CA file {ca_file}: {exc}") from None
 
 
 class _Stream(slixmpp.ClientXMPP):
@@ -198,9 +188,13 @@ class XmppClient:
     """One logged-in account."""
 
     def __init__(self, settings: LoginSettings, report: Report, *, debug: bool = False,
-                 dialects: frozenset[Dialect] = frozenset(Dialect)) -> None:
-        """``dialects``: what this client answers and advertises."""
+                 dialects: frozenset[Dialect] = frozenset(Dialect),
+                 tls_context: asyncio.Future[ssl.SSLContext] | None = None) -> None:
+        """``dialects``: what this client answers and advertises; ``tls_context``: the
+        TLS context for ``settings.ca_file`` if one is being built already
+        (``tls.context_later``)."""
         library.scram_with_hashlib()
+        self._tls = tls_context
         self.settings = settings
         self.report = report
         self.dialects = dialects
@@ -250,7 +244,8 @@ class XmppClient:
         """Connect, STARTTLS with verification, authenticate, bind, announce voice."""
         loop = asyncio.get_running_loop()
         self._login = loop.create_future()
-        context = _tls_context(self.settings.ca_file)
+        context = await self._tls if self._tls is not None else tls.context(
+            self.settings.ca_file)
         stream = _Stream(self.settings.jid, self.settings.password,
                          self._tap if self._logs is not None else None, context)
         self._stream = stream

@@ -94,15 +94,3 @@ async def test_slixmpps_own_parse_path_goes_through_the_bound(
     s.data_received(b"<iq type='set' id='q2' from='eve@example.com/r'>" + deep + b"</iq>")
     [reply] = sent
     assert reply.get("id") == "q2" and condition(reply) == "policy-violation"
-
-
-def test_tls_verifies_against_the_system_store_or_the_ca_file_alone(tmp_path: Any) -> None:
-    from jcall.errors import ConfigError
-    from jcall.xmpp.client import _tls_context
-
-    system = _tls_context(None)
-    assert system.verify_mode is ssl.CERT_REQUIRED and system.check_hostname
-    bad = tmp_path / "ca.pem"
-    bad.write_text("not a certificate\n")
-    with pytest.raises(ConfigError, match=f"^cannot use the CA file {bad}: "):
-        _tls_context(bad)
