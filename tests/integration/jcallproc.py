@@ -34,6 +34,7 @@ class JcallProcess:
     terminal: int | None = None  # stdout is this pty's slave end: we read its master
     raw_out: str = ""  # stdout as written (escape codes, carriage returns and all)
     _cond: threading.Condition = field(default_factory=threading.Condition)
+    _prompts: dict[str, int] = field(default_factory=dict)  # times each was shown
 
     def __post_init__(self) -> None:
         assert self.popen.stderr is not None
@@ -87,14 +88,17 @@ class JcallProcess:
                           f"stderr line with {text!r}", timeout)
 
     def wait_for_prompt(self, text: str, timeout: float = 15.0) -> float:
-        """Block until the unfinished last line of stdout contains ``text``."""
-        return self._wait(lambda: text in self.out_partial, f"prompt {text!r}", timeout)
+        """Block until stdout shows ``text`` once more than at the last call: as the
+        unfinished last line, or ended by lines printed since (events such as the
+        roster's may come after a question; not on a terminal it is not shown again)."""
+        def shown() -> int:
+            return sum(text in line for line in self.out_lines) + (text in self.out_partial)
 
-    def wait_for_first_prompt(self, text: str, timeout: float = 15.0) -> float:
-        """Block until stdout has shown ``text``: still the unfinished last line, or
-        ended by lines printed since (not a terminal: the prompt is not shown again)."""
-        return self._wait(lambda: text in self.out_partial or any(
-            text in line for line in self.out_lines), f"prompt {text!r}", timeout)
+        at = self._wait(lambda: shown() > self._prompts.get(text, 0), f"prompt {text!r}",
+                        timeout)
+        with self._cond:
+            self._prompts[text] = shown()
+        return at
 
     def _wait(self, ready: Callable[[], bool], what: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
