@@ -427,22 +427,29 @@ class Phone:
 
     async def dial(self, target: str, duration: float | None,
                    hangup: asyncio.Event) -> ExitCode:
-        """Log in, call ``target``, and return when the call has ended."""
-        self._dial_target = target  # (a call from it during the login is this one)
-        self._called_first = asyncio.get_running_loop().create_future()
+        """Log in, call ``target``, and return when the call has ended. A call or a
+        proposal from ``target`` that comes during the login (its last part waits
+        for the media engine, with the loop running) is this dial's."""
+        self._begin_dial(target)
         if not await self.start(hangup):
             return ExitCode.OK
-        return await self.place(target, duration, hangup)
+        return await self._dial_begun(target, duration, hangup)
 
     async def place(self, target: str, duration: float | None,
                     hangup: asyncio.Event) -> ExitCode:
         """Call ``target`` (logged in) and return when the call has ended; ``hangup``
         ends it (or gives up the dial) at any point."""
-        if self._dial_target != target or self._called_first is None \
-                or self._called_first.done():
-            self._dial_target = target
-            self._called_first = asyncio.get_running_loop().create_future()
+        self._begin_dial(target)
+        return await self._dial_begun(target, duration, hangup)
+
+    def _begin_dial(self, target: str) -> None:
+        """From now on a call or proposal from ``target`` is this dial's."""
+        self._dial_target = target
+        self._called_first = asyncio.get_running_loop().create_future()
         self._taking_theirs = False
+
+    async def _dial_begun(self, target: str, duration: float | None,
+                          hangup: asyncio.Event) -> ExitCode:
         load_media()  # (before our initiate, if start() has not: the first audio must not wait)
         try:
             return await self._place(target, duration, hangup)

@@ -13,7 +13,7 @@ from .jcallproc import Account, JcallProcess, start
 
 # 20 in a full run (JCALL_GLARE_TRIALS=20); CI runs a short version (each trial is two
 # processes logging in and resolving each other: ~3.7 s).
-TRIALS = int(os.environ.get("JCALL_GLARE_TRIALS", "5"))
+TRIALS = int(os.environ.get("JCALL_GLARE_TRIALS", "4"))
 ANSWERING = "called as we called it: answering its call"
 
 

@@ -1,5 +1,5 @@
 """A real soak (issue 12, item 7): two jcall processes in one call for ``JCALL_SOAK_S``
-seconds (20 in CI; ``JCALL_SOAK_S=600`` for the ten-minute run), L16 both ways.
+seconds (15 in CI; ``JCALL_SOAK_S=600`` for the ten-minute run), L16 both ways.
 Memory and descriptors are sampled from /proc while it runs; the audio must arrive
 sample-exact at the end, which leaves no room for a delay that grows (that takes
 stretched or dropped audio) nor for anything lost."""
@@ -19,7 +19,7 @@ from jcall.errors import ExitCode
 from .jcallproc import Account, JcallProcess, start
 from .test_media import received, speechlike
 
-SOAK_S = float(os.environ.get("JCALL_SOAK_S", "20"))
+SOAK_S = float(os.environ.get("JCALL_SOAK_S", "15"))
 RATE = 16000
 SAMPLE_EVERY_S = 2.5
 
