@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -41,11 +40,13 @@ def test_call_options_work_after_the_command(tmp_path: Path, accounts: dict[str,
     assert b["signaling"] == "gingle"  # (the callee's own option, after its command)
 
 
-def jcall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
+def jcall(*args: str, env: dict[str, str] | None = None,
+          launch: tuple[str, ...] = ("-m", "jcall")) -> subprocess.CompletedProcess[str]:
+    """jcall with ``args`` (``launch``: how the interpreter starts it), in an
+    environment without the caller's JCALL_ settings."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
     full.update(env or {}, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "jcall", *args], capture_output=True,
+    return subprocess.run([sys.executable, *launch, *args], capture_output=True,
                           text=True, env=full, timeout=30, stdin=subprocess.DEVNULL)
 
 
@@ -86,15 +87,11 @@ runpy.run_module("jcall", run_name="__main__", alter_sys=True)
 def test_a_dial_to_a_given_server_imports_no_srv_resolver() -> None:
     """With --server nothing looks up SRV records, so aiodns (and pycares) stay out:
     the target's JID check must import slixmpp as the login would (issue 14 item 5)."""
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JCALL_")}
-    env.update(JCALL_PASSWORD="x", PYTHONPATH=str(REPO))
-    got = subprocess.run([sys.executable, "-c", LOADED_AT_EXIT, "--jid", "alice@example.com",
-                          "--server", f"127.0.0.1:{port}", "dial", "bob@example.com",
-                          "--silence", "--discard"], capture_output=True, text=True,
-                         env=env, timeout=30, stdin=subprocess.DEVNULL)
+    from testbed.ports import free_port
+
+    got = jcall("--jid", "alice@example.com", "--server", f"127.0.0.1:{free_port()}",
+                "dial", "bob@example.com", "--silence", "--discard",
+                env={"JCALL_PASSWORD": "x"}, launch=("-c", LOADED_AT_EXIT))
     assert got.returncode == ExitCode.CONNECT_FAILED, got.stderr
     assert got.stderr.splitlines()[-1] == "loaded:", got.stderr
 
