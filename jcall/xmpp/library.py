@@ -30,23 +30,23 @@ def load(*, dns_srv: bool) -> None:
     nothing: ``dns_srv`` says whether the server is found by its DNS SRV records.
     A ``None`` in ``sys.modules`` makes an import of that name fail, which is how
     slixmpp learns that a library is missing; they are put back afterwards, so
-    that the rest of the process may import them. Then ``scram_with_hashlib``."""
-    if "slixmpp" not in sys.modules:
-        unused = [COLOURED_LOG] if dns_srv else [COLOURED_LOG, SRV_RESOLVER]
-        blocked = [name for name in unused if name not in sys.modules]
+    that the rest of the process may import them."""
+    if "slixmpp" in sys.modules:
+        return
+    unused = [COLOURED_LOG] if dns_srv else [COLOURED_LOG, SRV_RESOLVER]
+    blocked = [name for name in unused if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import slixmpp  # noqa: F401
+    finally:
         for name in blocked:
-            sys.modules[name] = None  # type: ignore[assignment]
-        try:
-            import slixmpp  # noqa: F401
-        finally:
-            for name in blocked:
-                del sys.modules[name]
-    scram_with_hashlib()
+            del sys.modules[name]
 
 
 def scram_with_hashlib() -> None:
     """Make slixmpp's SCRAM mechanisms derive the salted password with
-    ``salted_password`` (idempotent; the client calls it too, however slixmpp was
+    ``salted_password`` (idempotent; the client calls it, however slixmpp was
     imported)."""
     from slixmpp.util.sasl.mechanisms import SCRAM
 
