@@ -2,8 +2,8 @@
 certificate verified against the system's CA store, or against ``--ca-file`` alone, as
 curl's ``--cacert``).
 
-Building it parses the CA store: 140-odd certificates in a system's. OpenSSL does
-that with the GIL released, so ``context_later`` builds it in a worker thread from the
+Building it parses the CA store, every certificate of the system's. OpenSSL does that
+with the GIL released, so ``context_later`` builds it in a worker thread from the
 start of the command, beside the imports, and it is ready by the time the login
 needs it.
 """
