@@ -16,8 +16,7 @@ from .test_jitterbuffer import voice
 native = pytest.importorskip("jcall._jitter")
 
 STATE = ("playing", "level_s", "target_s", "quantum_s", "settled_slack_s", "tiling_s",
-         "start_delay_s",
-         "delay_s")
+         "start_delay_s", "delay_s")
 
 
 @dataclass
