@@ -99,8 +99,11 @@ def installed_env(**extra: str) -> dict[str, str]:
 
 
 def warm_caches() -> None:
-    """Write the bytecode caches once, before anything is timed."""
-    subprocess.run([sys.executable, "-c", "import jcall.cli, jcall.phone, jcall.media, "
+    """Write the bytecode caches, and jcall's cache of dataclass methods
+    (jcall/methodcache.py), once before anything is timed."""
+    subprocess.run([sys.executable, "-c", "from jcall import methodcache; "
+                    "methodcache.install(); "
+                    "import jcall.cli, jcall.phone, jcall.media, "
                     "jcall.console, jcall.reporters, jcall.prompt, jcall.audio.device"],
                    cwd=ROOT, env=installed_env(PYTHONPATH=str(ROOT)), check=True)
 
