@@ -1,7 +1,12 @@
 """jcall's entry point (``python -m jcall``, and the ``jcall`` command)."""
 
+import os
+
 
 def main() -> None:
+    # numpy's OpenBLAS starts a thread per core when it loads, and they spin for work
+    # that never comes: jcall does no linear algebra. One thread, unless the user says.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Before the first of jcall's modules is imported: their classes' methods.
     from jcall import methodcache
 
