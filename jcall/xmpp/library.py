@@ -13,16 +13,29 @@ Python, one per iteration the server asks for (thousands): the largest piece of
 CPU in a login. RFC 5802 section 2.2 defines that derivation, Hi(), as PBKDF2 with
 HMAC as its pseudorandom function and one block of output, which hashlib computes
 in C (releasing the GIL); ``scram_with_hashlib`` makes slixmpp use it.
+
+slixmpp's ``version`` module asks ``importlib.metadata`` for the installed version,
+which imports the ``email`` package to parse the distribution's METADATA file: a
+noticeable part of importing slixmpp, for a string jcall never reads. An installed
+distribution's ``.dist-info`` directory is named after its version ("{name}-{version}
+.dist-info", the binary distribution format, PEP 427), so ``version_module`` reads it
+there, beside the package, and leaves the lookup to slixmpp wherever that is not
+unambiguous.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import os
 import sys
+import types
+from pathlib import Path
 from typing import Any
 
 COLOURED_LOG = "pygments"
 SRV_RESOLVER = "aiodns"
+VERSION = "slixmpp.version"
 
 
 def load(*, dns_srv: bool) -> None:
@@ -37,11 +50,41 @@ def load(*, dns_srv: bool) -> None:
     blocked = [name for name in unused if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]
+    spec = importlib.util.find_spec("slixmpp")
+    version = (version_module(Path(spec.submodule_search_locations[0]))
+               if spec is not None and spec.submodule_search_locations else None)
+    if version is not None:
+        sys.modules[VERSION] = version
     try:
-        import slixmpp  # noqa: F401
+        import slixmpp
     finally:
         for name in blocked:
             del sys.modules[name]
+    if version is not None:
+        slixmpp.version = version  # type: ignore[attr-defined]  # (as its import would)
+
+
+def version_module(package: Path) -> types.ModuleType | None:
+    """What slixmpp's ``version`` module holds (``__version__``, and its first three
+    numbers as ``__version_info__``), for the package in directory ``package``: from
+    the one slixmpp ``.dist-info`` directory beside it. None if there is not exactly
+    one, or its version does not begin with three numbers (slixmpp then warns)."""
+    try:
+        names = os.listdir(package.parent)
+    except OSError:
+        return None
+    prefix, suffix = f"{package.name}-", ".dist-info"
+    found = [name for name in names if name.startswith(prefix) and name.endswith(suffix)]
+    if len(found) != 1:
+        return None
+    version = found[0][len(prefix):-len(suffix)]
+    numbers = version.split(".")[:3]
+    if len(numbers) != 3 or not all(n.isdecimal() for n in numbers):
+        return None
+    module = types.ModuleType(VERSION)
+    module.__version__ = version  # type: ignore[attr-defined]
+    module.__version_info__ = tuple(int(n) for n in numbers)  # type: ignore[attr-defined]
+    return module
 
 
 def scram_with_hashlib() -> None:

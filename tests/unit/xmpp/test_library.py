@@ -10,6 +10,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +56,54 @@ def test_with_a_server_given_neither_library_is_imported() -> None:
 def test_with_dns_srv_the_resolver_is_kept() -> None:
     assert probe(dns_srv=True) == {"aiodns": True, "coloured": False,
                                    "pygments_loaded": False}
+
+
+VERSION_PROBE = """
+import json, sys
+from jcall.xmpp import library
+library.load(dns_srv=False)
+import slixmpp
+state = {"metadata_loaded": "importlib.metadata" in sys.modules,
+         "version": slixmpp.__version__, "info": slixmpp.__version_info__,
+         "module": slixmpp.version.__version__}
+import importlib.metadata
+state["installed"] = importlib.metadata.version("slixmpp")
+print(json.dumps(state))
+"""
+
+
+def test_slixmpps_version_is_read_without_importlib_metadata() -> None:
+    out = subprocess.run([sys.executable, "-c", VERSION_PROBE], capture_output=True,
+                         text=True, check=True).stdout
+    state = json.loads(out)
+    assert state["metadata_loaded"] is False
+    assert state["version"] == state["module"] == state["installed"]
+    assert state["info"] == [int(n) for n in state["installed"].split(".")[:3]]
+
+
+def installed(tmp_path: Path, *dist_info: str) -> Path:
+    (tmp_path / "slixmpp").mkdir()
+    for name in dist_info:
+        (tmp_path / name).mkdir()
+    (tmp_path / "slixmpp_other-2.0.0.dist-info").mkdir()  # another distribution
+    return tmp_path / "slixmpp"
+
+
+def test_the_version_is_the_dist_info_directorys(tmp_path: Path) -> None:
+    module = library.version_module(installed(tmp_path, "slixmpp-1.17.0.dist-info"))
+    assert module is not None
+    assert (module.__name__, module.__version__, module.__version_info__) == (
+        "slixmpp.version", "1.17.0", (1, 17, 0))
+
+
+@pytest.mark.parametrize("dist_info", [
+    (),  # installed some other way: slixmpp asks importlib.metadata
+    ("slixmpp-1.16.0.dist-info", "slixmpp-1.17.0.dist-info"),  # which is imported?
+    ("slixmpp-1.17.dist-info",),  # slixmpp warns of these two and keeps (0, 0, 0)
+    ("slixmpp-1.17.0rc1.dist-info",),
+])
+def test_otherwise_slixmpp_looks_it_up(tmp_path: Path, dist_info: tuple[str, ...]) -> None:
+    assert library.version_module(installed(tmp_path, *dist_info)) is None
 
 
 def hi_by_definition(hash_name: str, password: bytes, salt: bytes, iterations: int) -> bytes:
