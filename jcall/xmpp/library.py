@@ -61,7 +61,7 @@ def load(*, dns_srv: bool) -> None:
         for name in blocked:
             del sys.modules[name]
     if version is not None:
-        slixmpp.version = version  # type: ignore[attr-defined]  # (as its import would)
+        slixmpp.version = version  # (as its import would have set it)
 
 
 def version_module(package: Path) -> types.ModuleType | None:
