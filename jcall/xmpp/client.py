@@ -194,6 +194,7 @@ class XmppClient:
         TLS context for ``settings.ca_file`` if one is being built already
         (``tls.context_later``)."""
         library.scram_with_hashlib()
+        library.scram_nonce_from_the_os()
         self._tls = tls_context
         self.settings = settings
         self.report = report

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import random
 import sys
 import types
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 COLOURED_LOG = "pygments"
 SRV_RESOLVER = "aiodns"
 VERSION = "slixmpp.version"
+SYSTEM_RANDOM = random.SystemRandom()
 
 
 def load(*, dns_srv: bool) -> None:
@@ -94,6 +96,18 @@ def scram_with_hashlib() -> None:
     from slixmpp.util.sasl.mechanisms import SCRAM
 
     SCRAM.Hi = salted_password  # type: ignore[method-assign,assignment]
+
+
+def scram_nonce_from_the_os() -> None:
+    """Make slixmpp's SASL mechanisms draw their client nonces from the operating
+    system's random source (idempotent). They take them from ``random.random()``,
+    Python's Mersenne Twister, whose output is predictable to whoever has seen
+    enough of it; RFC 5802 asks for a random nonce (section 5.1) and points to RFC
+    4086 for how to generate one (section 9). The mechanisms module's ``random``
+    becomes a ``random.SystemRandom``, which draws on ``os.urandom``."""
+    from slixmpp.util.sasl import mechanisms
+
+    mechanisms.random = SYSTEM_RANDOM  # type: ignore[attr-defined,assignment]
 
 
 def salted_password(mechanism: Any, password: str | bytes, salt: bytes,

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import importlib.util
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,19 @@ def test_the_rfc_example_exchanges(name: str, cnonce: bytes, server_first: bytes
     assert final.endswith(b",p=" + proof)
     mech.process(b"v=" + verifier)
     assert mech._mutual_auth
+
+
+def test_the_client_nonce_is_not_pythons_seeded_generator() -> None:
+    """Two logins from the same state of ``random``'s Mersenne Twister: slixmpp would
+    send the same nonce twice."""
+    library.scram_nonce_from_the_os()
+    nonces = []
+    for _ in range(2):
+        random.seed(5802)
+        first = mechanism("SCRAM-SHA-1").process(b"")
+        nonces.append(first.split(b",r=", 1)[1])
+    assert nonces[0] != nonces[1]
+    assert all(nonce and b"," not in nonce and nonce.isascii() for nonce in nonces)
 
 
 def test_the_salted_password_comes_from_hashlib(monkeypatch: pytest.MonkeyPatch) -> None:
