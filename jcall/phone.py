@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import startup
 from .answer import AnswerPolicy, Verdict
 from .audio import formats
 from .call import Call, CallSettings, load_media
@@ -126,7 +127,8 @@ class Phone:
 
     async def start(self, hangup: asyncio.Event) -> bool:
         """Log in, and load the media engine beside it (see ``load_media``); False if
-        the user gave up (Ctrl-C) before it completed."""
+        the user gave up (Ctrl-C) before it completed. Start-up ends here (see
+        ``startup``)."""
         media = asyncio.ensure_future(asyncio.to_thread(load_media))
         login = asyncio.ensure_future(self.client.login())
         stop = asyncio.ensure_future(hangup.wait())
@@ -139,6 +141,7 @@ class Phone:
             return False
         login.result()
         await media
+        startup.release()
         if self.servers.any:
             log.info("ICE servers: %s", self.servers)
         if self.servers.relay_only and not self.servers.turn:

@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 
 import jcall.phone
+import jcall.startup
 from jcall.events import Event
 from jcall.phone import Phone, PhoneSettings
 from jcall.transport.servers import NO_SERVERS
@@ -66,6 +67,19 @@ async def test_start_returns_once_the_media_engine_has_loaded(
     assert client.logged_in and not start.done()
     loaded.set()
     assert await asyncio.wait_for(start, 5.0)
+
+
+async def test_start_up_ends_when_the_phone_has_started(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry point held the garbage collector (jcall/startup.py): logged in with
+    the media engine loaded, it runs again."""
+    released: list[bool] = []
+    monkeypatch.setattr(jcall.phone, "load_media", lambda: None)
+    monkeypatch.setattr(jcall.startup, "release", lambda: released.append(True))
+    client = SlowLogin()
+    client.done.set()
+    assert await asyncio.wait_for(phone_for(client).start(asyncio.Event()), 5.0)
+    assert released == [True]
 
 
 async def test_giving_up_during_the_login_returns_at_once(
