@@ -38,7 +38,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 HEADER = MAGIC_NUMBER + b"jcall dataclass methods 1\n"
-MAX_ENTRIES = 4096  # beyond this, a write keeps only what the writing process used
+MAX_ENTRIES = 1024  # about twice all of jcall's; beyond, a write keeps what its process used
 OWN_MODULES = "jcall."
 
 
