@@ -91,6 +91,13 @@ class EditedLines:
         self._waiting = threading.Event()  # the thread may show the prompt again
         self._waiting.set()
         self._closed = False
+        # Lines are written above the prompt from when readline has shown it and
+        # owns the terminal (echo is readline's then): its pre-input hook says so.
+        # Before, what is typed is echoed by the kernel where the cursor is, and a
+        # prompt drawn then would stand before the next line written.
+        self._hooked = hasattr(readline, "set_pre_input_hook")  # (not in libedit's)
+        if self._hooked:
+            readline.set_pre_input_hook(self._shown_by_readline)
         threading.Thread(target=self._read, name="jcall-console", daemon=True).start()
 
     def _shown(self) -> str:
@@ -101,7 +108,8 @@ class EditedLines:
             self._waiting.wait()
             if self._closed:
                 return
-            self._loop.call_soon_threadsafe(self._showing, True)
+            if not self._hooked:
+                self._loop.call_soon_threadsafe(self._showing, True)
             try:
                 line: str | None = input(self._prompt)
             except (EOFError, OSError):
@@ -113,6 +121,11 @@ class EditedLines:
                 self._loop.call_soon_threadsafe(self._deliver, line)
             if line is None:
                 return
+
+    def _shown_by_readline(self) -> None:
+        """readline's pre-input hook, in its thread: the prompt is on the screen."""
+        with contextlib.suppress(RuntimeError):  # (the loop has closed)
+            self._loop.call_soon_threadsafe(self._showing, True)
 
     def _showing(self, shown: bool) -> None:
         self._terminal.prompt = self._shown if shown and not self._closed else None
@@ -133,6 +146,8 @@ class EditedLines:
             return
         self._closed = True
         self._terminal.prompt = None
+        if self._hooked:
+            self._readline.set_pre_input_hook(None)
         self._waiting.set()
         with contextlib.suppress(OSError):
             self._history.parent.mkdir(parents=True, exist_ok=True)

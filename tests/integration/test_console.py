@@ -24,6 +24,12 @@ def shown_after(proc: JcallProcess, mark: int, text: str, timeout: float = 15.0)
     return proc.out_lines.index(text, mark)
 
 
+def at_prompt(proc: JcallProcess, timeout: float = 15.0) -> None:
+    """Wait until the console's prompt ends the screen: readline is reading what is
+    typed (the prompt is drawn from then on, prompt.py)."""
+    proc._wait(lambda: proc.out_partial.endswith("> "), "the prompt", timeout)
+
+
 def levels(path: Path, window_s: float = 0.1) -> list[float]:
     """dBFS of each ``window_s`` of a WAV file."""
     with wave.open(str(path)) as wav:
@@ -61,6 +67,7 @@ def test_a_person_at_the_console(accounts: dict[str, Account], server: str, ca_f
     me.wait_for(f"Adding to roster: {bob.jid}", STANZA_TIMEOUT)
 
     mark = len(me.out_lines)
+    at_prompt(me)  # (typed sooner, the kernel echoes it: not what is asserted here)
     me.type("roster\n")
     at = shown_after(me, mark, f"{bob.jid} - available")
     assert any(line.startswith("Roster contains ") and line.endswith(" callable")
