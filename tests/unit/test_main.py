@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # jcall --version, then numpy loaded as a call would load it: the threads the
 # process has then, and the OpenBLAS setting it ran with.
@@ -24,8 +21,8 @@ runpy.run_module("jcall", run_name="__main__", alter_sys=True)
 
 def run(**env: str) -> list[str]:
     environ = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    got = subprocess.run([sys.executable, "-c", PROGRAM], cwd=ROOT, check=True, text=True,
-                         capture_output=True, env=dict(environ, PYTHONPATH=str(ROOT), **env))
+    got = subprocess.run([sys.executable, "-c", PROGRAM], check=True, text=True,
+                         capture_output=True, env=dict(environ, **env))
     return got.stdout.split()[-2:]
 
 

@@ -17,8 +17,6 @@ import pytest
 from jcall import methodcache
 from jcall.methodcache import HEADER, MAX_ENTRIES, MethodCache, cache_file, parse, serialize
 
-ROOT = Path(__file__).resolve().parents[2]
-
 VALUE = '''
 from __future__ import annotations
 from dataclasses import dataclass, field
@@ -147,8 +145,8 @@ def test_the_second_start_compiles_nothing(tmp_path: Path) -> None:
                "cache = methodcache.install()\n"
                "import jcall.cli, jcall.phone, jcall.media\n"
                "print(cache.compiled, len(cache.used))\n")
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path), PYTHONPATH=str(ROOT))
-    runs = [subprocess.run([sys.executable, "-c", program], env=env, cwd=ROOT, check=True,
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", program], env=env, check=True,
                            capture_output=True, text=True).stdout.split() for _ in range(2)]
     (first_compiled, first_used), (second_compiled, second_used) = runs
     assert int(first_compiled) == int(first_used) > 100
